@@ -1,0 +1,197 @@
+"""Configuration: `KENSHO_*` environment variables over an optional TOML file, validated once.
+
+Every field is declared once in `Config` with its type, default and bounds; the environment
+variable is `KENSHO_` + the upper-cased field name. A bad value raises `ConfigError` whose
+message is one line naming the variable, the value and what is allowed, so `kensho serve` can
+print it and exit 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Config", "ConfigError", "load_config"]
+
+ENV_PREFIX = "KENSHO_"
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message is one line meant for an operator."""
+
+
+def _opt(default: Any, *, lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = (), secret: bool = False, help: str = "") -> Any:  # noqa: A002
+    return field(default=default, metadata={"lo": lo, "hi": hi, "choices": choices, "secret": secret, "help": help})
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Validated settings. Construct through `load_config()`; tests may use `Config(...)` directly."""
+
+    host: str = _opt("127.0.0.1", help="listen address")
+    port: int = _opt(8080, lo=0, hi=65535, help="listen port (0 picks a free one)")
+    data_dir: Path = _opt(Path(".kensho"), help="embedded databases and state")
+    database_url: str | None = _opt(None, secret=True, help="PostgreSQL DSN; unset = embedded")
+    redis_url: str | None = _opt(None, secret=True, help="Redis URL; unset = embedded")
+    upstream_url: str | None = _opt(None, help="Crunchyroll API base URL; unset = simulator")
+    admin_token: str | None = _opt(None, secret=True, help="bearer token for /admin; unset = 404")
+    log_level: str = _opt("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log level")
+    log_format: str = _opt("json", choices=("json", "text"), help="log line format")
+    # HTTP behaviour
+    request_timeout: float = _opt(10.0, lo=0.01, hi=600, help="default per-request deadline (s)")
+    client_max_size: int = _opt(1_048_576, lo=1024, hi=1 << 30, help="largest request body (bytes)")
+    prestop_delay: float = _opt(5.0, lo=0, hi=300, help="keep serving after SIGTERM (s)")
+    shutdown_timeout: float = _opt(20.0, lo=0.1, hi=600, help="in-flight request budget (s)")
+    ready_cache_seconds: float = _opt(1.0, lo=0, hi=60, help="cache readiness checks (s)")
+    # Actors
+    ask_timeout: float = _opt(5.0, lo=0.001, hi=600, help="default actor ask timeout (s)")
+    stash_limit: int = _opt(1000, lo=0, hi=1_000_000, help="messages kept while an actor restarts")
+    # Stores
+    db_pool_min: int = _opt(1, lo=0, hi=1000, help="PostgreSQL pool minimum")
+    db_pool_max: int = _opt(10, lo=1, hi=1000, help="PostgreSQL pool maximum")
+    redis_pool_max: int = _opt(32, lo=1, hi=10_000, help="Redis connection pool size")
+    # Jobs
+    catalog_sync_interval: float = _opt(3600.0, lo=0, hi=604_800, help="catalog sync period (s); 0 = start only")
+    # Observability
+    otel_endpoint: str | None = _opt(None, help="OTLP/HTTP traces endpoint; unset = no export")
+    service_name: str = _opt("kensho", help="service name in traces and metrics")
+
+    def __post_init__(self) -> None:
+        if self.db_pool_min > self.db_pool_max:
+            raise ConfigError(
+                f"KENSHO_DB_POOL_MIN={self.db_pool_min} is larger than "
+                f"KENSHO_DB_POOL_MAX={self.db_pool_max}: the minimum must not exceed the maximum"
+            )
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict with secrets masked, for the start-up log line."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret") and value is not None:
+                value = "***"
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def _field_types() -> dict[str, tuple[type, bool]]:
+    """Map field name to (base type, optional?) from the annotations."""
+    hints: dict[str, tuple[type, bool]] = {}
+    table = {"str": str, "int": int, "float": float, "bool": bool, "Path": Path}
+    for f in dataclasses.fields(Config):
+        text = str(f.type).replace(" ", "")
+        optional = text.endswith("|None")
+        base = text.removesuffix("|None")
+        hints[f.name] = (table[base], optional)
+    return hints
+
+
+def _convert(name: str, raw: Any, kind: type, optional: bool, meta: Mapping[str, Any]) -> Any:
+    var = ENV_PREFIX + name.upper()
+    shown = "***" if meta.get("secret") else repr(raw)
+    if optional and (raw is None or raw == ""):
+        return None
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                value: Any = raw
+            elif str(raw).lower() in ("1", "true", "yes", "on"):
+                value = True
+            elif str(raw).lower() in ("0", "false", "no", "off"):
+                value = False
+            else:
+                raise ValueError
+        elif kind is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            value = int(str(raw).strip())
+        elif kind is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            value = float(str(raw).strip())
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+        elif kind is Path:
+            value = Path(str(raw))
+        else:
+            value = str(raw)
+    except ValueError:
+        allowed = {bool: "true or false", int: "an integer", float: "a number"}.get(kind, "text")
+        raise ConfigError(f"{var}={shown} is invalid: expected {allowed}") from None
+    lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices") or ()
+    if kind is str and choices:
+        value = value.upper() if name == "log_level" else value.lower()
+        if value not in choices:
+            raise ConfigError(f"{var}={shown} is invalid: allowed values are {', '.join(choices)}")
+    if kind in (int, float) and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+        raise ConfigError(f"{var}={shown} is out of range: allowed {lo}..{hi}")
+    if kind is str and not optional and not value.strip():
+        raise ConfigError(f"{var} is empty: give a value or unset it for the default")
+    if name.endswith("_url") and value is not None and "://" not in value:
+        raise ConfigError(f"{var}={shown} is invalid: expected a URL such as scheme://host:port/…")
+    return value
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Config:
+    """Build a `Config` from a TOML file (`KENSHO_CONFIG`), the environment and overrides.
+
+    Later sources win: TOML < environment < overrides. Unknown `KENSHO_*` variables and unknown
+    TOML keys are errors with a "did you mean" hint, because a typo must not silently fall back
+    to a default.
+    """
+    env = dict(os.environ if environ is None else environ)
+    types = _field_types()
+    meta = {f.name: f.metadata for f in dataclasses.fields(Config)}
+    raw: dict[str, Any] = {}
+
+    toml_path = env.pop(ENV_PREFIX + "CONFIG", None)
+    if toml_path:
+        try:
+            with open(toml_path, "rb") as fh:
+                doc = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"KENSHO_CONFIG={toml_path!r} cannot be read: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"KENSHO_CONFIG={toml_path!r} is not valid TOML: {exc}") from None
+        section = doc.get("kensho", doc)
+        for key, value in section.items():
+            if key not in types:
+                raise ConfigError(f"{toml_path}: unknown key {key!r}{_did_you_mean(key, types)}")
+            raw[key] = value
+
+    for var, value in env.items():
+        if not var.startswith(ENV_PREFIX) or var.startswith(ENV_PREFIX + "TEST_"):
+            continue
+        key = var[len(ENV_PREFIX) :].lower()
+        if key not in types:
+            raise ConfigError(f"{var} is not a Kenshō setting{_did_you_mean(key, types, env=True)}")
+        raw[key] = value
+    raw.update(overrides or {})
+
+    values = {k: _convert(k, v, *types[k], meta[k]) for k, v in raw.items()}
+    return Config(**values)
+
+
+def _did_you_mean(key: str, names: Mapping[str, Any], *, env: bool = False) -> str:
+    close = difflib.get_close_matches(key, list(names), n=1)
+    if not close:
+        return ""
+    shown = ENV_PREFIX + close[0].upper() if env else close[0]
+    return f"; did you mean {shown}?"
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, help) rows for the README and `kensho config`."""
+    rows = []
+    for f in dataclasses.fields(Config):
+        default = f.default if f.default is not dataclasses.MISSING else ""
+        rows.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata.get("help", "")))
+    return rows
