@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -26,13 +27,24 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message is one line meant for an operator."""
 
 
-def _opt(default: Any, *, lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = (), secret: bool = False, help: str = "") -> Any:  # noqa: A002
-    return field(default=default, metadata={"lo": lo, "hi": hi, "choices": choices, "secret": secret, "help": help})
+def _opt(
+    default: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[str, ...] = (),
+    secret: bool = False,
+    help: str = "",  # noqa: A002 - reads best at the call sites
+) -> Any:
+    return field(
+        default=default,
+        metadata={"lo": lo, "hi": hi, "choices": choices, "secret": secret, "help": help},
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Validated settings. Construct through `load_config()`; tests may use `Config(...)` directly."""
+    """Validated settings: build with `load_config()`; tests may call `Config(...)` directly."""
 
     host: str = _opt("127.0.0.1", help="listen address")
     port: int = _opt(8080, lo=0, hi=65535, help="listen port (0 picks a free one)")
@@ -40,6 +52,16 @@ class Config:
     database_url: str | None = _opt(None, secret=True, help="PostgreSQL DSN; unset = embedded")
     redis_url: str | None = _opt(None, secret=True, help="Redis URL; unset = embedded")
     upstream_url: str | None = _opt(None, help="Crunchyroll API base URL; unset = simulator")
+    upstream_client_id: str = _opt("kensho-sim-client", help="Crunchyroll Basic client id")
+    upstream_client_secret: str | None = _opt(
+        "kensho-sim-secret", secret=True, help="client secret"
+    )
+    upstream_pool_size: int = _opt(32, lo=1, hi=10_000, help="pooled upstream connections")
+    upstream_acquire_timeout: float = _opt(1.0, lo=0.001, hi=60, help="pooled connection wait (s)")
+    upstream_connect_timeout: float = _opt(2.0, lo=0.01, hi=60, help="TCP connect timeout (s)")
+    upstream_timeout: float = _opt(5.0, lo=0.01, hi=600, help="per-attempt upstream timeout (s)")
+    upstream_call_timeout: float = _opt(10.0, lo=0.01, hi=600, help="all attempts of one call (s)")
+    upstream_retries: int = _opt(2, lo=0, hi=10, help="retries of idempotent upstream calls")
     admin_token: str | None = _opt(None, secret=True, help="bearer token for /admin; unset = 404")
     log_level: str = _opt("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log level")
     log_format: str = _opt("json", choices=("json", "text"), help="log line format")
@@ -56,8 +78,15 @@ class Config:
     db_pool_min: int = _opt(1, lo=0, hi=1000, help="PostgreSQL pool minimum")
     db_pool_max: int = _opt(10, lo=1, hi=1000, help="PostgreSQL pool maximum")
     redis_pool_max: int = _opt(32, lo=1, hi=10_000, help="Redis connection pool size")
+    # Cache (kensho.cache)
+    cache_prefix: str = _opt("kensho:cache:", help="cache key namespace in Redis")
+    cache_l1_max_entries: int = _opt(10_000, lo=1, hi=10_000_000, help="L1 entry bound")
+    cache_l1_max_bytes: int = _opt(64 << 20, lo=1024, hi=1 << 34, help="L1 value bytes bound")
+    cache_redis_timeout: float = _opt(0.5, lo=0.01, hi=30, help="cache Redis timeouts (s)")
     # Jobs
-    catalog_sync_interval: float = _opt(3600.0, lo=0, hi=604_800, help="catalog sync period (s); 0 = start only")
+    catalog_sync_interval: float = _opt(
+        3600.0, lo=0, hi=604_800, help="catalog sync period (s); 0 = start only"
+    )
     # Observability
     otel_endpoint: str | None = _opt(None, help="OTLP/HTTP traces endpoint; unset = no export")
     service_name: str = _opt("kensho", help="service name in traces and metrics")
@@ -115,7 +144,7 @@ def _convert(name: str, raw: Any, kind: type, optional: bool, meta: Mapping[str,
             if isinstance(raw, bool):
                 raise ValueError
             value = float(str(raw).strip())
-            if value != value or value in (float("inf"), float("-inf")):
+            if not math.isfinite(value):
                 raise ValueError
         elif kind is Path:
             value = Path(str(raw))
@@ -129,7 +158,9 @@ def _convert(name: str, raw: Any, kind: type, optional: bool, meta: Mapping[str,
         value = value.upper() if name == "log_level" else value.lower()
         if value not in choices:
             raise ConfigError(f"{var}={shown} is invalid: allowed values are {', '.join(choices)}")
-    if kind in (int, float) and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+    if kind in (int, float) and (
+        (lo is not None and value < lo) or (hi is not None and value > hi)
+    ):
         raise ConfigError(f"{var}={shown} is out of range: allowed {lo}..{hi}")
     if kind is str and not optional and not value.strip():
         raise ConfigError(f"{var} is empty: give a value or unset it for the default")
@@ -158,7 +189,9 @@ def load_config(
             with open(toml_path, "rb") as fh:
                 doc = tomllib.load(fh)
         except OSError as exc:
-            raise ConfigError(f"KENSHO_CONFIG={toml_path!r} cannot be read: {exc.strerror}") from None
+            raise ConfigError(
+                f"KENSHO_CONFIG={toml_path!r} cannot be read: {exc.strerror}"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"KENSHO_CONFIG={toml_path!r} is not valid TOML: {exc}") from None
         section = doc.get("kensho", doc)

@@ -85,7 +85,9 @@ class ValidationFailed(KenshoError):
     @classmethod
     def field(cls, name: str, message: str, *, status: int = 422) -> ValidationFailed:
         """Shortcut for one invalid field; `status=400` for query-string parameters."""
-        return cls(f"{name}: {message}", errors=[{"field": name, "message": message}], status=status)
+        return cls(
+            f"{name}: {message}", errors=[{"field": name, "message": message}], status=status
+        )
 
 
 class Unauthorized(KenshoError):
