@@ -1,0 +1,215 @@
+"""L1: the in-process cache, bounded by entry count and bytes, with stale retention.
+
+One owner writes (the event loop task running `CacheService`, or the cache actor); any thread
+may read without a lock (ARCHITECTURE.md rule 3). Reads therefore never reorder shared
+structures: a read looks the key up in a plain dict (atomic under the GIL) and sets the
+entry's `referenced` flag. Eviction is CLOCK ("second chance"), an approximation of LRU that
+only the owner runs: it walks a separate ring in insertion order, gives referenced entries one
+more lap and evicts the first unreferenced one. Readers never touch the ring, so a re-queued
+entry never disappears from the dict they read.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+__all__ = ["Entry", "Freshness", "LRUCache", "LRUStats"]
+
+Clock = Callable[[], float]
+
+
+class Freshness(enum.Enum):
+    """Where an entry stands at a given instant."""
+
+    FRESH = "fresh"  # serve it
+    STALE = "stale"  # serve it and revalidate in the background (stale-while-revalidate)
+    ERROR_ONLY = "error_only"  # serve it only when a reload fails (stale-if-error)
+    EXPIRED = "expired"  # gone
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An immutable cached value with its three deadlines (wall-clock seconds)."""
+
+    value: bytes
+    fresh_until: float
+    stale_until: float
+    expire_at: float
+
+    def freshness(self, now: float) -> Freshness:
+        """Classify the entry at `now`."""
+        if now < self.fresh_until:
+            return Freshness.FRESH
+        if now < self.stale_until:
+            return Freshness.STALE
+        if now < self.expire_at:
+            return Freshness.ERROR_ONLY
+        return Freshness.EXPIRED
+
+    @classmethod
+    def create(
+        cls, value: bytes, now: float, ttl: float, stale_ttl: float = 0.0, error_ttl: float = 0.0
+    ) -> Entry:
+        """Build an entry fresh for `ttl`, then stale for `stale_ttl`, kept for errors up to
+        `error_ttl` after it went stale (`error_ttl` shorter than `stale_ttl` counts as equal)."""
+        fresh_until = now + max(0.0, ttl)
+        stale_until = fresh_until + max(0.0, stale_ttl)
+        expire_at = max(stale_until, fresh_until + max(0.0, error_ttl))
+        return cls(value, fresh_until, stale_until, expire_at)
+
+
+@dataclass(slots=True)
+class _Slot:
+    entry: Entry
+    referenced: bool = False
+
+
+@dataclass(slots=True)
+class LRUStats:
+    """Counters. Readers on several threads may lose an increment; they are for metrics."""
+
+    hits: int = 0
+    stale_hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+    expirations: int = 0
+    rejected: int = 0
+
+
+@dataclass(slots=True)
+class LRUCache:
+    """Bounded L1 cache keyed by bytes. `get` is lock-free; every other method is owner-only."""
+
+    max_entries: int = 10_000
+    max_bytes: int = 64 * 1024 * 1024
+    clock: Clock = time.time
+    stats: LRUStats = field(default_factory=LRUStats)
+    _data: dict[bytes, _Slot] = field(default_factory=dict, init=False, repr=False)
+    _ring: OrderedDict[bytes, None] = field(default_factory=OrderedDict, init=False, repr=False)
+    _bytes: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.max_entries < 1 or self.max_bytes < 1:
+            raise ValueError("LRUCache bounds must be positive")
+
+    # -- reads: any thread, no lock -----------------------------------------------------------
+    def get(self, key: bytes) -> Entry | None:
+        """The entry unless it has fully expired; counts a hit, stale hit or miss.
+
+        An ERROR_ONLY entry is returned (the caller may need it if a reload fails) but counted
+        as a miss, because the caller must reload.
+        """
+        slot = self._data.get(key)
+        if slot is None:
+            self.stats.misses += 1
+            return None
+        entry = slot.entry
+        state = entry.freshness(self.clock())
+        if state is Freshness.EXPIRED:
+            self.stats.misses += 1
+            return None
+        slot.referenced = True
+        if state is Freshness.FRESH:
+            self.stats.hits += 1
+        elif state is Freshness.STALE:
+            self.stats.stale_hits += 1
+        else:
+            self.stats.misses += 1
+        return entry
+
+    def peek(self, key: bytes) -> Entry | None:
+        """The entry, expired or not, without counting or marking it (for tests and admin)."""
+        slot = self._data.get(key)
+        return None if slot is None else slot.entry
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    @property
+    def size_bytes(self) -> int:
+        """Sum of the stored values' sizes."""
+        return self._bytes
+
+    # -- writes: owner only -------------------------------------------------------------------
+    def set(self, key: bytes, entry: Entry) -> bool:
+        """Store `entry`; evict until both bounds hold. False when the value alone is too big."""
+        size = len(entry.value)
+        if size > self.max_bytes:
+            self.stats.rejected += 1
+            self.delete(key)
+            return False
+        old = self._data.get(key)
+        if old is not None:
+            self._bytes -= len(old.entry.value)
+            # Replace in place: readers see either the old or the new slot, never a gap.
+            self._data[key] = _Slot(entry, referenced=old.referenced)
+        else:
+            self._data[key] = _Slot(entry)
+            self._ring[key] = None
+        self._bytes += size
+        self._evict(protect=key)
+        return True
+
+    def delete(self, key: bytes) -> bool:
+        """Drop `key`; True if it was present."""
+        slot = self._data.pop(key, None)
+        if slot is None:
+            return False
+        self._ring.pop(key, None)
+        self._bytes -= len(slot.entry.value)
+        return True
+
+    def delete_matching(self, match: Callable[[bytes], bool]) -> int:
+        """Drop every key for which `match` is true; returns how many."""
+        victims = [k for k in list(self._data) if match(k)]
+        for key in victims:
+            self.delete(key)
+        return len(victims)
+
+    def clear(self) -> None:
+        """Drop everything (readers see an empty dict, never a half-cleared one)."""
+        self._data = {}
+        self._ring = OrderedDict()
+        self._bytes = 0
+
+    def purge_expired(self) -> int:
+        """Drop entries past their last deadline; returns how many."""
+        now = self.clock()
+        dead = [k for k, s in list(self._data.items()) if s.entry.expire_at <= now]
+        for key in dead:
+            self.delete(key)
+        self.stats.expirations += len(dead)
+        return len(dead)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Iterate over a snapshot of the keys."""
+        return iter(list(self._data))
+
+    def _evict(self, protect: bytes) -> None:
+        if len(self._data) <= self.max_entries and self._bytes <= self.max_bytes:
+            return
+        # Expired entries go first: they cost nothing to lose.
+        self.purge_expired()
+        laps = 0
+        while (len(self._data) > self.max_entries or self._bytes > self.max_bytes) and laps < 2 * (
+            len(self._ring) + 1
+        ):
+            laps += 1
+            key, _ = self._ring.popitem(last=False)
+            slot = self._data.get(key)
+            if slot is None:
+                continue
+            if key == protect or slot.referenced:
+                slot.referenced = False
+                self._ring[key] = None  # second chance: back of the ring
+                continue
+            self._data.pop(key)
+            self._bytes -= len(slot.entry.value)
+            self.stats.evictions += 1

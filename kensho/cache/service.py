@@ -1,0 +1,408 @@
+"""`CacheService`: L1 + L2 behind one API, with single-flight loading and stale serving.
+
+It runs on the event loop, which owns the Redis I/O (rule 2) and is the only writer of L1;
+handlers on the loop (or any thread) may call `get_cached` for a lock-free L1 read (rule 3).
+A load for a key runs once however many callers wait: they share one asyncio future, and a
+waiter that is cancelled does not cancel the load for the others.
+
+Windows of an entry written with (ttl, stale_ttl, error_ttl):
+fresh for `ttl`; then for `stale_ttl` it is served while one background refresh runs
+(stale-while-revalidate); up to `error_ttl` after going stale it is kept only to answer when
+the loader fails (stale-if-error). After that it is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kensho.cache.keys import MAX_KEY_BYTES, Key, Namespace
+from kensho.cache.lru import Clock, Entry, Freshness, LRUCache
+from kensho.cache.redis_tier import RedisSettings, RedisTier
+from kensho.config import Config
+
+__all__ = ["TIERS", "CacheService", "CacheSettings", "Loader", "LookupHook"]
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[], Awaitable[bytes]]
+#: Called once per lookup with the tier that answered: "l1", "l2" or "miss".
+LookupHook = Callable[[str], None]
+TIERS = ("l1", "l2", "miss")
+_Flight = asyncio.Future[tuple[bytes, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """Bounds and defaults of one cache; `redis=None` runs L1 only."""
+
+    prefix: str = "kensho:cache:"
+    l1_max_entries: int = 10_000
+    l1_max_bytes: int = 64 * 1024 * 1024
+    max_key_bytes: int = MAX_KEY_BYTES
+    redis: RedisSettings | None = None
+
+    @classmethod
+    def from_config(cls, config: Config, redis_url: str | None = None) -> CacheSettings:
+        """Settings from `Config`; `redis_url` overrides `config.redis_url` (e.g. the URL of
+        the embedded Redis once started). No URL at all means L1 only."""
+        url = redis_url or config.redis_url
+        timeout = config.cache_redis_timeout
+        redis = (
+            None
+            if url is None
+            else RedisSettings(
+                url,
+                max_connections=config.redis_pool_max,
+                pool_timeout=timeout,
+                socket_timeout=timeout,
+                connect_timeout=timeout,
+            )
+        )
+        return cls(
+            prefix=config.cache_prefix,
+            l1_max_entries=config.cache_l1_max_entries,
+            l1_max_bytes=config.cache_l1_max_bytes,
+            redis=redis,
+        )
+
+
+def _window(name: str, value: float) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value!r}")
+    return float(value)
+
+
+class CacheService:
+    """Two-tier cache. Values are bytes; callers serialise (e.g. orjson)."""
+
+    def __init__(
+        self,
+        settings: CacheSettings | None = None,
+        *,
+        clock: Clock = time.time,
+        on_lookup: LookupHook | None = None,
+    ) -> None:
+        self.settings = settings or CacheSettings()
+        self._clock = clock
+        self._ns = Namespace(
+            self.settings.prefix.encode("utf-8", "surrogatepass"), self.settings.max_key_bytes
+        )
+        self.l1 = LRUCache(self.settings.l1_max_entries, self.settings.l1_max_bytes, clock)
+        self.l2: RedisTier | None = None
+        if self.settings.redis is not None:
+            self.l2 = RedisTier(
+                self.settings.redis,
+                self._ns,
+                on_invalidation=self._apply_remote,
+                on_reconnect=self._on_reconnect,
+                clock=clock,
+            )
+        self._on_lookup = on_lookup
+        self._inflight: dict[bytes, _Flight] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._generation = 0
+        self._listeners: list[Callable[[bytes], None]] = []
+        self.lookups = dict.fromkeys(TIERS, 0)
+        self.counters = dict.fromkeys(
+            (
+                "stale_served",
+                "stale_if_error",
+                "loads",
+                "load_errors",
+                "refreshes",
+                "joins",
+                "remote_invalidations",
+                "discarded_loads",
+            ),
+            0,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect L2 if configured; a Redis outage leaves the service degraded, not failed."""
+        if self.l2 is not None:
+            await self.l2.start()
+
+    async def close(self) -> None:
+        """Cancel background loads and close L2."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.l2 is not None:
+            await self.l2.close()
+
+    async def wait_idle(self) -> None:
+        """Wait until no load or background refresh runs (tests, draining at shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- reads --------------------------------------------------------------------------------
+    def get_cached(self, key: Key) -> bytes | None:
+        """Lock-free L1 read of a fresh value; no I/O, no await (the hot path)."""
+        entry = self.l1.get(self._ns.key(key))
+        if entry is not None and entry.freshness(self._clock()) is Freshness.FRESH:
+            self._count("l1")
+            return entry.value
+        return None
+
+    async def get(self, key: Key) -> bytes | None:
+        """A fresh value from L1, else from L2 (filling L1), else None."""
+        k = self._ns.key(key)
+        entry = self.l1.get(k)
+        if entry is not None and entry.freshness(self._clock()) is Freshness.FRESH:
+            self._count("l1")
+            return entry.value
+        if self.l2 is not None:
+            remote = await self.l2.get(k)
+            if remote is not None and remote.freshness(self._clock()) is Freshness.FRESH:
+                self.l1.set(k, remote)
+                self._count("l2")
+                return remote.value
+        self._count("miss")
+        return None
+
+    async def set(
+        self,
+        key: Key,
+        value: bytes,
+        ttl: float,
+        stale_ttl: float = 0.0,
+        error_ttl: float | None = None,
+    ) -> None:
+        """Store in L1 and L2 (an L2 failure only degrades the service)."""
+        k = self._ns.key(key)
+        entry = self._entry(value, ttl, stale_ttl, error_ttl)
+        self.l1.set(k, entry)
+        if self.l2 is not None:
+            await self.l2.set(k, entry)
+
+    async def get_or_load(
+        self,
+        key: Key,
+        loader: Loader,
+        ttl: float,
+        stale_ttl: float = 0.0,
+        error_ttl: float | None = None,
+    ) -> bytes:
+        """The cached value, loading it once for all concurrent callers on a miss.
+
+        A stale value is returned at once while one background refresh runs; if the loader
+        fails, a value still inside its error window is returned instead of the error.
+        """
+        k = self._ns.key(key)
+        windows = (_window("ttl", ttl), _window("stale_ttl", stale_ttl))
+        err = windows[1] if error_ttl is None else _window("error_ttl", error_ttl)
+        entry = self.l1.get(k)
+        if entry is not None:
+            state = entry.freshness(self._clock())
+            if state is Freshness.FRESH:
+                self._count("l1")
+                return entry.value
+            if state is Freshness.STALE:
+                self._count("l1")
+                self.counters["stale_served"] += 1
+                self._flight(k, loader, (*windows, err), stale=entry)
+                return entry.value
+        flight = self._flight(k, loader, (*windows, err), stale=entry)
+        value, tier = await asyncio.shield(flight)
+        self._count(tier)
+        return value
+
+    # -- invalidation -------------------------------------------------------------------------
+    async def invalidate(self, pattern: Key) -> int:
+        """Drop keys matching `pattern` (`*` is the only wildcard) here, in L2 and in every
+        replica's L1. Returns how many L1 and L2 entries were removed here."""
+        raw = pattern.encode("utf-8", "surrogatepass") if isinstance(pattern, str) else pattern
+        compiled = self._ns.pattern(raw)
+        removed = self._drop_local(compiled.raw, compiled.matches)
+        if self.l2 is not None:
+            removed += await self.l2.invalidate(bytes(raw), compiled)
+        return removed
+
+    def add_invalidation_listener(self, listener: Callable[[bytes], None]) -> None:
+        """Call `listener(pattern)` after a remote invalidation was applied to L1."""
+        self._listeners.append(listener)
+
+    def _drop_local(self, raw: bytes, matches: Callable[[bytes], bool]) -> int:
+        # Loads that started before this invalidation must not write their (old) result.
+        self._generation += 1
+        for k in [k for k in self._inflight if matches(k)]:
+            del self._inflight[k]
+        return self.l1.delete_matching(matches)
+
+    def _apply_remote(self, pattern: bytes) -> None:
+        compiled = self._ns.pattern(pattern)
+        self._drop_local(compiled.raw, compiled.matches)
+        self.counters["remote_invalidations"] += 1
+        for listener in list(self._listeners):
+            try:
+                listener(pattern)
+            except Exception:
+                log.exception("cache: invalidation listener failed")
+
+    def _on_reconnect(self) -> None:
+        # Invalidations published while we were cut off are lost: start L1 afresh.
+        self.l1.clear()
+        self._generation += 1
+
+    # -- loading ------------------------------------------------------------------------------
+    def _flight(
+        self, k: bytes, loader: Loader, windows: tuple[float, float, float], stale: Entry | None
+    ) -> _Flight:
+        flight = self._inflight.get(k)
+        if flight is not None:
+            self.counters["joins"] += 1
+            return flight
+        flight = asyncio.get_running_loop().create_future()
+        # A background refresh may fail with nobody waiting: mark its exception as seen.
+        flight.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._inflight[k] = flight
+        task = asyncio.create_task(self._load(k, loader, windows, stale, flight))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return flight
+
+    async def _load(
+        self,
+        k: bytes,
+        loader: Loader,
+        windows: tuple[float, float, float],
+        stale: Entry | None,
+        flight: _Flight,
+    ) -> None:
+        generation = self._generation
+        try:
+            if stale is not None and stale.freshness(self._clock()) is Freshness.STALE:
+                self.counters["refreshes"] += 1
+            # Another replica may have refreshed the value already: ask L2 before the loader.
+            stale, answered = await self._from_l2(k, stale, flight)
+            if answered:
+                return
+            self.counters["loads"] += 1
+            try:
+                value = await loader()
+                if not isinstance(value, bytes):
+                    raise TypeError(f"cache loader returned {type(value).__name__}, not bytes")
+            except Exception:
+                self.counters["load_errors"] += 1
+                if stale is None or stale.freshness(self._clock()) is Freshness.EXPIRED:
+                    raise
+                if not flight.done():
+                    self.counters["stale_if_error"] += 1
+                    flight.set_result((stale.value, "l1"))
+                return
+            entry = Entry.create(value, self._clock(), *windows)
+            if generation == self._generation:
+                self.l1.set(k, entry)
+                if self.l2 is not None:
+                    await self.l2.set(k, entry)
+            else:
+                self.counters["discarded_loads"] += 1
+            if not flight.done():
+                flight.set_result((value, "miss"))
+        except asyncio.CancelledError:
+            flight.cancel()
+            raise
+        except Exception as exc:
+            if not flight.done():
+                flight.set_exception(exc)
+            else:
+                log.warning("cache: background refresh failed: %r", exc)
+        finally:
+            if self._inflight.get(k) is flight:
+                del self._inflight[k]
+
+    async def _from_l2(
+        self, k: bytes, stale: Entry | None, flight: _Flight
+    ) -> tuple[Entry | None, bool]:
+        """Consult L2: (best entry to fall back on, whether the load is finished).
+
+        A fresh L2 value answers `flight` and ends the load; a stale one answers `flight`
+        (stale-while-revalidate) and the load goes on to refresh it.
+        """
+        if self.l2 is None:
+            return stale, False
+        remote = await self.l2.get(k)
+        if remote is None:
+            return stale, False
+        state = remote.freshness(self._clock())
+        if state is Freshness.FRESH:
+            self.l1.set(k, remote)
+            if not flight.done():
+                flight.set_result((remote.value, "l2"))
+            return remote, True
+        if state is Freshness.EXPIRED:
+            return stale, False
+        if stale is None or remote.fresh_until > stale.fresh_until:
+            stale = remote
+            self.l1.set(k, remote)
+        if state is Freshness.STALE:
+            self.counters["stale_served"] += 1
+            if not flight.done():
+                flight.set_result((remote.value, "l2"))
+        return stale, False
+
+    # -- reporting ----------------------------------------------------------------------------
+    def ready(self) -> bool:
+        """True: L1 alone can serve, so a Redis outage degrades but never un-readies us."""
+        return True
+
+    def health(self) -> dict[str, Any]:
+        """`{"status": "up"|"degraded", "l1": "up", "l2": "up"|"down"|"disabled", ...}`."""
+        if self.l2 is None:
+            return {"status": "up", "l1": "up", "l2": "disabled"}
+        out: dict[str, Any] = {
+            "status": "up" if self.l2.healthy else "degraded",
+            "l1": "up",
+            "l2": "up" if self.l2.healthy else "down",
+        }
+        if not self.l2.healthy and self.l2.last_error:
+            out["l2_error"] = self.l2.last_error
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Cheap, thread-safe summary for `/admin/actors` and Prometheus collectors."""
+        total = sum(self.lookups.values())
+        by_tier = {t: (n / total if total else 0.0) for t, n in self.lookups.items()}
+        l1 = self.l1.stats
+        return {
+            "entries": len(self.l1),
+            "bytes": self.l1.size_bytes,
+            "max_entries": self.l1.max_entries,
+            "max_bytes": self.l1.max_bytes,
+            "evictions": l1.evictions,
+            "expirations": l1.expirations,
+            "rejected": l1.rejected,
+            "lookups": dict(self.lookups),
+            "hit_ratio": (by_tier["l1"] + by_tier["l2"]) if total else 0.0,
+            "hit_ratio_by_tier": by_tier,
+            "inflight": len(self._inflight),
+            **self.counters,
+            **self.health(),
+            "l2_errors": 0 if self.l2 is None else self.l2.errors,
+        }
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _count(self, tier: str) -> None:
+        self.lookups[tier] += 1
+        if self._on_lookup is not None:
+            try:
+                self._on_lookup(tier)
+            except Exception:
+                log.exception("cache: lookup hook failed")
+
+    def _entry(self, value: bytes, ttl: float, stale_ttl: float, error_ttl: float | None) -> Entry:
+        if not isinstance(value, bytes):
+            raise TypeError(f"cache values are bytes, got {type(value).__name__}")
+        stale = _window("stale_ttl", stale_ttl)
+        err = stale if error_ttl is None else _window("error_ttl", error_ttl)
+        return Entry.create(value, self._clock(), _window("ttl", ttl), stale, err)
