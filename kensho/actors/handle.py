@@ -1,0 +1,142 @@
+"""`ActorHandle`: the stable address of a supervised actor (ARCHITECTURE rule 4).
+
+A restarted pykka actor gets a new `ActorRef`, so callers never keep refs: they keep the
+handle, which the supervisor re-points at each new incarnation. While the child is (re)starting
+the handle stashes messages, bounded by `stash_limit`, and replays them in order once the new
+actor is ready; a full stash fails fast with `ActorUnavailable` (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import TYPE_CHECKING, Any
+
+import pykka
+
+from kensho.actors.bridge import await_reply, send_ask
+from kensho.actors.stats import ActorStats
+from kensho.errors import ActorError, ActorStopped, ActorUnavailable
+
+if TYPE_CHECKING:
+    from kensho.actors.base import KenshoActor
+
+__all__ = ["ActorHandle"]
+
+_STASHING = frozenset({"starting", "restarting", "backing_off"})
+
+
+class ActorHandle:
+    """Ask or tell the current incarnation of one supervised actor; stash while it restarts."""
+
+    def __init__(
+        self, name: str, stats: ActorStats, *, ask_timeout: float, stash_limit: int
+    ) -> None:
+        self.name = name
+        self._stats = stats
+        self._ask_timeout = ask_timeout
+        self._stash_limit = stash_limit
+        self._stash: collections.deque[tuple[Any, asyncio.Future[Any] | None]] = collections.deque()
+        self._ref: pykka.ActorRef[Any] | None = None
+        self._actor: KenshoActor | None = None
+
+    # -- callers ------------------------------------------------------------------------------
+
+    async def ask(self, message: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        """Ask the current incarnation (or stash while it restarts).
+
+        Raises ActorTimeout, ActorUnavailable, ActorStopped, or what `handle()` raised.
+        """
+        timeout = self._ask_timeout if timeout is None else timeout
+        if not timeout > 0:
+            raise ValueError("an ask needs a positive timeout")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        fut: asyncio.Future[Any] = loop.create_future()
+        ref = self._ref
+        if ref is not None:
+            send_ask(ref, message, fut)
+        else:
+            self._enqueue(message, fut)
+        try:
+            return await await_reply(fut, timeout)
+        except ActorStopped:
+            # The incarnation died with the message unhandled; if a restart is coming, wait for it.
+            if self._stats.state not in _STASHING and self._stats.state != "running":
+                raise
+        retry: asyncio.Future[Any] = loop.create_future()
+        self._enqueue(message, retry)
+        return await await_reply(retry, max(deadline - loop.time(), 1e-6))
+
+    def tell(self, message: Any) -> None:
+        """Fire and forget; stashed while restarting; ActorUnavailable when it cannot queue."""
+        ref = self._ref
+        if ref is not None:
+            try:
+                ref.tell(message)
+            except pykka.ActorDeadError:
+                pass
+            else:
+                return
+        self._enqueue(message, None)
+
+    @property
+    def view(self) -> Any:
+        """The latest view the current incarnation published, or None (no mailbox hop)."""
+        actor = self._actor
+        return actor.view if actor is not None else None
+
+    def stats(self) -> dict[str, Any]:
+        return self._stats.snapshot()
+
+    def summary(self) -> dict[str, Any]:
+        actor = self._actor
+        if actor is None:
+            return {}
+        try:
+            return actor.summary()
+        except Exception as exc:  # a broken summary must not break /admin/actors
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+    # -- supervisor side ----------------------------------------------------------------------
+
+    def _enqueue(self, message: Any, fut: asyncio.Future[Any] | None) -> None:
+        state = self._stats.state
+        # "running" with no live ref: the exit report is on its way to the supervisor, which
+        # will either replay the stash to a new incarnation or fail it.
+        if state not in _STASHING and state != "running":
+            error: ActorError = (
+                ActorStopped(f"{self.name} is stopped")
+                if state in ("stopping", "stopped")
+                else ActorUnavailable(f"{self.name} is {state}")
+            )
+            raise error
+        if len(self._stash) >= self._stash_limit:
+            raise ActorUnavailable(f"{self.name} is restarting and its stash is full")
+        self._stash.append((message, fut))
+        self._stats.stashed = len(self._stash)
+
+    def _attach(self, actor: KenshoActor) -> None:
+        """Point at a ready incarnation and replay the stash in order (on the loop, atomically)."""
+        ref = actor.actor_ref
+        while self._stash:
+            message, fut = self._stash.popleft()
+            if fut is None:
+                ref.tell(message)
+            elif not fut.done():
+                send_ask(ref, message, fut)
+        self._stats.stashed = 0
+        self._actor = actor
+        self._ref = ref
+
+    def _detach(self) -> None:
+        """The incarnation is gone; until `_attach`, messages stash or fail by state."""
+        self._ref = None
+        self._actor = None
+
+    def _fail_stash(self, error: ActorError) -> None:
+        while self._stash:
+            _message, fut = self._stash.popleft()
+            if fut is not None and not fut.done():
+                fut.set_exception(error)
+        self._stats.stashed = 0

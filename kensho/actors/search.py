@@ -1,0 +1,30 @@
+"""In-memory index of every title in every language.
+
+Placeholder: only the supervision plumbing and the `/admin/actors` summary; a later issue
+fills in the behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kensho.actors.base import KenshoActor
+from kensho.actors.supervisor import ChildSpec
+from kensho.config import Config
+
+__all__ = ["SearchActor", "child_spec"]
+
+
+class SearchActor(KenshoActor):
+    """In-memory index of every title in every language."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.config = config
+
+    def summary(self) -> dict[str, Any]:
+        return {"implemented": False}
+
+
+def child_spec(config: Config, name: str = "search") -> ChildSpec:
+    return ChildSpec(name, lambda: SearchActor(config), restart="permanent", shutdown_timeout=5.0)

@@ -1,0 +1,130 @@
+"""Test actors that crash on purpose, and a recorder that reports their life to the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kensho.actors import ChildSpec, KenshoActor, RestartPolicy
+
+
+@dataclass(frozen=True)
+class Echo:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Raise:
+    exc: BaseException
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Wait:
+    event: threading.Event
+
+
+@dataclass(frozen=True)
+class StopSelf:
+    pass
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    pass
+
+
+@dataclass
+class Recorder:
+    """Collects actor life events; `emit` is thread-safe and wakes awaiting tests."""
+
+    loop: asyncio.AbstractEventLoop
+    events: asyncio.Queue[tuple[str, str, int]] = field(default_factory=asyncio.Queue)
+    log: list[tuple[str, int, Any]] = field(default_factory=list)
+    counts: collections.Counter[str] = field(default_factory=collections.Counter)
+    gates: dict[str, threading.Event] = field(default_factory=dict)
+    fail_start: dict[tuple[str, int], BaseException] = field(default_factory=dict)
+    stops: list[str] = field(default_factory=list)
+
+    def emit(self, kind: str, name: str, n: int) -> None:
+        with contextlib.suppress(RuntimeError):  # the test's loop may be closed at teardown
+            self.loop.call_soon_threadsafe(self.events.put_nowait, (kind, name, n))
+
+    async def expect(self, kind: str, name: str, n: int | None = None) -> tuple[str, str, int]:
+        """Wait for the next matching event, skipping others."""
+        async with asyncio.timeout(5):
+            while True:
+                ev = await self.events.get()
+                if ev[0] == kind and ev[1] == name and (n is None or ev[2] == n):
+                    return ev
+
+    def hold(self, name: str) -> threading.Event:
+        """Block the next construction of `name` until the returned event is set."""
+        gate = threading.Event()
+        self.gates[name] = gate
+        return gate
+
+    def factory(self, name: str) -> Probe:
+        gate = self.gates.pop(name, None)
+        if gate is not None:
+            gate.wait(10)
+        self.counts[name] += 1
+        n = self.counts[name]
+        return Probe(name, n, self)
+
+    def spec(self, name: str, restart: RestartPolicy = "permanent", **kw: Any) -> ChildSpec:
+        return ChildSpec(name, lambda: self.factory(name), restart=restart, **kw)
+
+
+class Probe(KenshoActor):
+    def __init__(self, name: str, n: int, rec: Recorder) -> None:
+        super().__init__()
+        self.name, self.n, self.rec = name, n, rec
+
+    def on_start(self) -> None:
+        exc = self.rec.fail_start.get((self.name, self.n))
+        if exc is not None:
+            self.rec.emit("start_failing", self.name, self.n)
+            raise exc
+        self.publish({"incarnation": self.n})
+        self.rec.emit("start", self.name, self.n)
+
+    def on_stop(self) -> None:
+        self.rec.stops.append(self.name)
+        self.rec.emit("stop", self.name, self.n)
+        super().on_stop()
+
+    def on_failure(self, *exc_info: Any) -> None:
+        super().on_failure(*exc_info)
+        self.rec.emit("failure", self.name, self.n)
+
+    def handle(self, message: Any) -> Any:
+        self.rec.log.append((self.name, self.n, message))
+        if isinstance(message, Echo):
+            return message.value
+        if isinstance(message, Raise):
+            raise message.exc
+        if isinstance(message, Sleep):
+            time.sleep(message.seconds)
+            return message.seconds
+        if isinstance(message, Wait):
+            message.event.wait(10)
+            return "waited"
+        if isinstance(message, StopSelf):
+            self.stop()
+            return None
+        if isinstance(message, WhoAmI):
+            return (self.name, self.n)
+        return super().handle(message)
+
+    def summary(self) -> dict[str, Any]:
+        return {"incarnation": self.n}
