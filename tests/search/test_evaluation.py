@@ -1,0 +1,37 @@
+"""Quality check: the evaluation set against the full bundled catalog (not a timing test)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from devcatalog import load_records
+
+from kensho.search import build_index
+
+EVAL = Path(__file__).parents[2] / "bench" / "data" / "search_eval.json"
+
+
+@pytest.mark.slow
+def test_evaluation_set_meets_targets() -> None:
+    queries = json.loads(EVAL.read_text(encoding="utf-8"))["queries"]
+    assert len(queries) >= 150
+    index = build_index(load_records())
+    top1 = recall10 = 0
+    misses = []
+    for item in queries:
+        got = [h.id for h in index.search(item["q"], limit=10).items]
+        top1 += bool(got) and got[0] == item["expected"]
+        recall10 += item["expected"] in got
+        if not got or got[0] != item["expected"]:
+            misses.append((item["q"], item["expected"], got[:3]))
+    n = len(queries)
+    assert recall10 / n >= 0.98, misses
+    assert top1 / n >= 0.95, misses
+
+
+def test_every_expected_key_exists_in_the_catalog() -> None:
+    queries = json.loads(EVAL.read_text(encoding="utf-8"))["queries"]
+    keys = {r.id for r in load_records()}
+    assert [q["expected"] for q in queries if q["expected"] not in keys] == []
+    categories = {q["category"] for q in queries}
+    assert {"typo", "en", "ja", "kana", "zh", "romaji", "punct", "partial"} <= categories

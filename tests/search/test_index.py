@@ -1,0 +1,119 @@
+import dataclasses
+
+import pytest
+from search_sample import KEY, RECORDS
+
+from kensho.search import SearchIndex, SearchRecord, build_index
+
+
+def ids(index: SearchIndex, q: str, **kw: object) -> list[str]:
+    return [h.id for h in index.search(q, limit=50, **kw).items]  # type: ignore[arg-type]
+
+
+def test_exact_beats_prefix_beats_fuzzy(index: SearchIndex) -> None:
+    page = index.search("shingeki no kyojin", limit=10)
+    assert page.items[0].id == "mal:16498"
+    assert {h.id for h in page.items[1:3]} == {"mal:25777", "mal:18397"}
+    exact, prefix = page.items[0], page.items[1]
+    assert exact.score >= 300 > prefix.score >= 200
+
+    fuzzy = index.search("shingeki no kyojn", limit=10).items
+    assert fuzzy[0].id == "mal:16498"
+    assert 100 <= fuzzy[0].score < 200  # a typo can only ever be a fuzzy match
+
+
+def test_prefix_beats_a_better_fuzzy_match(index: SearchIndex) -> None:
+    # "steins gate" is an exact title of one entry and a prefix of another; the prefix entry
+    # ranks above any fuzzy neighbour however similar.
+    assert ids(index, "steins gate")[:2] == ["mal:9253", "mal:30484"]
+    assert ids(index, "steins")[:2] == ["mal:9253", "mal:30484"]
+
+
+def test_popularity_breaks_exact_ties(index: SearchIndex) -> None:
+    # "Mirai Nikki (TV)" is found as "mirai nikki" too; both are exact, the popular TV series wins.
+    assert ids(index, "mirai nikki")[:2] == ["mal:10620", "mal:8460"]
+
+
+def test_popularity_does_not_override_a_tier() -> None:
+    obscure = SearchRecord("a", (("romaji", "Monster"),), popularity=0)
+    famous = SearchRecord("b", (("romaji", "Monster Musume"),), popularity=2_000_000)
+    index = build_index([obscure, famous], cursor_key=KEY)
+    assert ids(index, "monster") == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "lang"),
+    [
+        ("shingeki no kyojin", "mal:16498", "romaji"),
+        ("attack on titan", "mal:16498", "en"),
+        ("your name", "mal:32281", "en"),
+        ("進撃の巨人", "mal:16498", "ja"),
+        ("けいおん", "mal:5680", "ja"),
+        ("ケイオン", "mal:5680", "ja"),  # katakana finds a hiragana title
+        ("そーどあーとおんらいん", "mal:11757", "ja"),  # hiragana finds a katakana title
+        ("君の名は", "mal:32281", "ja"),
+        ("进击的巨人", "mal:16498", "zh-Hans"),
+        ("進擊的巨人", "mal:16498", "zh-Hant"),
+        ("刀剑神域", "mal:11757", "zh-Hans"),
+        ("ōkami to kōshinryō", "mal:2966", "romaji"),
+    ],
+)
+def test_each_language(index: SearchIndex, query: str, expected: str, lang: str) -> None:
+    top = index.search(query, limit=1).items[0]
+    assert (top.id, top.matched_lang) == (expected, lang)
+
+
+def test_partial_and_multi_word(index: SearchIndex) -> None:
+    assert ids(index, "巨人")[0] == "mal:16498"  # a CJK substring
+    assert ids(index, "titan attack")[0] == "mal:16498"  # words in another order
+    assert ids(index, "kyojin")[0] == "mal:16498"  # a later word alone
+    assert ids(index, "steinsgate")[0] == "mal:9253"  # words run together
+
+
+def test_matched_title_is_the_original_text(index: SearchIndex) -> None:
+    hit = index.search("steins gate", limit=1).items[0]
+    assert hit.matched_title == "Steins;Gate"
+
+
+def test_filters_kind_and_genre(index: SearchIndex) -> None:
+    assert ids(index, "shingeki no kyojin", kind="ova") == ["mal:18397"]
+    assert "mal:18397" not in ids(index, "shingeki no kyojin", kind="tv")
+    assert ids(index, "shingeki no kyojin", genre="Drama") == ["mal:16498"]
+    assert ids(index, "shingeki no kyojin", genre="no-such-genre") == []
+
+
+def test_unrelated_and_empty_queries_find_nothing(index: SearchIndex) -> None:
+    assert ids(index, "zzzzqqqq") == []
+    assert ids(index, "!!!") == []
+    assert ids(index, "\x00\x01") == []
+
+
+def test_oversized_and_hostile_queries_are_safe(index: SearchIndex) -> None:
+    for q in ("a" * 5000, "進" * 5000, "\u202e" + "gate", "' OR 1=1 --", "%00%ff", "🙂🙂🙂"):
+        page = index.search(q, limit=5)
+        assert len(page.items) <= 5
+
+
+def test_scores_are_deterministic_across_builds() -> None:
+    a = build_index(RECORDS, cursor_key=KEY)
+    b = build_index(reversed(RECORDS), cursor_key=KEY)
+    assert a.version == b.version
+    assert a.search("gate", limit=50) == b.search("gate", limit=50)
+
+
+def test_version_changes_with_data() -> None:
+    a = build_index(RECORDS, cursor_key=KEY)
+    changed = [dataclasses.replace(RECORDS[0], popularity=1), *RECORDS[1:]]
+    assert build_index(changed, cursor_key=KEY).version != a.version
+
+
+def test_duplicate_ids_are_rejected() -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        build_index([RECORDS[0], RECORDS[0]])
+
+
+def test_snapshot_is_immutable(index: SearchIndex) -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        index.version = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        index.postings["new"] = ()  # type: ignore[index]

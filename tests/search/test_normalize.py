@@ -1,0 +1,85 @@
+import pytest
+
+from kensho.search.normalize import compact, grams, normalize, tokens
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Shingeki no Kyojin", "shingeki no kyojin"),
+        ("  SHINGEKI   no\tKyojin  ", "shingeki no kyojin"),
+        ("ＳＨＩＮＧＥＫＩ　ｎｏ　ＫＹＯＪＩＮ", "shingeki no kyojin"),  # full-width forms
+        ("Steins;Gate", "steins gate"),
+        ("Kimi no Na wa.", "kimi no na wa"),
+        ("Re:Zero", "re zero"),
+        ("JoJo's Bizarre Adventure", "jojos bizarre adventure"),
+        ("Café Pokémon", "cafe pokemon"),  # accents stripped
+        ("HUNTER×HUNTER", "hunter x hunter"),
+        ("Lucky☆Star", "lucky star"),
+        ("", ""),
+        ("!!!", ""),
+    ],
+)
+def test_latin_folding(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ("Ōkami to Kōshinryō", "Ookami to Koushinryou", "okami to koshinryo"),
+        ("Suzumiya Haruhi no Yuuutsu", "suzumiya haruhi no yūutsu", "Suzumiya Haruhi no Yutsu"),
+        ("Toki wo Kakeru Shoujo", "toki o kakeru shojo"),
+        ("Zero no Tsukaima", "zero no tukaima"),
+        ("Kyōkai no Kanata", "Kyoukai no Kanata", "kyokai no kanata"),
+    ],
+)
+def test_romaji_variants_meet(variants: tuple[str, ...]) -> None:
+    assert len({normalize(v) for v in variants}) == 1
+
+
+def test_kana_kanji_kept_and_katakana_folded_to_hiragana() -> None:
+    assert normalize("進撃の巨人") == "進撃の巨人"
+    assert normalize("ソードアート・オンライン") == "そーどあーと おんらいん"
+    assert normalize("ｿｰﾄﾞｱｰﾄ") == normalize("そーどあーと")  # half-width katakana
+    assert normalize("けいおん！") == "けいおん"
+    # Voiced kana keep their dakuten: が is not か.
+    assert normalize("ガ") == "が" != normalize("カ")
+
+
+def test_chinese_kept() -> None:
+    assert normalize("进击的巨人 第二季") == "进击的巨人 第二季"
+    assert normalize("刀劍神域") == "刀劍神域"
+
+
+def test_normalize_is_idempotent() -> None:
+    for raw in (
+        "Suzumiya Haruhi no Yuuutsu",
+        "ソードアート・オンライン",
+        "Ｆａｔｅ／Ｚｅｒｏ",
+        "wo wo",
+    ):
+        once = normalize(raw)
+        assert normalize(once) == once
+
+
+def test_hostile_input_does_not_raise() -> None:
+    for raw in ("\x00\x1b[31m", "\u202etxet", "a" * 10_000, "\ud800", "🙂" * 50, "\u0301\u0301"):
+        out = normalize(raw)
+        assert isinstance(out, str)
+        assert "\x00" not in out and "\x1b" not in out and "\u202e" not in out
+
+
+def test_tokens_split_words_and_cjk_bigrams() -> None:
+    assert tokens("shingeki no kyojin") == ["shingeki", "no", "kyojin"]
+    assert tokens("進撃の巨人") == ["進撃", "撃の", "の巨", "巨人"]
+    assert tokens("進撃の巨人 season2") == ["進撃", "撃の", "の巨", "巨人", "season2"]
+    assert tokens("巨") == ["巨"]
+
+
+def test_grams_ignore_spaces_and_use_bigrams_for_cjk() -> None:
+    assert grams(normalize("Steins;Gate")) == grams(normalize("steinsgate"))
+    assert grams("進撃の巨人") == {"進撃", "撃の", "の巨", "巨人"}
+    assert grams("ab") == {"ab"}
+    assert grams("") == set()
+    assert compact("steins gate") == "steinsgate"
