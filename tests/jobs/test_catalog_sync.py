@@ -1,0 +1,203 @@
+"""Catalog sync against the real PostgreSQL, fed by an in-memory Crunchyroll-shaped source."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from kensho.catalog import CatalogEntry, load_catalog
+from kensho.jobs.catalog_sync import CatalogSync, CatalogSyncJob
+from kensho.store.pool import fetch_all, fetch_one
+
+from .conftest import FakeSource
+
+
+def _sync(pool: Any, source: FakeSource, **kw: Any) -> CatalogSync:
+    return CatalogSync(
+        pool, source, catalog=load_catalog().by_series_id, page_size=7, concurrency=4, **kw
+    )
+
+
+async def _count(pool: Any, query: str) -> int:
+    row = await fetch_one(pool, query)
+    assert row is not None
+    return int(row[0])
+
+
+async def test_counts_match_the_source(
+    clean_pool: Any, source: FakeSource, entries: tuple[CatalogEntry, ...]
+) -> None:
+    result = await _sync(clean_pool, source).run()
+    assert result.complete and result.invalid == 0
+    assert result.pages == 5  # 30 series, 7 per page
+    assert await _count(clean_pool, "SELECT count(*) FROM series") == len(entries)
+    n_seasons = sum(len(v) for v in source.seasons_by_series.values())
+    assert await _count(clean_pool, "SELECT count(*) FROM seasons") == n_seasons
+    assert await _count(clean_pool, "SELECT count(*) FROM episodes") == source.episode_total
+    n_titles = sum(len({(t.lang, t.text) for t in e.titles}) for e in entries)
+    assert await _count(clean_pool, "SELECT count(*) FROM series_titles") == n_titles
+    n_ext = sum(len(e.external_ids) for e in entries)
+    assert await _count(clean_pool, "SELECT count(*) FROM series_external_ids") == n_ext
+    top = entries[0]
+    row = await fetch_one(
+        clean_pool,
+        "SELECT bundle_key, members, kind, genres FROM series WHERE id = %s",
+        (top.series_id,),
+    )
+    assert row == (top.key, top.members, top.kind, sorted(top.genres))
+
+
+async def test_second_sync_changes_nothing(clean_pool: Any, source: FakeSource) -> None:
+    await _sync(clean_pool, source).run()
+    before = await fetch_all(
+        clean_pool,
+        "SELECT (SELECT max(updated_at) FROM series), (SELECT max(updated_at) FROM episodes), "
+        "(SELECT max(xmin::text::bigint) FROM series)",
+    )
+    again = await _sync(clean_pool, source).run()
+    assert again.complete and again.rows_written == 0 and again.removed == 0
+    after = await fetch_all(
+        clean_pool,
+        "SELECT (SELECT max(updated_at) FROM series), (SELECT max(updated_at) FROM episodes), "
+        "(SELECT max(xmin::text::bigint) FROM series)",
+    )
+    assert after == before
+
+
+async def test_changed_item_is_rewritten(clean_pool: Any, source: FakeSource) -> None:
+    await _sync(clean_pool, source).run()
+    target = source.series[3]
+    target["title"] = "Renamed upstream"
+    result = await _sync(clean_pool, source).run()
+    assert result.written["series"] == 1
+    assert "seasons" not in result.written and "episodes" not in result.written
+    row = await fetch_one(clean_pool, "SELECT title FROM series WHERE id = %s", (target["id"],))
+    assert row == ("Renamed upstream",)
+
+
+async def test_killed_sync_resumes_from_checkpoint(
+    clean_pool: Any, source: FakeSource, entries: tuple[CatalogEntry, ...]
+) -> None:
+    source.pause_at = 14  # after two committed pages of 7
+    task = asyncio.create_task(_sync(clean_pool, source).run())
+    await source.paused.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    state = await fetch_one(
+        clean_pool, "SELECT status, cursor FROM catalog_sync_state WHERE job = 'catalog'"
+    )
+    assert state == ("running", {"start": 14})
+    assert await _count(clean_pool, "SELECT count(*) FROM series") == 14
+
+    source.pause_at = None
+    source.browse_calls.clear()
+    result = await _sync(clean_pool, source).run()
+    assert result.resumed_from == 14 and result.complete
+    assert source.browse_calls[0] == 14
+    assert result.removed == 0  # the first two pages count as seen in the resumed run
+    assert await _count(clean_pool, "SELECT count(*) FROM series WHERE removed_at IS NULL") == len(
+        entries
+    )
+    assert await _count(clean_pool, "SELECT count(*) FROM episodes") == source.episode_total
+
+
+async def test_removed_upstream_items_are_marked_and_can_return(
+    clean_pool: Any, source: FakeSource
+) -> None:
+    await _sync(clean_pool, source).run()
+    gone = source.series.pop(10)
+    season_gone = source.seasons_by_series[source.series[0]["id"]].pop()
+    result = await _sync(clean_pool, source).run()
+    assert result.removed == 1
+    rows = await fetch_all(clean_pool, "SELECT id FROM series WHERE removed_at IS NOT NULL")
+    assert rows == [(gone["id"],)]
+    row = await fetch_one(
+        clean_pool, "SELECT removed_at IS NOT NULL FROM seasons WHERE id = %s", (season_gone["id"],)
+    )
+    assert row == (True,)
+    n_eps = len(source.episodes_by_season[season_gone["id"]])
+    assert (
+        await _count(clean_pool, "SELECT count(*) FROM episodes WHERE removed_at IS NOT NULL")
+        == n_eps
+    )
+
+    source.series.insert(10, gone)
+    back = await _sync(clean_pool, source).run()
+    assert back.removed == 0
+    assert await _count(clean_pool, "SELECT count(*) FROM series WHERE removed_at IS NOT NULL") == 0
+
+
+async def test_empty_listing_does_not_remove_everything(
+    clean_pool: Any, source: FakeSource
+) -> None:
+    await _sync(clean_pool, source).run()
+    kept = list(source.series)
+    source.series.clear()
+    result = await _sync(clean_pool, source).run()
+    assert result.complete and result.removed == 0
+    assert await _count(clean_pool, "SELECT count(*) FROM series WHERE removed_at IS NULL") == len(
+        kept
+    )
+
+
+async def test_hostile_and_malformed_items_are_skipped(clean_pool: Any, source: FakeSource) -> None:
+    hostile: list[Any] = [
+        {"id": "'; DROP TABLE series; --", "title": "x"},
+        {"id": 12345},
+        "not an object",
+        None,
+        {"id": "A" * 65},
+        {"title": "no id"},
+    ]
+    source.series[1:1] = hostile
+    big = source.series[0]
+    big["title"] = "T\x00" + "x" * 100_000
+    big["description"] = "d" * 1_000_000
+    big["series_metadata"]["episode_count"] = 10**12
+    result = await _sync(clean_pool, source).run()
+    assert result.complete and result.invalid == len(hostile)
+    row = await fetch_one(
+        clean_pool,
+        "SELECT length(title), position(chr(1) in title), length(description), episode_count "
+        "FROM series WHERE id = %s",
+        (big["id"],),
+    )
+    assert row == (500, 0, 10_000, None)
+    assert await _count(clean_pool, "SELECT count(*) FROM series") == 30
+
+
+async def test_metrics_and_status(clean_pool: Any, source: FakeSource) -> None:
+    registry = CollectorRegistry()
+    sync = _sync(clean_pool, source, registry=registry)
+    assert (await sync.refresh_status()).loaded is False
+    await sync.run()
+    assert sync.status.loaded and sync.status.series_count == 30
+    assert sync.status.last_result == "complete" and not sync.status.running
+    assert sync.status.progress == 1.0
+    assert registry.get_sample_value("catalog_sync_series") == 30
+    assert registry.get_sample_value("catalog_sync_runs_total", {"result": "complete"}) == 1
+    assert registry.get_sample_value("catalog_sync_pages_total") == 5
+    assert registry.get_sample_value("catalog_sync_running") == 0
+
+
+async def test_job_runs_at_start_when_empty_and_stops_promptly(
+    clean_pool: Any, source: FakeSource
+) -> None:
+    job = CatalogSyncJob(_sync(clean_pool, source), interval=3600)
+    job.start()
+    await asyncio.wait_for(job.sync.run_finished.wait(), 30)
+    assert job.status.loaded and job.status.series_count == 30
+    calls = len(source.browse_calls)
+    await asyncio.wait_for(job.stop(), 2)  # sleeping for an hour: cancel must be prompt
+    assert len(source.browse_calls) == calls
+
+    # a loaded, complete catalog: a new job does not sync at start
+    idle = CatalogSyncJob(_sync(clean_pool, source), interval=0)
+    idle.start()
+    assert idle._task is not None
+    await asyncio.wait_for(idle._task, 10)
+    assert len(source.browse_calls) == calls
