@@ -1,0 +1,68 @@
+"""The simulator's app factory and an in-process runner on a loopback port."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from kensho.catalog.bundle import load_catalog
+from kensho.upstream.simulator import content, faults, playback
+from kensho.upstream.simulator.auth import principal_of, token_handler
+from kensho.upstream.simulator.config import SimConfig
+from kensho.upstream.simulator.faults import Handler
+from kensho.upstream.simulator.index import index_for
+from kensho.upstream.simulator.responses import json_error
+from kensho.upstream.simulator.state import STATE, SimState
+
+__all__ = ["create_sim_app", "running_simulator"]
+
+_CLIENT_MAX_SIZE = 64 * 1024
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bearer check on every content call; unknown routes answer the JSON 404 shape."""
+    if request.match_info.http_exception is not None:
+        exc = request.match_info.http_exception
+        if exc.status == 404:
+            return json_error(404, "cms.resource_not_found")
+        raise exc
+    if request.path.startswith("/content/") and principal_of(request) is None:
+        return json_error(401, "accounts.get_profile.invalid_auth_token")
+    return await handler(request)
+
+
+def create_sim_app(config: SimConfig | None = None) -> web.Application:
+    """A fresh simulator (own accounts, tokens, streams, faults); the catalog index is shared."""
+    config = config or SimConfig()
+    catalog = config.catalog or load_catalog()
+    app = web.Application(
+        middlewares=[faults.stats_middleware, faults.fault_middleware, api_middleware],
+        client_max_size=_CLIENT_MAX_SIZE,
+    )
+    state = SimState(config=config, index=index_for(catalog), rng=random.Random(config.seed))
+    state.accounts = {a.email.lower(): a for a in config.accounts}
+    app[STATE] = state
+    app.router.add_post("/auth/v1/token", token_handler, name="token")
+    app.router.add_routes(content.routes)
+    app.router.add_routes(playback.routes)
+    app.router.add_routes(faults.routes)
+    return app
+
+
+@asynccontextmanager
+async def running_simulator(config: SimConfig | None = None) -> AsyncIterator[str]:
+    """Serve the simulator on ``config.host:config.port`` (0 = a free port); yields the base URL."""
+    config = config or SimConfig()
+    runner = web.AppRunner(create_sim_app(config), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()

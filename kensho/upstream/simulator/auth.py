@@ -1,0 +1,178 @@
+"""``POST /auth/v1/token`` and the bearer check: HS256 JWTs with ``benefits``, rotating refresh
+tokens bound to ``device_id``, a Basic client allow-list and the real error shapes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from kensho.upstream.simulator.config import Account
+from kensho.upstream.simulator.responses import json_error
+from kensho.upstream.simulator.state import STATE, RefreshGrant, SimState
+
+__all__ = ["Principal", "decode_jwt", "encode_jwt", "principal_of", "token_handler"]
+
+_MAX_FIELD = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a valid bearer token belongs to; ``account_id`` is None for anonymous tokens."""
+
+    account_id: str | None
+    premium: bool
+    country: str
+    client_id: str
+    device_id: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_jwt(claims: dict[str, Any], secret: str) -> str:
+    header = _b64(b'{"alg":"HS256","typ":"JWT"}')
+    payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    signing = f"{header}.{payload}".encode()
+    sig = hmac.new(secret.encode(), signing, hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64(sig)}"
+
+
+def decode_jwt(token: str, secret: str, now: float) -> dict[str, Any] | None:
+    """The claims if the signature is ours and ``exp`` is in the future, else None."""
+    parts = token.split(".")
+    if len(parts) != 3 or len(token) > 4096:
+        return None
+    try:
+        expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256)
+        if not hmac.compare_digest(_b64(expected.digest()), parts[2]):
+            return None
+        claims = json.loads(_unb64(parts[1]))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int | float):
+        return None
+    return claims if claims["exp"] > now else None
+
+
+def principal_of(request: web.Request) -> Principal | None:
+    """The caller of an API request, or None when the bearer is missing, bad or expired."""
+    state = request.app[STATE]
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    claims = decode_jwt(token.strip(), state.config.jwt_secret, state.config.clock())
+    if claims is None:
+        return None
+    return Principal(
+        account_id=claims.get("account_id"),
+        premium="cr_premium" in claims.get("benefits", []),
+        country=str(claims.get("country", "US")),
+        client_id=str(claims.get("client_id", "")),
+        device_id=str(claims.get("device_id", "")),
+    )
+
+
+def _client(request: web.Request, state: SimState) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic" or len(value) > 1024:
+        return None
+    try:
+        client_id, sep, secret = (
+            base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        )
+    except (ValueError, binascii.Error):
+        return None
+    known = state.config.clients.get(client_id)
+    if not sep or known is None or not hmac.compare_digest(known.encode(), secret.encode()):
+        return None
+    return client_id
+
+
+def _issue(
+    state: SimState, client_id: str, device_id: str, device_type: str, account: Account | None
+) -> dict[str, Any]:
+    now = int(state.config.clock())
+    expires_in = state.config.expires_in
+    country = account.country if account else "US"
+    claims: dict[str, Any] = {
+        "iat": now,
+        "exp": now + expires_in,
+        "jti": state.token(8),
+        "client_id": client_id,
+        "device_id": device_id,
+        "country": country,
+        "benefits": ["cr_premium", "cr_fan_pack"] if account and account.premium else [],
+    }
+    if account:
+        claims.update(
+            sub=account.account_id, account_id=account.account_id, profile_id=account.profile_id
+        )
+    else:
+        claims["sub"] = str(uuid.UUID(int=state.rng.getrandbits(128), version=4))
+    body: dict[str, Any] = {
+        "access_token": encode_jwt(claims, state.config.jwt_secret),
+        "expires_in": expires_in,
+        "token_type": "Bearer",
+        "scope": "offline_access",
+        "country": country,
+    }
+    if account:
+        refresh = state.token(24)
+        state.refresh[refresh] = RefreshGrant(account, device_id, device_type)
+        body.update(
+            refresh_token=refresh, account_id=account.account_id, profile_id=account.profile_id
+        )
+    return body
+
+
+def _bad_refresh() -> web.Response:
+    return json_error(400, "auth.obtain_access_token.invalid_refresh_token", error="invalid_grant")
+
+
+async def token_handler(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    client_id = _client(request, state)
+    if client_id is None:
+        return json_error(401, "auth.obtain_access_token.client_inactive", error="invalid_client")
+    form = (
+        await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
+    )
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if any(len(v) > _MAX_FIELD for v in fields.values()):
+        return json_error(400, "auth.obtain_access_token.invalid_request", error="invalid_request")
+    grant = fields.get("grant_type", "")
+    device_id = fields.get("device_id", "")
+    device_type = fields.get("device_type", "")
+    if grant == "client_id":
+        return web.json_response(_issue(state, client_id, device_id, device_type, None))
+    if grant == "password":
+        account = state.accounts.get(fields.get("username", "").strip().lower())
+        password = fields.get("password", "")
+        if account is None or not hmac.compare_digest(account.password.encode(), password.encode()):
+            return json_error(
+                401, "auth.obtain_access_token.invalid_credentials", error="invalid_grant"
+            )
+        return web.json_response(_issue(state, client_id, device_id, device_type, account))
+    if grant == "refresh_token":
+        old = fields.get("refresh_token", "")
+        held = state.refresh.get(old)
+        if held is None or held.device_id != device_id:
+            return _bad_refresh()
+        del state.refresh[old]
+        return web.json_response(_issue(state, client_id, device_id, device_type, held.account))
+    return json_error(
+        400, "auth.obtain_access_token.unsupported_grant_type", error="unsupported_grant_type"
+    )

@@ -1,0 +1,44 @@
+"""``kensho sim``: run the Crunchyroll simulator as its own process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from kensho.upstream.simulator.config import DEFAULT_ACCOUNTS, SimConfig, parse_accounts
+
+__all__ = ["sim_main"]
+
+ACCOUNTS_ENV = "KENSHO_SIM_ACCOUNTS"
+
+
+def sim_main(args: argparse.Namespace) -> int:
+    """Serve until interrupted; exit 2 on a bad setting (the message names it)."""
+    extra = getattr(args, "accounts", None) or os.environ.get(ACCOUNTS_ENV, "")
+    try:
+        accounts = DEFAULT_ACCOUNTS + parse_accounts(extra)
+    except ValueError as exc:
+        print(f"kensho sim: {ACCOUNTS_ENV}: {exc}", file=sys.stderr)
+        return 2
+    if not 1 <= args.expires_in <= 86_400:
+        print("kensho sim: --expires-in must be 1..86400 seconds", file=sys.stderr)
+        return 2
+    if not 0 <= args.port <= 65_535:
+        print("kensho sim: --port must be 0..65535", file=sys.stderr)
+        return 2
+    config = SimConfig(
+        host=args.host,
+        port=args.port,
+        expires_in=args.expires_in,
+        accounts=accounts,
+        seed=getattr(args, "seed", 0) or 0,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from kensho.upstream.simulator.app import create_sim_app
+
+    web.run_app(create_sim_app(config), host=config.host, port=config.port, print=print)
+    return 0
