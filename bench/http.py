@@ -1,0 +1,169 @@
+"""/health/live throughput and p99: the full middleware stack against a bare aiohttp handler.
+
+Each server runs in its own subprocess (`python -m bench.http --serve full|bare PORT`), the load
+comes from `wrk` when installed (else an aiohttp client in this process), one server at a time
+on loopback. `main()` prints and returns a JSON dict; the target is full >= 70% of bare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+DURATION = float(os.environ.get("BENCH_DURATION", "5"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+PATH = "/health/live"
+
+
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _serve(mode: str, port: int) -> None:
+    from aiohttp import web
+
+    if mode == "bare":
+
+        async def live(request: web.Request) -> web.Response:
+            return web.json_response({"status": "ok"})
+
+        app = web.Application()
+        app.router.add_get(PATH, live)
+        web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+        return
+    from kensho.config import load_config
+    from kensho.http.server import serve
+    from kensho.observability.logging import configure_logging
+
+    config = load_config(overrides={"port": port, "prestop_delay": 0})
+    configure_logging(config.log_level, config.log_format)  # access log on, as in production
+    sys.exit(asyncio.run(serve(config)))
+
+
+def _start(mode: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.http", "--serve", mode, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{mode} server did not start")
+
+
+def _wrk(port: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{DURATION:g}s",
+            "--latency",
+            f"http://127.0.0.1:{port}{PATH}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+async def _aiohttp_load(port: int) -> dict[str, float]:
+    import aiohttp
+
+    latencies: list[float] = []
+    url = f"http://127.0.0.1:{port}{PATH}"
+    end = time.perf_counter() + DURATION
+    async with aiohttp.ClientSession() as session:
+
+        async def one() -> None:
+            while time.perf_counter() < end:
+                t0 = time.perf_counter()
+                async with session.get(url) as resp:
+                    await resp.read()
+                latencies.append(time.perf_counter() - t0)
+
+        await asyncio.gather(*(one() for _ in range(CONNECTIONS)))
+    latencies.sort()
+    return {
+        "rps": len(latencies) / DURATION,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "non_2xx": 0.0,
+    }
+
+
+def _measure(mode: str, tool: str) -> dict[str, float]:
+    proc, port = _start(mode)
+    try:
+        return _wrk(port) if tool == "wrk" else asyncio.run(_aiohttp_load(port))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> dict[str, Any]:
+    """Run bare then full; print and return the JSON result."""
+    tool = "wrk" if shutil.which("wrk") else "aiohttp"
+    # Interleave rounds and keep each side's median: the machine is shared and noisy.
+    rounds = [(_measure("bare", tool), _measure("full", tool)) for _ in range(ROUNDS)]
+    bare = _median([b for b, _ in rounds])
+    full = _median([f for _, f in rounds])
+    result: dict[str, Any] = {
+        "benchmark": "http /health/live",
+        "load_generator": tool,
+        "connections": CONNECTIONS,
+        "duration_s": DURATION,
+        "rounds": ROUNDS,
+        "bare": bare,
+        "full_stack": full,
+        "full_vs_bare": round(full["rps"] / bare["rps"], 3),
+        "target": 0.70,
+    }
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        _serve(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()

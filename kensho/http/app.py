@@ -1,0 +1,70 @@
+"""The application factory: state in typed keys, middlewares in the house order, resources.
+
+`create_app` returns an app that is not started yet; tests may add routes before running it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+from aiohttp import web
+
+from kensho.config import Config
+from kensho.http import keys
+from kensho.http.lifecycle import Lifecycle
+from kensho.http.loop_monitor import LoopMonitor
+from kensho.http.middlewares import RateLimiter, build_middlewares
+from kensho.http.readiness import ReadinessRegistry
+from kensho.http.resources import Resource, default_resources
+from kensho.http.routes import add_foundation_routes
+from kensho.observability.metrics import Metrics
+from kensho.observability.tracing import Tracing
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    config: Config,
+    *,
+    resources: Sequence[Resource] | None = None,
+    rate_limiter: RateLimiter | None = None,
+    tracing: Tracing | None = None,
+) -> web.Application:
+    """Build the app. `resources` default to `default_resources(config)`, opened in order.
+
+    `tracing` defaults to one built from the config (exporting only if `otel_endpoint` is set).
+    """
+    lifecycle = Lifecycle()
+    metrics = Metrics()
+    tracing = tracing or Tracing(config.service_name, config.otel_endpoint)
+    app = web.Application(
+        middlewares=build_middlewares(
+            config, metrics=metrics, tracing=tracing, lifecycle=lifecycle, rate_limiter=rate_limiter
+        ),
+        client_max_size=config.client_max_size,
+    )
+    app[keys.CONFIG] = config
+    app[keys.LIFECYCLE] = lifecycle
+    app[keys.METRICS] = metrics
+    app[keys.TRACING] = tracing
+    app[keys.READINESS] = ReadinessRegistry(config.ready_cache_seconds)
+    app[keys.LOOP_MONITOR] = LoopMonitor()
+
+    metrics.track_connections(lambda: lifecycle.connections())  # noqa: PLW0108 - bound later
+    metrics.track_actors(lambda: sup.snapshot() if (sup := app.get(keys.SUPERVISOR)) else None)
+
+    app.cleanup_ctx.append(_observability)
+    for resource in default_resources(config) if resources is None else resources:
+        app.cleanup_ctx.append(resource)
+    add_foundation_routes(app)
+    return app
+
+
+async def _observability(app: web.Application) -> AsyncIterator[None]:
+    """Loop-lag ticker for liveness; flush traces last, off the loop."""
+    monitor = app[keys.LOOP_MONITOR]
+    monitor.start()
+    yield
+    await monitor.stop()
+    await asyncio.to_thread(app[keys.TRACING].shutdown)

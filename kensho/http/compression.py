@@ -1,0 +1,115 @@
+"""Content-coding negotiation from `Accept-Encoding` (RFC 9110 §12.5.3) and compression.
+
+`negotiate` picks the coding with the highest q-value among those we produce (br, gzip,
+deflate, identity); ties go to the smaller output (br > gzip > deflate > identity). `*` stands
+for every coding the header does not name, identity included; `identity;q=0` (or `*;q=0`
+without identity) forbids uncompressed bodies. No acceptable coding at all is a 406. A missing
+header means "anything", and we answer identity, as most servers do for old clients. Results are
+memoised per header value: clients send a handful of distinct headers, and parsing is the
+expensive part of a hot read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from typing import Final
+
+import brotli
+
+from kensho.errors import NotAcceptable
+
+__all__ = ["CODINGS", "MIN_COMPRESS_BYTES", "compress", "negotiate"]
+
+#: What we can produce, in order of preference when q-values tie.
+CODINGS: Final = ("br", "gzip", "deflate", "identity")
+#: Smaller bodies are sent as they are: compression would save almost nothing.
+MIN_COMPRESS_BYTES: Final = 1024
+_MAX_HEADER = 1024
+_MAX_ITEMS = 32
+_MEMO_LIMIT = 256
+_ITEM = re.compile(r"^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*(?:;\s*[qQ]\s*=\s*([0-9.]{1,5})\s*)?$")
+_memo: dict[str | None, tuple[str, bool]] = {}
+
+
+def _qvalue(raw: str | None) -> float | None:
+    if raw is None:
+        return 1.0
+    try:
+        q = float(raw)
+    except ValueError:
+        return None
+    return q if 0.0 <= q <= 1.0 else None
+
+
+def _parse(header: str) -> dict[str, float]:
+    """Coding -> q for each well-formed item; malformed items are skipped (be liberal)."""
+    out: dict[str, float] = {}
+    for item in header[:_MAX_HEADER].split(",")[:_MAX_ITEMS]:
+        if not item.strip():
+            continue
+        match = _ITEM.match(item)
+        if match is None:
+            continue
+        q = _qvalue(match.group(2))
+        if q is None:
+            continue
+        coding = match.group(1).lower()
+        if coding == "x-gzip":
+            coding = "gzip"
+        out[coding] = max(q, out.get(coding, 0.0)) if coding in out else q
+    return out
+
+
+def _choose(header: str | None) -> tuple[str, bool]:
+    """(best coding, whether identity is acceptable); raises `NotAcceptable`."""
+    if header is None:
+        return "identity", True
+    prefs = _parse(header)
+    star = prefs.get("*")
+    scores: dict[str, float] = {}
+    for coding in CODINGS:
+        if coding in prefs:
+            scores[coding] = prefs[coding]
+        elif star is not None:
+            scores[coding] = star
+        elif coding == "identity":
+            scores[coding] = 1.0  # acceptable unless excluded (RFC 9110 §12.5.3)
+        else:
+            scores[coding] = 0.0
+    best = max(CODINGS, key=lambda c: (scores[c], -CODINGS.index(c)))
+    if scores[best] <= 0.0:
+        raise NotAcceptable(
+            "No acceptable content coding: this server sends br, gzip, deflate or identity."
+        )
+    return best, scores["identity"] > 0.0
+
+
+def negotiate(header: str | None) -> tuple[str, bool]:
+    """The coding to use for `Accept-Encoding: header` and whether identity is acceptable.
+
+    Raises `NotAcceptable` (406) when the client accepts none of our codings.
+    """
+    hit = _memo.get(header)
+    if hit is not None:
+        return hit
+    result = _choose(header)
+    if len(_memo) >= _MEMO_LIMIT:
+        _memo.clear()
+    _memo[header] = result
+    return result
+
+
+def compress(body: bytes, coding: str) -> bytes:
+    """`body` in `coding` (one of `CODINGS`)."""
+    if coding == "br":
+        data: bytes = brotli.compress(body, quality=5)
+        return data
+    if coding == "gzip":
+        return gzip.compress(body, compresslevel=6, mtime=0)
+    if coding == "deflate":
+        return zlib.compress(body, 6)  # HTTP "deflate" is the zlib format
+    if coding == "identity":
+        return body
+    raise ValueError(f"unknown content coding {coding!r}")

@@ -1,0 +1,60 @@
+"""Every typed `web.AppKey` / `web.RequestKey` of the application, in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from kensho.config import Config
+from kensho.http.lifecycle import Lifecycle
+from kensho.http.loop_monitor import LoopMonitor
+from kensho.http.readiness import ReadinessRegistry
+from kensho.http.supervision import SupervisorLike
+from kensho.observability.metrics import Metrics
+from kensho.observability.tracing import Tracing
+
+if TYPE_CHECKING:
+    from aiohttp import ClientSession
+    from redis.asyncio import Redis
+
+__all__ = [
+    "CACHE",
+    "CONFIG",
+    "DATABASE_DSN",
+    "DB_POOL",
+    "HTTP_CLIENT",
+    "LIFECYCLE",
+    "LOOP_MONITOR",
+    "METRICS",
+    "READINESS",
+    "REDIS",
+    "REDIS_URL",
+    "REQUEST_ID",
+    "SUPERVISOR",
+    "TRACING",
+    "UPSTREAM",
+    "UPSTREAM_URL",
+]
+
+CONFIG = web.AppKey("config", Config)
+LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+READINESS = web.AppKey("readiness", ReadinessRegistry)
+METRICS = web.AppKey("metrics", Metrics)
+TRACING = web.AppKey("tracing", Tracing)
+LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)
+#: The root supervisor; set by the actor-tree resource when it opens.
+SUPERVISOR: web.AppKey[SupervisorLike] = web.AppKey("supervisor")
+#: Pools opened by later resources (kensho.store, kensho.cache, kensho.upstream).
+DB_POOL: web.AppKey[Any] = web.AppKey("db_pool")  # aiopg.Pool (untyped package)
+REDIS: web.AppKey[Redis] = web.AppKey("redis")
+HTTP_CLIENT: web.AppKey[ClientSession] = web.AppKey("http_client")
+#: Resolved service locations (embedded servers fill these in when the config leaves them unset).
+DATABASE_DSN: web.AppKey[str] = web.AppKey("database_dsn")
+REDIS_URL: web.AppKey[str] = web.AppKey("redis_url")
+UPSTREAM_URL: web.AppKey[str] = web.AppKey("upstream_url")
+#: Domain services opened by later resources; their owners may narrow these types.
+CACHE: web.AppKey[Any] = web.AppKey("cache")
+UPSTREAM: web.AppKey[Any] = web.AppKey("upstream")
+
+REQUEST_ID = web.RequestKey("request_id", str)

@@ -1,0 +1,137 @@
+"""`kensho serve`: run the app with an AppRunner we control, and shut down gracefully.
+
+SIGTERM/SIGINT: readiness fails at once, the server keeps serving for `prestop_delay`, then
+`runner.cleanup()` closes the listener, lets in-flight requests finish within
+`shutdown_timeout`, and tears the resources down in reverse (jobs, actors, pools). The exit
+status says whether everything drained in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from kensho.config import Config, ConfigError, load_config
+from kensho.http import keys
+from kensho.http.access_log import JsonAccessLogger
+from kensho.http.app import create_app
+from kensho.observability.logging import configure_logging
+
+__all__ = ["EXIT_ABANDONED", "EXIT_ESCALATED", "EXIT_OK", "serve", "serve_main"]
+
+log = logging.getLogger("kensho.server")
+
+EXIT_OK = 0
+EXIT_START_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_ABANDONED = 3
+EXIT_ESCALATED = 4
+_POLL = 0.2
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    """Entry point of `kensho serve`; returns the process exit status."""
+    del args
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"kensho: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(config.log_level, config.log_format)
+    log.info("starting", extra={"event": "starting", "config": config.redacted()})
+    return asyncio.run(serve(config))
+
+
+async def serve(config: Config, app: web.Application | None = None) -> int:
+    """Run until a signal or a root escalation, then drain; return the exit status."""
+    app = create_app(config) if app is None else app
+    lifecycle = app[keys.LIFECYCLE]
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log_class=JsonAccessLogger,
+        shutdown_timeout=config.shutdown_timeout,
+    )
+    try:
+        await runner.setup()
+    except Exception:
+        log.exception("start-up failed", extra={"event": "start_failed"})
+        await runner.cleanup()
+        return EXIT_START_FAILED
+    lifecycle.bind_runner(runner)
+    site = web.TCPSite(runner, config.host, config.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", config.host, config.port, exc.strerror)
+        await runner.cleanup()
+        return EXIT_START_FAILED
+    host, port = runner.addresses[0][:2]
+    log.info("listening on %s:%s", host, port, extra={"event": "listening", "port": port})
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _on_signal, sig, stop)
+    try:
+        escalated = await _wait_for_stop(app, stop)
+        lifecycle.begin_draining()
+        if not escalated and config.prestop_delay > 0:
+            log.info(
+                "draining: readiness fails, serving %gs more",
+                config.prestop_delay,
+                extra={"event": "prestop"},
+            )
+            await asyncio.sleep(config.prestop_delay)
+        log.info(
+            "closing listener; %d request(s) in flight",
+            lifecycle.in_flight,
+            extra={"event": "drain_http"},
+        )
+        await runner.cleanup()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return _exit_status(lifecycle.abandoned, lifecycle.abandoned_requests, escalated)
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
+    if stop.is_set():
+        log.warning("%s again: already shutting down", sig.name)
+    else:
+        log.info("%s received: shutting down", sig.name, extra={"event": "signal"})
+    stop.set()
+
+
+async def _wait_for_stop(app: web.Application, stop: asyncio.Event) -> bool:
+    """Wait for a signal; return True if the root supervisor escalated instead."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _POLL)
+            return False
+        sup = app.get(keys.SUPERVISOR)
+        if sup is not None and sup.failed:
+            log.error("root supervisor escalated: stopping", extra={"event": "escalated"})
+            return True
+
+
+def _exit_status(abandoned: list[str], abandoned_requests: int, escalated: bool) -> int:
+    items = list(abandoned)
+    if abandoned_requests:
+        items.append(f"requests:{abandoned_requests}")
+    if items:
+        log.error(
+            "shutdown abandoned: %s", ", ".join(items), extra={"event": "abandoned", "items": items}
+        )
+    if escalated:
+        return EXIT_ESCALATED
+    if items:
+        return EXIT_ABANDONED
+    log.info("shutdown complete", extra={"event": "stopped"})
+    return EXIT_OK

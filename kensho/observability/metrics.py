@@ -1,0 +1,103 @@
+"""Prometheus metrics with a per-app registry, so two apps (or tests) never share series.
+
+Route labels are route templates (`/admin/actors/{name}`), never raw paths: a raw path is
+client-controlled and would let anyone create unbounded series. Actor series are collected at
+scrape time from the supervisor snapshot, so they cost nothing between scrapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+__all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "Metrics", "iter_actor_stats"]
+
+UNMATCHED_ROUTE = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+SnapshotFn = Callable[[], Mapping[str, Any] | None]
+
+
+def iter_actor_stats(node: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Yield (actor name, stats) for every actor (leaf) in a supervisor snapshot tree."""
+    children = node.get("children")
+    if isinstance(children, list) and children:
+        for child in children:
+            if isinstance(child, Mapping):
+                yield from iter_actor_stats(child)
+        return
+    if children is None and "name" in node:
+        stats = node.get("stats")
+        yield str(node["name"]), stats if isinstance(stats, Mapping) else node
+
+
+class _ActorCollector(Collector):
+    def __init__(self, snapshot: SnapshotFn) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterable[Metric]:
+        depth = GaugeMetricFamily("actor_mailbox_depth", "Messages waiting", labels=["actor"])
+        done = CounterMetricFamily("actor_messages_processed", "Messages handled", labels=["actor"])
+        failed = CounterMetricFamily(
+            "actor_messages_failed", "Messages that raised", labels=["actor"]
+        )
+        restarts = CounterMetricFamily(
+            "actor_restarts", "Restarts by the supervisor", labels=["actor"]
+        )
+        tree = self._snapshot()
+        for name, stats in iter_actor_stats(tree) if tree else ():
+            depth.add_metric(
+                [name], float(stats.get("mailbox", stats.get("mailbox_depth", 0)) or 0)
+            )
+            done.add_metric([name], float(stats.get("processed", 0) or 0))
+            failed.add_metric([name], float(stats.get("failed", 0) or 0))
+            restarts.add_metric([name], float(stats.get("restarts", 0) or 0))
+        return [depth, done, failed, restarts]
+
+
+class Metrics:
+    """The app's metric families; `observe_request` is on the hot path and caches children."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.request_duration = Histogram(
+            "request_duration_seconds",
+            "HTTP request duration by route template, method and status",
+            ["route", "method", "status"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.active_connections = Gauge(
+            "active_connections", "Open client connections", registry=self.registry
+        )
+        self.in_flight = Gauge(
+            "requests_in_flight", "Requests being handled", registry=self.registry
+        )
+        self._children: dict[tuple[str, str, int], Any] = {}
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        if method not in _METHODS:
+            method = "OTHER"  # client-controlled: keep the label set bounded
+        key = (route, method, status)
+        child = self._children.get(key)
+        if child is None:
+            child = self.request_duration.labels(route, method, str(status))
+            self._children[key] = child
+        child.observe(seconds)
+
+    def track_connections(self, count: Callable[[], int]) -> None:
+        """Report `count()` as active_connections at scrape time."""
+        self.active_connections.set_function(lambda: float(count()))
+
+    def track_actors(self, snapshot: SnapshotFn) -> None:
+        """Collect per-actor series from `snapshot()` at scrape time."""
+        self.registry.register(_ActorCollector(snapshot))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,109 @@
+"""Admin routes: hidden without a token, 401 on a bad one, audited always."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from httpkit import TOKEN, LogCapture, MakeClient, StandInSupervisor, assert_problem
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _audits(logs: LogCapture) -> list[dict[str, Any]]:
+    return [r for r in logs.records() if r.get("event") == "audit"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/admin/actors"),
+        ("GET", "/admin/actors/cache"),
+        ("POST", "/admin/actors/cache/restart"),
+    ],
+)
+async def test_no_token_configured_hides_admin(
+    make_client: MakeClient, method: str, path: str
+) -> None:
+    client = await make_client()
+    resp = await client.request(method, path, headers=AUTH)
+    assert resp.status == 404
+    assert_problem(await resp.json(content_type="application/problem+json"), 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer wrong-token",
+        f"Basic {TOKEN}",
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN[:-1]}",
+        "Bearer " + "A" * 8000,  # just under the 8190-byte header limit
+        "Bearer tökén",
+    ],
+)
+async def test_wrong_or_missing_token_is_401(
+    make_client: MakeClient, logs: LogCapture, supervisor: StandInSupervisor, header: str | None
+) -> None:
+    client = await make_client(admin_token=TOKEN)
+    headers = {} if header is None else {"Authorization": header}
+    resp = await client.post("/admin/actors/cache/restart", headers=headers)
+    assert resp.status == 401
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    body = await resp.json(content_type="application/problem+json")
+    assert_problem(body, 401, "unauthorized", resp.headers["X-Request-ID"])
+    assert supervisor.restarted == []
+    (audit,) = _audits(logs)
+    assert audit["outcome"] == "denied" and audit["action"] == "restart"
+    assert audit["request_id"] == resp.headers["X-Request-ID"]
+
+
+async def test_tree_and_actor_with_token(make_client: MakeClient, logs: LogCapture) -> None:
+    client = await make_client(admin_token=TOKEN)
+    resp = await client.get("/admin/actors", headers=AUTH)
+    assert resp.status == 200
+    tree = (await resp.json())["tree"]
+    assert [c["name"] for c in tree["children"]] == ["cache", "breaker"]
+    one = await client.get("/admin/actors/cache", headers=AUTH)
+    assert one.status == 200
+    assert (await one.json())["mailbox_depth"] == 2
+    missing = await client.get("/admin/actors/nope", headers=AUTH)
+    assert missing.status == 404
+    long_name = await client.get("/admin/actors/" + "c" * 500, headers=AUTH)
+    assert long_name.status == 404
+    outcomes = [(a["action"], a["target"], a["outcome"]) for a in _audits(logs)]
+    assert outcomes == [
+        ("list", "*", "ok"),
+        ("inspect", "cache", "ok"),
+        ("inspect", "nope", "not_found"),
+        ("inspect", "c" * 128, "not_found"),
+    ]
+
+
+async def test_restart_is_performed_and_audited(
+    make_client: MakeClient, logs: LogCapture, supervisor: StandInSupervisor
+) -> None:
+    client = await make_client(admin_token=TOKEN)
+    resp = await client.post(
+        "/admin/actors/cache/restart", headers={**AUTH, "X-Request-ID": "op-7"}
+    )
+    assert resp.status == 202
+    body = await resp.json()
+    assert body["restarted"] == "cache" and body["actor"]["restarts"] == 1
+    assert supervisor.restarted == ["cache"]
+    (audit,) = _audits(logs)
+    assert audit == audit | {
+        "actor": "admin-token",
+        "action": "restart",
+        "target": "cache",
+        "outcome": "ok",
+        "request_id": "op-7",
+        "client": "127.0.0.1",
+    }
+    unknown = await client.post("/admin/actors/ghost/restart", headers=AUTH)
+    assert unknown.status == 404
+    assert supervisor.restarted == ["cache"]

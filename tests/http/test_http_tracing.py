@@ -1,0 +1,54 @@
+"""Tracing: one server span per request, named by route template, child of inbound traceparent."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from httpkit import StandInSupervisor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from kensho.config import Config
+from kensho.http.app import create_app
+from kensho.http.resources import actor_tree
+from kensho.observability.tracing import Tracing
+
+PARENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_SPAN = "00f067aa0ba902b7"
+
+
+async def test_server_span_per_request(aiohttp_client: object) -> None:
+    exporter = InMemorySpanExporter()
+    sup = StandInSupervisor()
+    app = create_app(
+        Config(admin_token="t"),
+        resources=[actor_tree(lambda _c: sup)],
+        tracing=Tracing("kensho-test", exporter=exporter),
+    )
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(app)  # type: ignore[operator]
+    resp = await client.get(
+        "/admin/actors/cache",
+        headers={
+            "Authorization": "Bearer t",
+            "X-Request-ID": "span-1",
+            "traceparent": f"00-{PARENT_TRACE}-{PARENT_SPAN}-01",
+        },
+    )
+    assert resp.status == 200
+    await client.get("/no/such/raw/path")
+    first, second = exporter.get_finished_spans()
+    assert first.name == "GET /admin/actors/{name}"
+    assert first.kind is SpanKind.SERVER
+    assert first.attributes is not None
+    assert first.attributes["http.route"] == "/admin/actors/{name}"
+    assert first.attributes["http.response.status_code"] == 200
+    assert first.attributes["kensho.request_id"] == "span-1"
+    assert format(first.context.trace_id, "032x") == PARENT_TRACE
+    assert first.parent is not None and format(first.parent.span_id, "016x") == PARENT_SPAN
+    assert second.name == "GET unmatched"
+    assert second.parent is None
+
+
+def test_disabled_without_exporter() -> None:
+    assert not Tracing("kensho").enabled
+    assert Tracing("kensho", exporter=InMemorySpanExporter()).enabled

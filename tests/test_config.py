@@ -1,0 +1,80 @@
+"""Bad configuration stops `kensho serve` with one clear line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kensho.config import ConfigError, load_config
+
+
+def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
+    return subprocess.run(
+        [sys.executable, "-m", "kensho", "serve"],
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"KENSHO_PORT": "eighty"}, "KENSHO_PORT='eighty' is invalid: expected an integer"),
+        ({"KENSHO_PORT": "70000"}, "KENSHO_PORT='70000' is out of range: allowed 0..65535"),
+        ({"KENSHO_PROT": "8080"}, "KENSHO_PROT is not a Kenshō setting; did you mean KENSHO_PORT?"),
+        ({"KENSHO_LOG_LEVEL": "LOUD"}, "allowed values are DEBUG, INFO, WARNING, ERROR"),
+        ({"KENSHO_REQUEST_TIMEOUT": "nan"}, "KENSHO_REQUEST_TIMEOUT='nan' is invalid"),
+    ],
+)
+def test_bad_env_is_one_clear_line(env: dict[str, str], expected: str) -> None:
+    proc = _serve(env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert expected in lines[0]
+    assert proc.stdout == ""
+
+
+def test_secret_value_is_not_echoed() -> None:
+    proc = _serve({"KENSHO_ADMIN_TOKEN": "", "KENSHO_DATABASE_URL": "hunter2-not-a-url"})
+    assert proc.returncode == 2
+    assert "hunter2" not in proc.stderr
+    assert "KENSHO_DATABASE_URL" in proc.stderr
+
+
+def test_toml_unknown_key_gets_a_hint(tmp_path: Path) -> None:
+    path = tmp_path / "kensho.toml"
+    path.write_text("[kensho]\nprot = 8080\n", encoding="utf-8")
+    proc = _serve({"KENSHO_CONFIG": str(path)})
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "unknown key 'prot'; did you mean port?" in line
+
+
+def test_toml_syntax_error_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "kensho.toml"
+    path.write_text("[kensho\nport = = 1\n", encoding="utf-8")
+    proc = _serve({"KENSHO_CONFIG": str(path)})
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "is not valid TOML" in line
+
+
+def test_toml_values_load_and_env_wins(tmp_path: Path) -> None:
+    path = tmp_path / "kensho.toml"
+    path.write_text('[kensho]\nport = 9001\nprestop_delay = 0.5\nlog_level = "debug"\n', "utf-8")
+    config = load_config({"KENSHO_CONFIG": str(path), "KENSHO_PORT": "9002"})
+    assert config.port == 9002
+    assert config.prestop_delay == 0.5
+    assert config.log_level == "DEBUG"
+    with pytest.raises(ConfigError, match="KENSHO_PRESTOP_DELAY"):
+        path.write_text("[kensho]\nprestop_delay = -1\n", "utf-8")
+        load_config({"KENSHO_CONFIG": str(path)})
