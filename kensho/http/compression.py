@@ -58,7 +58,7 @@ def _parse(header: str) -> dict[str, float]:
         coding = match.group(1).lower()
         if coding == "x-gzip":
             coding = "gzip"
-        out[coding] = max(q, out.get(coding, 0.0)) if coding in out else q
+        out[coding] = max(q, out.get(coding, q))
     return out
 
 
@@ -95,6 +95,8 @@ def negotiate(header: str | None) -> tuple[str, bool]:
     if hit is not None:
         return hit
     result = _choose(header)
+    if header is not None and len(header) > _MAX_HEADER:
+        return result
     if len(_memo) >= _MEMO_LIMIT:
         _memo.clear()
     _memo[header] = result

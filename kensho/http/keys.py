@@ -18,8 +18,13 @@ if TYPE_CHECKING:
     from aiohttp import ClientSession
     from redis.asyncio import Redis
 
+    from kensho.cache import CacheService
+    from kensho.jobs.catalog_sync import CatalogSyncJob
+    from kensho.upstream.client import CrunchyrollClient
+
 __all__ = [
     "CACHE",
+    "CATALOG_SYNC",
     "CONFIG",
     "DATABASE_DSN",
     "DB_POOL",
@@ -54,7 +59,9 @@ DATABASE_DSN: web.AppKey[str] = web.AppKey("database_dsn")
 REDIS_URL: web.AppKey[str] = web.AppKey("redis_url")
 UPSTREAM_URL: web.AppKey[str] = web.AppKey("upstream_url")
 #: Domain services opened by later resources; their owners may narrow these types.
-CACHE: web.AppKey[Any] = web.AppKey("cache")
-UPSTREAM: web.AppKey[Any] = web.AppKey("upstream")
+CACHE: web.AppKey[CacheService] = web.AppKey("cache")
+UPSTREAM: web.AppKey[CrunchyrollClient] = web.AppKey("upstream")
+#: Background jobs.
+CATALOG_SYNC: web.AppKey[CatalogSyncJob] = web.AppKey("catalog_sync")
 
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -63,11 +63,19 @@ def _root_supervisor(config: Config) -> SupervisorLike:
 
 
 def default_resources(config: Config) -> list[Resource]:
-    """What `kensho serve` opens, in start order.
+    """What `kensho serve` opens, in start order: stores, upstream, actors, then jobs.
 
-    Later issues insert here, before `actor_tree`: PostgreSQL (`keys.DB_POOL`), Redis
-    (`keys.REDIS`), the upstream HTTP client (`keys.HTTP_CLIENT`) and the simulator; after it,
-    background jobs. Each registers its own `ReadinessCheck`.
+    Each registers its own `ReadinessCheck`; see `kensho.http.dependencies`.
     """
-    del config  # pools will read their settings from it
-    return [actor_tree(_root_supervisor)]
+    from kensho.http import dependencies as deps
+
+    del config  # each resource reads its settings from the app's config
+    return [
+        deps.embedded_servers(),
+        deps.postgres(),
+        deps.redis_cache(),
+        deps.simulator(),
+        deps.upstream(),
+        actor_tree(_root_supervisor),
+        deps.catalog_sync(),
+    ]

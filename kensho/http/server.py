@@ -21,7 +21,7 @@ from kensho.config import Config, ConfigError, load_config
 from kensho.http import keys
 from kensho.http.access_log import JsonAccessLogger
 from kensho.http.app import create_app
-from kensho.observability.logging import configure_logging
+from kensho.observability.logging import configure_logging, flush_logging
 
 __all__ = ["EXIT_ABANDONED", "EXIT_ESCALATED", "EXIT_OK", "serve", "serve_main"]
 
@@ -43,9 +43,12 @@ def serve_main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"kensho: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(config.log_level, config.log_format)
+    configure_logging(config.log_level, config.log_format, queued=True)
     log.info("starting", extra={"event": "starting", "config": config.redacted()})
-    return asyncio.run(serve(config))
+    try:
+        return asyncio.run(serve(config))
+    finally:
+        flush_logging()
 
 
 async def serve(config: Config, app: web.Application | None = None) -> int:

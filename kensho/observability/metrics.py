@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
@@ -61,6 +61,16 @@ class _ActorCollector(Collector):
         return [depth, done, failed, restarts]
 
 
+class _FnCollector(Collector):
+    """Adapts a function yielding metric families to a registry collector."""
+
+    def __init__(self, fn: Callable[[], Iterable[Metric]]) -> None:
+        self._fn = fn
+
+    def collect(self) -> Iterable[Metric]:
+        return self._fn()
+
+
 class Metrics:
     """The app's metric families; `observe_request` is on the hot path and caches children."""
 
@@ -80,6 +90,12 @@ class Metrics:
             "requests_in_flight", "Requests being handled", registry=self.registry
         )
         self._children: dict[tuple[str, str, int], Any] = {}
+        self.cache_lookups = Counter(
+            "cache_lookups", "Cache lookups by answering tier", ["tier"], registry=self.registry
+        )
+        self._cache_children: dict[str, Any] = {}
+        self._cache_counts: dict[str, int] = {}
+        self.registry.register(_FnCollector(self._cache_ratios))
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         if method not in _METHODS:
@@ -98,6 +114,24 @@ class Metrics:
     def track_actors(self, snapshot: SnapshotFn) -> None:
         """Collect per-actor series from `snapshot()` at scrape time."""
         self.registry.register(_ActorCollector(snapshot))
+
+    def cache_lookup(self, tier: str) -> None:
+        """Count one cache lookup answered by `tier` (l1, l2 or miss); hot path."""
+        child = self._cache_children.get(tier)
+        if child is None:
+            child = self._cache_children[tier] = self.cache_lookups.labels(tier)
+        child.inc()
+        self._cache_counts[tier] = self._cache_counts.get(tier, 0) + 1
+
+    def _cache_ratios(self) -> Iterable[Metric]:
+        counts = dict(self._cache_counts)
+        total = sum(counts.values())
+        ratio = GaugeMetricFamily(
+            "cache_hit_ratio", "Share of cache lookups answered by each tier", labels=["tier"]
+        )
+        for tier, count in sorted(counts.items()):
+            ratio.add_metric([tier], count / total if total else 0.0)
+        yield ratio
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,11 +7,13 @@ BEGIN/COMMIT on one connection. Batched writes use one multi-row `VALUES` statem
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiopg
+import psycopg2
 
 from kensho.config import Config
 
@@ -84,7 +86,11 @@ async def transaction(pool: Any) -> AsyncIterator[Any]:
         try:
             yield cur
         except BaseException:
-            await cur.execute("ROLLBACK")
+            # A cancelled aiopg query closes its cursor; the server then rolls back on its own.
+            # The original exception (often CancelledError) must win over the ROLLBACK's error,
+            # or a cancelled job would see a plain Exception and keep running.
+            with contextlib.suppress(psycopg2.Error):
+                await cur.execute("ROLLBACK")
             raise
         await cur.execute("COMMIT")
 

@@ -1,4 +1,8 @@
-"""Catalog representations: anime, seasons, episodes and their list pages (issue 5)."""
+"""Catalog representations: anime, seasons, episodes and their list pages (issue 5).
+
+These describe what kensho.http.catalog_routes serves (documents built in
+kensho.store.catalog_queries); keep the two in step.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from kensho.http.schemas._base import (
 
 __all__ = [
     "ANIME_KINDS",
+    "SORT_KEYS",
     "AnimeIdPathSchema",
     "AnimeListQuerySchema",
     "AnimeListSchema",
@@ -32,8 +37,8 @@ __all__ = [
 
 ANIME_KINDS = ("tv", "movie", "ova", "ona", "special", "music", "web")
 SORT_KEYS = ("popularity", "rating", "title")
-#: Catalog ids (Crunchyroll series, season and episode ids): letters and digits only.
-ID_PATTERN = r"^[A-Za-z0-9]{1,32}$"
+#: Catalog ids (Crunchyroll series, season and episode ids), as the catalog sync accepts them.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 
@@ -50,13 +55,17 @@ def _date(text: str) -> fields.String:
 
 
 class TitlesSchema(ResponseSchema):
-    """The title in each language the sources give; absent languages are omitted or null."""
+    """The title in each language; every key is always present, null when the sources have none."""
 
     romaji = fields.String(allow_none=True, metadata=describe("Japanese title in Latin script"))
     en = fields.String(allow_none=True, metadata=describe("English title"))
     ja = fields.String(allow_none=True, metadata=describe("Japanese title (kana/kanji)"))
-    zh_hans = fields.String(allow_none=True, metadata=describe("Chinese title (BCP 47 zh-Hans)"))
-    zh_hant = fields.String(allow_none=True, metadata=describe("Chinese title (BCP 47 zh-Hant)"))
+    zh_hans = fields.String(
+        data_key="zh-Hans", allow_none=True, metadata=describe("Simplified Chinese title")
+    )
+    zh_hant = fields.String(
+        data_key="zh-Hant", allow_none=True, metadata=describe("Traditional Chinese title")
+    )
 
 
 class ImagesSchema(ResponseSchema):
@@ -114,7 +123,13 @@ class AnimeSchema(ResponseSchema):
     example: ClassVar[Any] = {
         "id": "GY8VEQ95Y",
         "title": "Steins;Gate",
-        "titles": {"romaji": "Steins;Gate", "en": "Steins;Gate", "ja": "シュタインズ・ゲート"},
+        "titles": {
+            "romaji": "Steins;Gate",
+            "en": "Steins;Gate",
+            "ja": "シュタインズ・ゲート",
+            "zh-Hans": "命运石之门",
+            "zh-Hant": "命運石之門",
+        },
         "type": "tv",
         "genres": ["Drama", "Sci-Fi", "Suspense"],
         "episodes": 24,
@@ -122,7 +137,11 @@ class AnimeSchema(ResponseSchema):
         "popularity": 2614201,
         "start_date": "2011-04-06",
         "end_date": "2011-09-14",
-        "images": {"poster": None, "thumbnail": None, "banner": None},
+        "images": {
+            "poster": "https://img.example/steins-gate/480x720.jpg",
+            "thumbnail": "https://img.example/steins-gate/320x180.jpg",
+            "banner": "https://img.example/steins-gate/1920x1080.jpg",
+        },
         "seasons": [SeasonSchema.example],
         "external_ids": {"mal": "9253", "anilist": "9253", "crunchyroll": "GY8VEQ95Y"},
         "official_site": "http://steinsgate.jp/",
@@ -136,7 +155,12 @@ class EpisodeSchema(ResponseSchema):
     anime_id = _id("series id", required=True)
     season_id = _id("season id", required=True)
     season_number = fields.Integer(required=True, validate=validate.Range(min=1))
-    number = fields.Integer(required=True, validate=validate.Range(min=0))
+    number = fields.Integer(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(min=0),
+        metadata=describe("episode number; null for specials"),
+    )
     title = fields.String(allow_none=True)
     duration_seconds = fields.Integer(allow_none=True, validate=validate.Range(min=0))
     air_date = _date("air date")
@@ -211,4 +235,4 @@ class EpisodeListQuerySchema(QuerySchema):
 
     season = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
     cursor = CursorField()
-    limit = LimitField(50, 200)
+    limit = LimitField(50, 100)

@@ -10,6 +10,7 @@ from kensho.http.schemas._base import CursorField, LimitField, QuerySchema, Resp
 from kensho.http.schemas.catalog import ANIME_KINDS, ID_PATTERN, TitlesSchema
 
 __all__ = [
+    "SearchAnalyticsQuerySchema",
     "SearchHitSchema",
     "SearchPageSchema",
     "SearchQuerySchema",
@@ -37,12 +38,17 @@ class SearchHitSchema(ResponseSchema):
     type = fields.String(validate=validate.OneOf(ANIME_KINDS))
     genres = fields.List(fields.String())
     popularity = fields.Integer(validate=validate.Range(min=0))
+    rating = fields.Float(allow_none=True)
     score = fields.Float(
         required=True,
         validate=validate.Range(min=0, max=1),
-        metadata=describe("relevance, 1 is an exact match"),
+        metadata=describe(
+            "relevance in 0..1: exact matches score above 0.75, prefix matches 0.5 to 0.75, "
+            "fuzzy ones below 0.5; popularity breaks near-ties"
+        ),
     )
     matched = fields.String(metadata=describe("the title (any language) that matched"))
+    matched_lang = fields.String(metadata=describe("language of `matched`: romaji, en, ja, …"))
     match_kind = fields.String(validate=validate.OneOf(["exact", "prefix", "fuzzy"]))
 
     example: ClassVar[Any] = {
@@ -53,9 +59,11 @@ class SearchHitSchema(ResponseSchema):
         "type": "tv",
         "genres": ["Action", "Drama"],
         "popularity": 3900000,
-        "score": 0.93,
+        "rating": 8.54,
+        "score": 0.9975,
         "matched": "Shingeki no Kyojin",
-        "match_kind": "fuzzy",
+        "matched_lang": "romaji",
+        "match_kind": "exact",
     }
 
 
@@ -63,7 +71,14 @@ class SearchPageSchema(ResponseSchema):
     """A page of hits; `next_cursor` is null on the last page."""
 
     items = fields.List(fields.Nested(SearchHitSchema), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+    next_cursor = fields.String(
+        required=True,
+        allow_none=True,
+        metadata=describe(
+            "pass as `cursor` for the next page; survives a rebuild of the same catalog, a "
+            "changed catalog answers 410"
+        ),
+    )
 
     example: ClassVar[Any] = {"items": [SearchHitSchema.example], "next_cursor": None}
 
@@ -75,7 +90,14 @@ class SuggestionSchema(ResponseSchema):
     title = fields.String(required=True, metadata=describe("the title to show and search for"))
     type = fields.String(validate=validate.OneOf(ANIME_KINDS))
 
-    example: ClassVar[Any] = {"id": "GR751KNZY", "title": "Attack on Titan", "type": "tv"}
+    lang = fields.String(metadata=describe("language of `title`: romaji, en, ja, zh-Hans, …"))
+
+    example: ClassVar[Any] = {
+        "id": "GR751KNZY",
+        "title": "Attack on Titan",
+        "type": "tv",
+        "lang": "en",
+    }
 
 
 class SuggestionPageSchema(ResponseSchema):
@@ -90,8 +112,16 @@ class SearchQuerySchema(QuerySchema):
     """`/api/search` parameters."""
 
     q = _query(200)
-    type = fields.String(load_default=None, validate=validate.OneOf(ANIME_KINDS))
-    genre = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    type = fields.String(
+        load_default=None,
+        validate=validate.OneOf(ANIME_KINDS),
+        metadata=describe("only this kind (case-insensitive)"),
+    )
+    genre = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
+        metadata=describe('only this genre, by name or slug ("Slice of Life", "slice-of-life")'),
+    )
     cursor = CursorField()
     limit = LimitField(20, 50)
 
@@ -99,5 +129,16 @@ class SearchQuerySchema(QuerySchema):
 class SuggestQuerySchema(QuerySchema):
     """`/api/search/suggest` parameters."""
 
-    q = _query(100)
-    limit = LimitField(8, 20)
+    q = _query(200)
+    limit = LimitField(10, 20)
+
+
+class SearchAnalyticsQuerySchema(QuerySchema):
+    """`/admin/search/analytics` parameters."""
+
+    window = fields.String(
+        load_default="24h",
+        validate=validate.Regexp(r"^[1-9][0-9]{0,3}[smhd]$"),
+        metadata=describe("how far back: a number and s, m, h or d (at most 90d)", example="24h"),
+    )
+    limit = LimitField(20, 50)
