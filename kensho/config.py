@@ -83,10 +83,35 @@ class Config:
     cache_l1_max_entries: int = _opt(10_000, lo=1, hi=10_000_000, help="L1 entry bound")
     cache_l1_max_bytes: int = _opt(64 << 20, lo=1024, hi=1 << 34, help="L1 value bytes bound")
     cache_redis_timeout: float = _opt(0.5, lo=0.01, hi=30, help="cache Redis timeouts (s)")
+    # Catalog API (kensho.http.catalog_routes)
+    catalog_ttl: float = _opt(60.0, lo=0, hi=86_400, help="catalog cache freshness (s)")
+    catalog_stale_ttl: float = _opt(300.0, lo=0, hi=86_400, help="serve stale while refreshing (s)")
+    catalog_error_ttl: float = _opt(86_400.0, lo=0, hi=604_800, help="serve stale on errors (s)")
+    catalog_warm_count: int = _opt(200, lo=0, hi=100_000, help="most popular anime pre-cached")
+    cursor_secret: str | None = _opt(
+        None, secret=True, help="HMAC key for list cursors; unset = random per process"
+    )
+    # Search (kensho.actors.search: a configured key wins, else derived from admin_token,
+    # else a random key persisted in data_dir)
+    search_cursor_key: str | None = _opt(
+        None, secret=True, help="signs search cursors; set the same on every replica"
+    )
     # Jobs
     catalog_sync_interval: float = _opt(
         3600.0, lo=0, hi=604_800, help="catalog sync period (s); 0 = start only"
     )
+    # Upstream resilience, login and streams (issue 4)
+    breaker_window_size: int = _opt(20, lo=1, hi=10_000, help="breaker window (calls)")
+    breaker_minimum_calls: int = _opt(10, lo=1, hi=10_000, help="calls before the breaker judges")
+    breaker_failure_rate: float = _opt(50.0, lo=1, hi=100, help="failure % that opens it")
+    breaker_wait_in_open: float = _opt(5.0, lo=0.001, hi=3600, help="first open wait (s)")
+    breaker_max_wait_in_open: float = _opt(120.0, lo=0.001, hi=86_400, help="open wait cap (s)")
+    breaker_half_open_calls: int = _opt(3, lo=1, hi=1000, help="probes in half-open")
+    session_ttl: float = _opt(2_592_000.0, lo=60, hi=31_536_000, help="Kenshō session life (s)")
+    session_pool_max: int = _opt(10_000, lo=1, hi=10_000_000, help="sessions kept in memory")
+    login_max_failures: int = _opt(5, lo=1, hi=1000, help="failed logins before 429")
+    login_failure_window: float = _opt(900.0, lo=1, hi=86_400, help="failed-login window (s)")
+    stream_sweep_interval: float = _opt(30.0, lo=0.01, hi=3600, help="stream release sweep (s)")
     # Observability
     otel_endpoint: str | None = _opt(None, help="OTLP/HTTP traces endpoint; unset = no export")
     service_name: str = _opt("kensho", help="service name in traces and metrics")

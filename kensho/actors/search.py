@@ -1,30 +1,308 @@
-"""In-memory index of every title in every language.
+"""The search actor: owns the in-memory index, builds it on its own thread, publishes it.
 
-Placeholder: only the supervision plumbing and the `/admin/actors` summary; a later issue
-fills in the behaviour.
+Data path (ARCHITECTURE rules 2 and 3): the actor reads the catalog with a short-lived,
+blocking psycopg2 connection of its own, on its own thread (`load_search_rows_blocking`), so
+it never shares a socket with the event loop and the loop does no work for a build. It builds
+a `SearchIndex` aside and then publishes a new immutable `SearchView`; handlers read the view
+directly and keep being served from the old one while a rebuild runs. An empty catalog (before
+the first sync) or an unreachable database at start falls back to the bundled catalog, so
+search works from the first second. A restarted actor rebuilds in `on_start`, so its view
+reappears without anyone asking.
+
+Cursor key (`cursor_key_for`): cursors must verify on every replica and after every restart.
+`KENSHO_SEARCH_CURSOR_KEY` wins; else a key derived (HMAC) from `KENSHO_ADMIN_TOKEN`, which the
+replicas of one deployment share; else a random key persisted in `data_dir/search_cursor.key`
+(one host only); else, with an unwritable data dir, a per-process key (logged).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from kensho.actors.base import KenshoActor
 from kensho.actors.supervisor import ChildSpec
 from kensho.config import Config
+from kensho.search import SearchIndex, SearchRecord, build_index
+from kensho.store.search_queries import CatalogSearchRow, load_search_rows_blocking
 
-__all__ = ["SearchActor", "child_spec"]
+__all__ = [
+    "BuildInfo",
+    "Rebuild",
+    "SearchActor",
+    "SearchDoc",
+    "SearchView",
+    "build_view",
+    "child_spec",
+    "cursor_key_for",
+    "genre_slug",
+    "rows_from_bundle",
+]
+
+log = logging.getLogger(__name__)
+
+RowLoader = Callable[[], Sequence[CatalogSearchRow]]
+KEY_FILE = "search_cursor.key"
+#: `lang` of the catalog -> key of the `titles` object in responses
+_LANG_KEYS = {"zh-Hans": "zh_hans", "zh-Hant": "zh_hant"}
+
+
+def genre_slug(name: str) -> str:
+    """The form genres are matched in: case-folded, spaces as hyphens ("slice-of-life")."""
+    return "-".join(name.casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDoc:
+    """What a search hit shows of one series, beside the index's own ranking data."""
+
+    id: str
+    title: str
+    titles: Mapping[str, str]
+    external_ids: Mapping[str, str]
+    kind: str
+    genres: tuple[str, ...]
+    popularity: int
+    rating: float | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SearchView:
+    """The published, immutable snapshot handlers read without a thread hop."""
+
+    index: SearchIndex
+    docs: Mapping[str, SearchDoc]
+    source: str  # "database" | "bundle"
+    built_at: float  # Unix time
+    build_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuild:
+    """Rebuild from the catalog. Requests older than the start of the last build are
+    answered by that build (its data was read after they were made), so a burst coalesces."""
+
+    requested_at: float = field(default_factory=time.monotonic)
+    reason: str = "requested"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildInfo:
+    """The answer to `Rebuild`: what is published now."""
+
+    version: str
+    entries: int
+    source: str
+    seconds: float
+    rebuilt: bool
+
+
+def rows_from_bundle() -> list[CatalogSearchRow]:
+    """The bundled catalog as index rows (ids are the series ids the sync writes too)."""
+    from kensho.catalog import load_catalog
+
+    return [
+        CatalogSearchRow(
+            id=e.series_id,
+            title=e.title,
+            kind=e.kind,
+            genres=tuple(e.genres),
+            members=int(e.members or 0),
+            rating=e.rating,
+            titles=tuple((t.lang, t.text) for t in e.titles),
+            external_ids=dict(e.external_ids),
+        )
+        for e in load_catalog().entries
+    ]
+
+
+def _record(row: CatalogSearchRow) -> SearchRecord:
+    titles = list(dict.fromkeys(row.titles))
+    if row.title and all(text != row.title for _, text in titles):
+        titles.insert(0, ("romaji", row.title))
+    return SearchRecord(
+        id=row.id,
+        titles=tuple(titles),
+        kind=row.kind,
+        genres=tuple(genre_slug(g) for g in row.genres),
+        popularity=row.members,
+        rating=row.rating,
+    )
+
+
+def _doc(row: CatalogSearchRow) -> SearchDoc:
+    titles: dict[str, str] = {}
+    for lang, text in row.titles:
+        titles.setdefault(_LANG_KEYS.get(lang, lang), text)
+    return SearchDoc(
+        id=row.id,
+        title=row.title,
+        titles=MappingProxyType(titles),
+        external_ids=MappingProxyType(dict(row.external_ids)),
+        kind=row.kind,
+        genres=row.genres,
+        popularity=row.members,
+        rating=row.rating,
+    )
+
+
+def build_view(rows: Sequence[CatalogSearchRow], *, cursor_key: bytes, source: str) -> SearchView:
+    """Index `rows` (blocking CPU work: the actor's thread, never the loop)."""
+    t0 = time.perf_counter()
+    index = build_index((_record(r) for r in rows), cursor_key=cursor_key)
+    docs = MappingProxyType({r.id: _doc(r) for r in rows})
+    return SearchView(index, docs, source, time.time(), time.perf_counter() - t0)
+
+
+def cursor_key_for(config: Config) -> bytes:
+    """The cursor signing key; see the module docstring for the order of precedence."""
+    configured = config.search_cursor_key
+    if configured:
+        return hashlib.sha256(b"kensho.search.cursor\0" + configured.encode()).digest()
+    if config.admin_token:
+        return hmac.new(config.admin_token.encode(), b"kensho.search.cursor", "sha256").digest()
+    path = Path(config.data_dir) / KEY_FILE
+    try:
+        return _persisted_key(path)
+    except OSError as exc:
+        log.warning(
+            "search: cannot persist a cursor key in %s (%s); using one per process", path, exc
+        )
+        return secrets.token_bytes(32)
+
+
+def _persisted_key(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        text = path.read_text("ascii").strip()
+        if len(text) >= 64:
+            return bytes.fromhex(text[:64])
+        raise OSError(f"{path} is damaged; delete it to mint a new key") from None
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text("ascii").strip()[:64])
 
 
 class SearchActor(KenshoActor):
-    """In-memory index of every title in every language."""
+    """Owns the search index: builds on start and on `Rebuild`, publishes `SearchView`s."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        database_url: str | Callable[[], str | None] | None = None,
+        load_rows: RowLoader | None = None,
+        cursor_key: bytes | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
+        self._dsn = database_url if database_url is not None else config.database_url
+        self._load_rows = load_rows
+        self._cursor_key = cursor_key
+        self._last_started = float("-inf")
+        self._builds = 0
+        self._failures = 0
+        self._building = threading.Event()
+        self._last_error: str | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def on_start(self) -> None:
+        if self._cursor_key is None:
+            self._cursor_key = cursor_key_for(self.config)
+        try:
+            self._build("start")
+        except Exception as exc:  # the database is down: serve the bundle rather than nothing
+            log.warning("search: catalog unavailable at start (%r); indexing the bundle", exc)
+            self._build("start", rows=rows_from_bundle(), source="bundle")
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, Rebuild):
+            if message.requested_at < self._last_started and self.view is not None:
+                return self._info(rebuilt=False)
+            return self._build(message.reason)
+        return super().handle(message)
+
+    # -- building -----------------------------------------------------------------------------
+    def _rows(self) -> list[CatalogSearchRow]:
+        if self._load_rows is not None:
+            return list(self._load_rows())
+        dsn = self._dsn() if callable(self._dsn) else self._dsn
+        return load_search_rows_blocking(dsn) if dsn else []
+
+    def _build(
+        self, reason: str, *, rows: Sequence[CatalogSearchRow] | None = None, source: str = ""
+    ) -> BuildInfo:
+        self._last_started = time.monotonic()
+        self._building.set()
+        try:
+            if rows is None:
+                rows, source = self._rows(), "database"
+                if not rows:
+                    rows, source = rows_from_bundle(), "bundle"
+            assert self._cursor_key is not None
+            view = build_view(rows, cursor_key=self._cursor_key, source=source)
+        except Exception as exc:
+            self._failures += 1
+            self._last_error = f"{type(exc).__name__}: {exc}"[:300]
+            raise
+        finally:
+            self._building.clear()
+        self.publish(view)  # one reference swap: readers see the old or the new, never half
+        self._builds += 1
+        log.info(
+            "search: index built (%s, %s): %d entries in %.2f s",
+            reason,
+            view.source,
+            len(view.index),
+            view.build_seconds,
+        )
+        return self._info(rebuilt=True)
+
+    def _info(self, *, rebuilt: bool) -> BuildInfo:
+        view: SearchView = self.view
+        return BuildInfo(
+            version=view.index.version,
+            entries=len(view.index),
+            source=view.source,
+            seconds=view.build_seconds,
+            rebuilt=rebuilt,
+        )
 
     def summary(self) -> dict[str, Any]:
-        return {"implemented": False}
+        view: SearchView | None = self.view
+        out: dict[str, Any] = {
+            "builds": self._builds,
+            "build_failures": self._failures,
+            "building": self._building.is_set(),
+            "last_error": self._last_error,
+        }
+        if view is not None:
+            out.update(
+                version=view.index.version,
+                entries=len(view.index),
+                titles=view.index.title_count,
+                source=view.source,
+                last_build_seconds=round(view.build_seconds, 3),
+                built_at=view.built_at,
+            )
+        return out
 
 
-def child_spec(config: Config, name: str = "search") -> ChildSpec:
-    return ChildSpec(name, lambda: SearchActor(config), restart="permanent", shutdown_timeout=5.0)
+def child_spec(config: Config, name: str = "search", **deps: Any) -> ChildSpec:
+    """The supervised search actor. `deps` go to `SearchActor`: `database_url` (a DSN or a
+    callable returning one, e.g. the embedded server's), `load_rows`, `cursor_key`."""
+    return ChildSpec(
+        name, lambda: SearchActor(config, **deps), restart="permanent", shutdown_timeout=5.0
+    )

@@ -17,7 +17,7 @@ from kensho.errors import NotFound, ServiceUnavailable, Unauthorized
 from kensho.http import keys
 from kensho.http.supervision import SupervisorLike, find_node
 
-__all__ = ["actor", "actors", "restart"]
+__all__ = ["actor", "actors", "audit_admin", "authorize_admin", "restart"]
 
 audit_log = logging.getLogger("kensho.audit")
 
@@ -25,7 +25,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kensho-admin"'}
 _MAX_NAME = 128
 
 
-def _audit(request: web.Request, action: str, target: str, outcome: str) -> None:
+def audit_admin(request: web.Request, action: str, target: str, outcome: str) -> None:
     audit_log.info(
         "admin %s %s: %s",
         action,
@@ -43,7 +43,7 @@ def _audit(request: web.Request, action: str, target: str, outcome: str) -> None
     )
 
 
-def _authorize(request: web.Request, action: str, target: str) -> None:
+def authorize_admin(request: web.Request, action: str, target: str) -> None:
     token = request.app[keys.CONFIG].admin_token
     if not token:
         raise NotFound("No resource lives at this path.")
@@ -52,7 +52,7 @@ def _authorize(request: web.Request, action: str, target: str) -> None:
         given.strip().encode("utf-8", "replace"), token.encode("utf-8")
     )
     if not ok:
-        _audit(request, action, target, "denied")
+        audit_admin(request, action, target, "denied")
         raise Unauthorized("A valid admin bearer token is required.", headers=_CHALLENGE)
 
 
@@ -71,39 +71,39 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 async def actors(request: web.Request) -> web.Response:
     """GET /admin/actors: the whole supervision tree with each actor's statistics."""
-    _authorize(request, "list", "*")
+    authorize_admin(request, "list", "*")
     tree = _supervisor(request).snapshot()
-    _audit(request, "list", "*", "ok")
+    audit_admin(request, "list", "*", "ok")
     return _json({"tree": tree})
 
 
 async def actor(request: web.Request) -> web.Response:
     """GET /admin/actors/{name}: one actor (or supervisor) node."""
     name = request.match_info["name"]
-    _authorize(request, "inspect", name)
+    authorize_admin(request, "inspect", name)
     node = find_node(_supervisor(request).snapshot(), name) if len(name) <= _MAX_NAME else None
     if node is None:
-        _audit(request, "inspect", name, "not_found")
+        audit_admin(request, "inspect", name, "not_found")
         raise NotFound("No actor has this name.")
-    _audit(request, "inspect", name, "ok")
+    audit_admin(request, "inspect", name, "ok")
     return _json(node)
 
 
 async def restart(request: web.Request) -> web.Response:
     """POST /admin/actors/{name}/restart: restart one child through its supervisor."""
     name = request.match_info["name"]
-    _authorize(request, "restart", name)
+    authorize_admin(request, "restart", name)
     sup = _supervisor(request)
     if len(name) > _MAX_NAME or find_node(sup.snapshot(), name) is None:
-        _audit(request, "restart", name, "not_found")
+        audit_admin(request, "restart", name, "not_found")
         raise NotFound("No actor has this name.")
     try:
         await sup.restart_child(name)
     except (KeyError, NotFound):
-        _audit(request, "restart", name, "not_found")
+        audit_admin(request, "restart", name, "not_found")
         raise NotFound("No actor has this name.") from None
     except Exception:
-        _audit(request, "restart", name, "error")
+        audit_admin(request, "restart", name, "error")
         raise
-    _audit(request, "restart", name, "ok")
+    audit_admin(request, "restart", name, "ok")
     return _json({"restarted": name, "actor": find_node(sup.snapshot(), name)}, 202)

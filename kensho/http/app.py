@@ -12,12 +12,18 @@ from aiohttp import web
 
 from kensho.config import Config
 from kensho.http import keys
+from kensho.http.auth_routes import add_auth_routes
+from kensho.http.breaker_routes import add_breaker_routes
+from kensho.http.catalog_routes import add_catalog_routes
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
 from kensho.http.middlewares import RateLimiter, build_middlewares
+from kensho.http.openapi import setup_openapi, validation_middleware
 from kensho.http.readiness import ReadinessRegistry
 from kensho.http.resources import Resource, default_resources
 from kensho.http.routes import add_foundation_routes
+from kensho.http.search_routes import add_search_routes
+from kensho.http.stream_routes import add_stream_routes
 from kensho.observability.metrics import Metrics
 from kensho.observability.tracing import Tracing
 
@@ -30,18 +36,27 @@ def create_app(
     resources: Sequence[Resource] | None = None,
     rate_limiter: RateLimiter | None = None,
     tracing: Tracing | None = None,
+    api_routes: bool = True,
 ) -> web.Application:
     """Build the app. `resources` default to `default_resources(config)`, opened in order.
 
     `tracing` defaults to one built from the config (exporting only if `otel_endpoint` is set).
+    `api_routes=False` leaves out the product routes and the docs (foundation-only tests).
     """
     lifecycle = Lifecycle()
     metrics = Metrics()
     tracing = tracing or Tracing(config.service_name, config.otel_endpoint)
     app = web.Application(
-        middlewares=build_middlewares(
-            config, metrics=metrics, tracing=tracing, lifecycle=lifecycle, rate_limiter=rate_limiter
-        ),
+        middlewares=[
+            *build_middlewares(
+                config,
+                metrics=metrics,
+                tracing=tracing,
+                lifecycle=lifecycle,
+                rate_limiter=rate_limiter,
+            ),
+            validation_middleware,  # inside the errors middleware: bad input becomes a problem
+        ],
         client_max_size=config.client_max_size,
     )
     app[keys.CONFIG] = config
@@ -58,7 +73,19 @@ def create_app(
     for resource in default_resources(config) if resources is None else resources:
         app.cleanup_ctx.append(resource)
     add_foundation_routes(app)
+    if api_routes:
+        add_api_routes(app)
+        setup_openapi(app)
     return app
+
+
+def add_api_routes(app: web.Application) -> None:
+    """The product's routes, one module per concept."""
+    add_catalog_routes(app)
+    add_search_routes(app)
+    add_auth_routes(app)
+    add_stream_routes(app)
+    add_breaker_routes(app)
 
 
 async def _observability(app: web.Application) -> AsyncIterator[None]:

@@ -14,10 +14,10 @@ from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from kensho.actors.breaker import BreakerView, Override
+from kensho.actors.breaker import BreakerGate, BreakerView, Override
 from kensho.errors import ServiceUnavailable, ValidationFailed
 from kensho.http import admin, keys
-from kensho.http.auth_routes import supervisor_handle
+from kensho.http.auth_routes import UPSTREAM, supervisor_handle
 from kensho.http.bodies import read_json
 from kensho.http.readiness import ReadinessCheck
 from kensho.http.schemas.admin import BREAKER_STATES, BreakerOverrideSchema
@@ -34,6 +34,12 @@ def breaker_view(app: web.Application) -> BreakerView | None:
     except Exception:  # no breaker child in this tree
         return None
     return view if isinstance(view, BreakerView) else None
+
+
+def _gate(app: web.Application) -> BreakerGate | None:
+    client = app.get(UPSTREAM)
+    gate = getattr(client, "gate", None)
+    return gate if isinstance(gate, BreakerGate) else None
 
 
 class BreakerCollector(Collector):
@@ -58,19 +64,21 @@ class BreakerCollector(Collector):
                 state.add_metric([name], 1.0 if view.state.value == name else 0.0)
             for (before, after), count in view.transitions.items():
                 transitions.add_metric([before, after], float(count))
+            gate = _gate(self._app)
             for outcome, count in view.calls.items():
-                calls.add_metric([outcome], float(count))
+                fast = gate.rejected if gate is not None and outcome == "rejected" else 0
+                calls.add_metric([outcome], float(count + fast))
         return [state, transitions, calls]
 
 
 async def override(request: web.Request) -> web.Response:
     """POST /admin/breaker {"mode": "auto"|"disabled"|"forced_open"} (admin, audited)."""
-    admin._authorize(request, "breaker", "breaker")
+    admin.authorize_admin(request, "breaker", "breaker")
     body = await read_json(request)
     try:
         data = BreakerOverrideSchema().load(body if isinstance(body, dict) else {"_": body})
     except ma.ValidationError as exc:
-        admin._audit(request, "breaker", "breaker", "invalid")
+        admin.audit_admin(request, "breaker", "breaker", "invalid")
         first = next(iter(exc.messages.items())) if isinstance(exc.messages, dict) else None
         field = str(first[0])[:64] if first else "body"
         raise ValidationFailed.field(field, "mode must be auto, disabled or forced_open") from None
@@ -78,9 +86,9 @@ async def override(request: web.Request) -> web.Response:
     try:
         view: BreakerView = await supervisor_handle(request.app, "breaker").ask(Override(mode))
     except ServiceUnavailable:
-        admin._audit(request, "breaker", f"breaker:{mode}", "error")
+        admin.audit_admin(request, "breaker", f"breaker:{mode}", "error")
         raise
-    admin._audit(request, "breaker", f"breaker:{mode}", "ok")
+    admin.audit_admin(request, "breaker", f"breaker:{mode}", "ok")
     body_out = view.as_dict()
     resp = web.Response(body=orjson.dumps(body_out), content_type="application/json")
     resp.headers["Cache-Control"] = "no-store"

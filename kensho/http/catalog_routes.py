@@ -35,7 +35,7 @@ from kensho.errors import (
     ValidationFailed,
 )
 from kensho.http import keys
-from kensho.http.admin import _audit, _authorize
+from kensho.http.admin import audit_admin, authorize_admin
 from kensho.http.bodies import read_json
 from kensho.http.compression import MIN_COMPRESS_BYTES, compress, negotiate
 from kensho.http.conditional import etag_for, none_match
@@ -385,7 +385,7 @@ async def browse(request: web.Request) -> web.Response:
 
 async def invalidate(request: web.Request) -> web.Response:
     """POST /admin/cache/invalidate {"pattern": ...}: here, in Redis, in every replica's L1."""
-    _authorize(request, "cache-invalidate", "cache")
+    authorize_admin(request, "cache-invalidate", "cache")
     body = await read_json(request)
     if not isinstance(body, dict):
         raise ValidationFailed.field("body", "must be a JSON object with a pattern")
@@ -410,9 +410,9 @@ async def invalidate(request: web.Request) -> web.Response:
         else:
             removed = await cache.invalidate(pattern)
     except Exception:
-        _audit(request, "cache-invalidate", target, "error")
+        audit_admin(request, "cache-invalidate", target, "error")
         raise
-    _audit(request, "cache-invalidate", target, "ok")
+    audit_admin(request, "cache-invalidate", target, "ok")
     resp = web.json_response(
         {"pattern": pattern, "invalidated": removed}, dumps=lambda o: orjson.dumps(o).decode()
     )

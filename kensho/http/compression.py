@@ -3,7 +3,8 @@
 `negotiate` picks the coding with the highest q-value among those we produce (br, gzip,
 deflate, identity); ties go to the smaller output (br > gzip > deflate > identity). `*` stands
 for every coding the header does not name, identity included; `identity;q=0` (or `*;q=0`
-without identity) forbids uncompressed bodies. No acceptable coding at all is a 406. A missing
+without identity) forbids uncompressed bodies. Identity not named is acceptable but ranks below
+every coding the client named. No acceptable coding at all is a 406. A missing
 header means "anything", and we answer identity, as most servers do for old clients. Results are
 memoised per header value: clients send a handful of distinct headers, and parsing is the
 expensive part of a hot read.
@@ -30,6 +31,7 @@ _MAX_HEADER = 1024
 _MAX_ITEMS = 32
 _MEMO_LIMIT = 256
 _ITEM = re.compile(r"^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*(?:;\s*[qQ]\s*=\s*([0-9.]{1,5})\s*)?$")
+_IMPLICIT_IDENTITY: Final = 0.001
 _memo: dict[str | None, tuple[str, bool]] = {}
 
 
@@ -75,7 +77,9 @@ def _choose(header: str | None) -> tuple[str, bool]:
         elif star is not None:
             scores[coding] = star
         elif coding == "identity":
-            scores[coding] = 1.0  # acceptable unless excluded (RFC 9110 §12.5.3)
+            # Acceptable unless excluded (RFC 9110 §12.5.3), but below any coding the client
+            # named: "gzip;q=0.1" still means "I can gunzip".
+            scores[coding] = _IMPLICIT_IDENTITY
         else:
             scores[coding] = 0.0
     best = max(CODINGS, key=lambda c: (scores[c], -CODINGS.index(c)))

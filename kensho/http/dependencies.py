@@ -15,15 +15,18 @@ from pathlib import Path
 
 from aiohttp import web
 
+from kensho.config import Config
 from kensho.http import keys
 from kensho.http.readiness import ReadinessCheck
-from kensho.http.resources import Resource
+from kensho.http.resources import Resource, actor_tree
+from kensho.http.supervision import SupervisorLike
 
 __all__ = [
     "catalog_sync",
     "embedded_servers",
     "postgres",
     "redis_cache",
+    "root_actors",
     "simulator",
     "upstream",
 ]
@@ -144,16 +147,38 @@ def upstream() -> Resource:
     """One pooled Crunchyroll client for the whole process."""
 
     async def resource(app: web.Application) -> AsyncIterator[None]:
+        from kensho.actors.breaker import BreakerGate
         from kensho.upstream.client import ClientSettings, CrunchyrollClient
 
         config = app[keys.CONFIG]
-        client = CrunchyrollClient(ClientSettings.from_config(config, app.get(keys.UPSTREAM_URL)))
+        # The gate permits everything until the breaker actor starts and the auth resource
+        # binds it; an open breaker then rejects from its published view, with no thread hop.
+        client = CrunchyrollClient(
+            ClientSettings.from_config(config, app.get(keys.UPSTREAM_URL)), gate=BreakerGate()
+        )
         await client.start()
         app[keys.UPSTREAM] = client
         try:
             yield
         finally:
             await client.close()
+
+    return resource
+
+
+def root_actors() -> Resource:
+    """The supervision tree, built with the resolved DSN and the loop-owned cache service."""
+
+    async def resource(app: web.Application) -> AsyncIterator[None]:
+        from kensho.actors.tree import build_root
+
+        def factory(config: Config) -> SupervisorLike:
+            return build_root(
+                config, database_url=app.get(keys.DATABASE_DSN), cache=app.get(keys.CACHE)
+            )
+
+        async for _ in actor_tree(factory)(app):
+            yield
 
     return resource
 

@@ -56,18 +56,14 @@ def _names(abandoned: Any, *, prefix: str) -> list[str]:
     return [f"{prefix}:{item}" for item in items]
 
 
-def _root_supervisor(config: Config) -> SupervisorLike:
-    from kensho.actors.tree import build_root
-
-    return build_root(config)
-
-
 def default_resources(config: Config) -> list[Resource]:
     """What `kensho serve` opens, in start order: stores, upstream, actors, then jobs.
 
     Each registers its own `ReadinessCheck`; see `kensho.http.dependencies`.
     """
     from kensho.http import dependencies as deps
+    from kensho.http.auth_routes import auth_services
+    from kensho.http.search_routes import search_resource
 
     del config  # each resource reads its settings from the app's config
     return [
@@ -76,6 +72,8 @@ def default_resources(config: Config) -> list[Resource]:
         deps.redis_cache(),
         deps.simulator(),
         deps.upstream(),
-        actor_tree(_root_supervisor),
+        deps.root_actors(),
+        auth_services(),
+        search_resource(),
         deps.catalog_sync(),
     ]

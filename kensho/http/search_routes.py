@@ -25,7 +25,7 @@ from kensho.actors.supervisor import Supervisor
 from kensho.cache import CacheService
 from kensho.errors import ServiceUnavailable, ValidationFailed
 from kensho.http import keys
-from kensho.http.admin import _audit, _authorize
+from kensho.http.admin import audit_admin, authorize_admin
 from kensho.http.openapi import operation, querystring_schema
 from kensho.http.readiness import ReadinessCheck
 from kensho.http.resources import Resource
@@ -314,7 +314,7 @@ def _window(raw: str | None) -> int:
 @querystring_schema(SearchAnalyticsQuerySchema)
 async def analytics(request: web.Request) -> web.Response:
     """GET /admin/search/analytics?window=24h&limit=20"""
-    _authorize(request, "search-analytics", "*")
+    authorize_admin(request, "search-analytics", "*")
     seconds = _window(request.query.get("window"))
     limit = validate_limit(request.query.get("limit"))
     service = _service(request)
@@ -325,7 +325,7 @@ async def analytics(request: web.Request) -> web.Response:
     since = datetime.now(UTC) - timedelta(seconds=seconds)
     top = await query_counts(pool, since, limit, zero_results=False)
     zero = await query_counts(pool, since, limit, zero_results=True)
-    _audit(request, "search-analytics", "*", "ok")
+    audit_admin(request, "search-analytics", "*", "ok")
     body = {
         "since": since.isoformat().replace("+00:00", "Z"),
         "window_s": seconds,

