@@ -41,7 +41,7 @@ from kensho.http.compression import MIN_COMPRESS_BYTES, compress, negotiate
 from kensho.http.conditional import etag_for, none_match
 from kensho.http.cursors import CursorCodec
 from kensho.http.fields import parse_fields, select_fields
-from kensho.http.openapi import match_info_schema, operation, querystring_schema
+from kensho.http.openapi import document_route, match_info_schema, querystring_schema
 from kensho.http.schemas import catalog as s
 from kensho.http.schemas.problem import ProblemSchema
 from kensho.jobs.cache_warming import CacheWarmer
@@ -265,17 +265,6 @@ _NOT_ACCEPTABLE: Final = {
 }
 
 
-@operation(
-    "One anime: titles, type, genres, rating, seasons, external ids",
-    tags=["catalog"],
-    response=s.AnimeSchema,
-    errors=(404, 503),
-    also=_NOT_ACCEPTABLE,
-    description="Strong ETag (If-None-Match gives 304), Cache-Control, gzip/br/deflate by "
-    "Accept-Encoding. `?fields=` selects top-level fields.",
-)
-@match_info_schema(s.AnimeIdPathSchema)
-@querystring_schema(s.AnimeQuerySchema)
 async def get_anime(request: web.Request) -> web.Response:
     """GET /api/anime/{id}."""
     api = _api(request)
@@ -288,15 +277,6 @@ async def get_anime(request: web.Request) -> web.Response:
     return respond(request, rep, api.detail)
 
 
-@operation(
-    "Episodes of an anime, in season and air order, one page at a time",
-    tags=["catalog"],
-    response=s.EpisodeListSchema,
-    errors=(404, 503),
-    also=_NOT_ACCEPTABLE,
-)
-@match_info_schema(s.AnimeIdPathSchema)
-@querystring_schema(s.EpisodeListQuerySchema)
 async def get_episodes(request: web.Request) -> web.Response:
     """GET /api/anime/{id}/episodes?season=&cursor=&limit=."""
     api = _api(request)
@@ -334,14 +314,6 @@ async def get_episodes(request: web.Request) -> web.Response:
     return respond(request, rep, api.lists)
 
 
-@operation(
-    "Browse the catalog by genre and type, by popularity, rating or title",
-    tags=["catalog"],
-    response=s.AnimeListSchema,
-    errors=(503,),
-    also=_NOT_ACCEPTABLE,
-)
-@querystring_schema(s.AnimeListQuerySchema)
 async def browse(request: web.Request) -> web.Response:
     """GET /api/anime?genre=&type=&sort=&cursor=&limit=&fields=."""
     api = _api(request)
@@ -468,10 +440,57 @@ async def _catalog_context(app: web.Application) -> AsyncIterator[None]:
 
 
 def add_catalog_routes(app: web.Application) -> None:
-    """Register the catalog routes and the admin invalidation route (named, for url_for)."""
+    """Register the catalog routes and the admin invalidation route (named, for url_for).
+
+    The routes are documented with `document_route` rather than decorators on the handlers:
+    a decorated handler would also be parsed by `validation_middleware` (webargs+marshmallow),
+    which measured at ~70% of a cached read's server time. The handlers validate every input
+    themselves, with the same bounds as the documented schemas.
+    """
     r = app.router
     r.add_get("/api/anime", browse, name="anime-browse")
     r.add_get("/api/anime/{id}", get_anime, name="anime")
     r.add_get("/api/anime/{id}/episodes", get_episodes, name="anime-episodes")
     r.add_post("/admin/cache/invalidate", invalidate, name="admin-cache-invalidate")
     app.cleanup_ctx.append(_catalog_context)
+    _document(app)
+
+
+def _document(app: web.Application) -> None:
+    tags = {"tags": ["catalog"], "also": _NOT_ACCEPTABLE}
+    document_route(
+        app,
+        "GET",
+        "/api/anime/{id}",
+        "One anime: titles, type, genres, rating, seasons, external ids",
+        inputs=[match_info_schema(s.AnimeIdPathSchema), querystring_schema(s.AnimeQuerySchema)],
+        response=s.AnimeSchema,
+        errors=(400, 404, 503),
+        description="Strong ETag (If-None-Match gives 304 without a body), Cache-Control, "
+        "Vary: Accept-Encoding; br/gzip/deflate by Accept-Encoding q-values (bodies under 1 KB "
+        "are sent as they are). `?fields=` selects top-level fields.",
+        **tags,
+    )
+    document_route(
+        app,
+        "GET",
+        "/api/anime/{id}/episodes",
+        "Episodes of an anime, in season and air order, one page at a time",
+        inputs=[
+            match_info_schema(s.AnimeIdPathSchema),
+            querystring_schema(s.EpisodeListQuerySchema),
+        ],
+        response=s.EpisodeListSchema,
+        errors=(400, 404, 503),
+        **tags,
+    )
+    document_route(
+        app,
+        "GET",
+        "/api/anime",
+        "Browse the catalog by genre and type, by popularity, rating or title",
+        inputs=[querystring_schema(s.AnimeListQuerySchema)],
+        response=s.AnimeListSchema,
+        errors=(400, 503),
+        **tags,
+    )

@@ -1,0 +1,343 @@
+"""Cached GET /api/anime/{id} with Zipf-distributed ids: full stack against a bare handler.
+
+Setup: a throw-away PostgreSQL database (on `BENCH_DATABASE_URL`'s server, default the local one)
+gets the schema and `BENCH_ANIME` bundle entries through the real catalog sync; Redis is
+`BENCH_REDIS_URL`. Each server runs in its own subprocess (`python -m bench.catalog --serve
+full|bare PORT DSN`): "full" is the real app (every middleware, cache, ETag, negotiation) with
+the catalog routes; "bare" is a plain aiohttp handler answering the same bytes for every id. The
+load comes from `wrk` with a Lua script cycling through Zipf-sampled ids (else an aiohttp
+client). Measured, interleaved over rounds: peak throughput of each, p99 of the full stack at half
+its peak (wrk paced with `delay()`), and the cache hit ratio (l1+l2 lookups) after warm-up, read
+from /metrics. `main()` prints and returns a JSON dict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+DURATION = float(os.environ.get("BENCH_DURATION", "5"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+N_ANIME = int(os.environ.get("BENCH_ANIME", "1000"))
+ZIPF_S = float(os.environ.get("BENCH_ZIPF_S", "1.1"))
+SERVER_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+class _BundleSource:
+    """The first N bundle entries as Crunchyroll-shaped series with their seasons."""
+
+    def __init__(self, n: int) -> None:
+        from kensho.catalog import load_catalog, season_id, seasons_for
+
+        self.series: list[dict[str, Any]] = []
+        self._seasons: dict[str, list[dict[str, Any]]] = {}
+        for e in load_catalog().entries[:n]:
+            plans = seasons_for(e)
+            self.series.append({"id": e.series_id, "title": e.title})
+            self._seasons[e.series_id] = [
+                {
+                    "id": season_id(e.series_id, p.number),
+                    "series_id": e.series_id,
+                    "season_number": p.number,
+                    "number_of_episodes": p.episode_count,
+                }
+                for p in plans
+            ]
+
+    async def browse(self, start: int, n: int) -> Any:
+        from kensho.jobs.catalog_source import BrowsePage
+
+        items = self.series[start : start + n]
+        return BrowsePage(tuple(items), len(self.series), start + n >= len(self.series))
+
+    async def seasons(self, series_id: str) -> Sequence[Any]:
+        return self._seasons.get(series_id, [])
+
+    async def episodes(self, season_id: str) -> Sequence[Any]:
+        return []
+
+
+async def _load_database(dsn: str) -> list[str]:
+    from kensho.jobs.catalog_sync import CatalogSync
+    from kensho.store.catalog_queries import most_popular_ids
+    from kensho.store.migrations import migrate
+    from kensho.store.pool import create_pool
+
+    pool = await create_pool(dsn, minsize=1, maxsize=4)
+    try:
+        await migrate(pool)
+        await CatalogSync(pool, _BundleSource(N_ANIME), page_size=200).run()
+        return await most_popular_ids(pool, N_ANIME)
+    finally:
+        pool.close()
+        await pool.wait_closed()
+
+
+def _zipf_ids(ids: list[str], samples: int, seed: int = 7) -> list[str]:
+    """Ids drawn with P(rank k) ~ 1/k^s: a few titles get most of the reads."""
+    weights = [1.0 / (k**ZIPF_S) for k in range(1, len(ids) + 1)]
+    return random.Random(seed).choices(ids, weights=weights, k=samples)
+
+
+# -- servers -------------------------------------------------------------------------------
+
+
+def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
+    from aiohttp import web
+
+    if mode == "bare":
+        body = urllib.request.urlopen(  # the same bytes the full stack serves
+            f"http://127.0.0.1:{os.environ['BENCH_FULL_PORT']}/api/anime/{sample_id}"
+        ).read()
+
+        async def anime(request: web.Request) -> web.Response:
+            return web.Response(body=body, content_type="application/json")
+
+        app = web.Application()
+        app.router.add_get("/api/anime/{id}", anime)
+        web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+        return
+
+    from kensho.cache import CacheService, CacheSettings
+    from kensho.config import Config
+    from kensho.http import keys
+    from kensho.http.app import create_app
+    from kensho.observability.logging import configure_logging
+    from kensho.store.pool import create_pool
+
+    config = Config(
+        port=port,
+        database_url=dsn,
+        redis_url=REDIS_URL,
+        cache_prefix=f"bench:{os.getpid()}:",
+        catalog_warm_count=0,
+        log_level="WARNING",
+    )
+    configure_logging(config.log_level, config.log_format)
+
+    async def stores(app: web.Application) -> AsyncIterator[None]:
+        pool = await create_pool(dsn, minsize=1, maxsize=8)
+        cache = CacheService(
+            CacheSettings.from_config(config), on_lookup=app[keys.METRICS].cache_lookup
+        )
+        await cache.start()
+        app[keys.DB_POOL], app[keys.CACHE] = pool, cache
+        yield
+        await cache.invalidate("*")
+        await cache.close()
+        pool.close()
+        await pool.wait_closed()
+
+    app = create_app(config, resources=[stores])
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _start(mode: str, dsn: str, sample: str, env: dict[str, str]) -> tuple[Any, int]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.catalog", "--serve", mode, str(port), dsn, sample],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{mode} server did not start")
+
+
+# -- load ----------------------------------------------------------------------------------
+
+_LUA = """
+local ids = {%s}
+local i = 0
+local pause = %s
+request = function()
+  i = i %% #ids + 1
+  return wrk.format("GET", "/api/anime/" .. ids[i])
+end
+if pause > 0 then
+  delay = function() return pause end
+end
+"""
+
+
+def _wrk(port: int, ids: list[str], seconds: float, rate: float | None = None) -> dict[str, float]:
+    pause = 0 if rate is None else max(1, round(CONNECTIONS / rate * 1000))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(_LUA % (",".join(f'"{i}"' for i in ids), pause))
+        script = fh.name
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{CONNECTIONS}",
+                f"-d{seconds:g}s",
+                "--latency",
+                "-s",
+                script,
+                f"http://127.0.0.1:{port}/",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+async def _client_load(port: int, ids: list[str], seconds: float) -> dict[str, float]:
+    import aiohttp
+
+    latencies: list[float] = []
+    end = time.perf_counter() + seconds
+    async with aiohttp.ClientSession() as session:
+
+        async def one(offset: int) -> None:
+            n = offset
+            while time.perf_counter() < end:
+                n += 1
+                t0 = time.perf_counter()
+                async with session.get(
+                    f"http://127.0.0.1:{port}/api/anime/{ids[n % len(ids)]}"
+                ) as r:
+                    await r.read()
+                latencies.append(time.perf_counter() - t0)
+
+        await asyncio.gather(*(one(i * 97) for i in range(CONNECTIONS)))
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "non_2xx": 0.0,
+    }
+
+
+def _load(tool: str, port: int, ids: list[str], seconds: float, rate: float | None = None) -> Any:
+    if tool == "wrk":
+        return _wrk(port, ids, seconds, rate)
+    return asyncio.run(_client_load(port, ids, seconds))
+
+
+def _lookups(port: int) -> dict[str, float]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    found = re.findall(r'^cache_lookups_total\{tier="(\w+)"\} ([\d.e+]+)$', text, re.M)
+    return {tier: float(v) for tier, v in found}
+
+
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def main() -> dict[str, Any]:
+    """Create and load a database, run the rounds, drop the database; print the JSON."""
+    import psycopg2
+    from psycopg2 import sql
+
+    tool = "wrk" if shutil.which("wrk") else "aiohttp"
+    name = f"kensho_bench_{os.getpid()}"
+    admin = psycopg2.connect(SERVER_DSN)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    dsn = SERVER_DSN.rsplit("/", 1)[0] + "/" + name
+    procs: list[Any] = []
+    try:
+        popular = asyncio.run(_load_database(dsn))
+        ids = _zipf_ids(popular, 20_000)
+        full, full_port = _start("full", dsn, popular[0], {})
+        procs.append(full)
+        warm = _load(tool, full_port, ids, 2.0)  # warm-up: fills the cache
+        bare, bare_port = _start("bare", dsn, popular[0], {"BENCH_FULL_PORT": str(full_port)})
+        procs.append(bare)
+        before = _lookups(full_port)
+        rounds = [
+            (_load(tool, bare_port, ids, DURATION), _load(tool, full_port, ids, DURATION))
+            for _ in range(ROUNDS)
+        ]
+        after = _lookups(full_port)
+        b, f = _median([r[0] for r in rounds]), _median([r[1] for r in rounds])
+        half = _load(tool, full_port, ids, DURATION, rate=f["rps"] / 2)
+        delta = {t: after.get(t, 0.0) - before.get(t, 0.0) for t in ("l1", "l2", "miss")}
+        total = sum(delta.values()) or 1.0
+        result: dict[str, Any] = {
+            "benchmark": "GET /api/anime/{id}, Zipf ids, cached",
+            "load_generator": tool,
+            "anime": len(popular),
+            "zipf_s": ZIPF_S,
+            "connections": CONNECTIONS,
+            "duration_s": DURATION,
+            "rounds": ROUNDS,
+            "warm_up": warm,
+            "bare": b,
+            "full_stack": f,
+            "throughput_ratio": round(f["rps"] / b["rps"], 3),
+            "throughput_target": 0.5,
+            "half_peak": {"target_rps": round(f["rps"] / 2), **half},
+            "p99_target_ms": 20.0,
+            "cache_hit_ratio": round((delta["l1"] + delta["l2"]) / total, 4),
+            "cache_lookups": delta,
+            "hit_ratio_target": 0.95,
+        }
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        admin.close()
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--serve":
+        _serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    else:
+        main()
