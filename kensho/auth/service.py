@@ -187,12 +187,16 @@ class AuthService:
                 ended = await self.sessions.ask(FailRefresh(decision.key, decision.ticket, True))
                 await self.store.revoke(decision.key)
                 username = ended[0].username if ended else None
-                await self.audit_admin(AuditEvent.REFRESH_FAILURE, username, caller, "refresh rejected")
+                await self.audit_admin(
+                    AuditEvent.REFRESH_FAILURE, username, caller, "refresh rejected"
+                )
                 raise _unauthorized("The session ended upstream; log in again.") from None
             except BaseException as exc:
                 self.sessions.tell(FailRefresh(decision.key, decision.ticket, False))
                 if isinstance(exc, Exception):
-                    await self.audit_admin(AuditEvent.REFRESH_FAILURE, None, caller, type(exc).__name__)
+                    await self.audit_admin(
+                        AuditEvent.REFRESH_FAILURE, None, caller, type(exc).__name__
+                    )
                 raise
             self.refreshes += 1
             updated: Session | None = await self.sessions.ask(

@@ -304,11 +304,21 @@ async def validation_middleware(request: web.Request, handler: Handler) -> web.S
         parser = request.app[_PARSER]
         parsed: dict[str, Any] = {}
         for entry in declared:
+            if entry.location == "json" and request.body_exists:
+                _require_json(request)
             parsed[entry.location] = await parser.parse(
                 entry.schema, request, location=entry.location, unknown=None
             )
         request[VALIDATED] = parsed
     return await handler(request)
+
+
+def _require_json(request: web.Request) -> None:
+    """A body declared as JSON must say so: anything else is 415, not a field error."""
+    if request.content_type != "application/json" and not request.content_type.endswith("+json"):
+        raise errors.UnsupportedMediaType(
+            f"expected Content-Type application/json, got {request.content_type or 'none'!r}"
+        )
 
 
 def validated(request: web.Request, location: str) -> Any:

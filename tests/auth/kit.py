@@ -25,10 +25,8 @@ from kensho.catalog.derive import episode_id, is_premium_only, seasons_for
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
-from kensho.http.auth_routes import UPSTREAM, add_auth_routes, auth_services
-from kensho.http.breaker_routes import add_breaker_routes
+from kensho.http.auth_routes import UPSTREAM, auth_services
 from kensho.http.resources import actor_tree
-from kensho.http.stream_routes import add_stream_routes
 from kensho.upstream.breaker import BreakerConfig
 from kensho.upstream.client import ClientSettings, CrunchyrollClient
 from kensho.upstream.sessions import PoolConfig
@@ -157,9 +155,6 @@ async def kensho_app(
             auth_services(limiter_prefix=redis_prefix + "login:", wall_clock=wall_clock),
         ],
     )
-    add_auth_routes(app)
-    add_stream_routes(app)
-    add_breaker_routes(app)
     client = await make_client(app)
     try:
         yield Kit(client, app, sim_url, upstream, gate)

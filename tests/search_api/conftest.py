@@ -27,7 +27,7 @@ from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
 from kensho.http.resources import Resource, actor_tree
-from kensho.http.search_routes import SEARCH, SearchService, add_search_routes, search_resource
+from kensho.http.search_routes import SEARCH, SearchService, search_resource
 from kensho.store.migrations import migrate
 from kensho.store.search_queries import CatalogSearchRow
 
@@ -135,7 +135,6 @@ async def make_search_app(
         resources: list[Resource] = [stores, actor_tree(lambda _c: sup)]
         resources.append(search_resource(cache=svc_cache))
         app = create_app(config, resources=resources)
-        add_search_routes(app)
         client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
         return SearchApp(client, app, app[SEARCH], svc_cache, pool)
 

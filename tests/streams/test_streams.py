@@ -193,7 +193,10 @@ async def test_heartbeat_validation(make: Any, body: Any) -> None:
 
 async def test_heartbeat_feeds_metrics_and_admin_view(make: Any) -> None:
     async with make() as kit:
-        assert (await kit.client.post("/api/streams/heartbeat", json={})).status == 401
+        # Without a session a well-formed report is refused; a malformed one is a 422 first.
+        report = {"episode_id": "GRDKJZ81Y", "quality": "720p", "bytes": 1, "seconds": 1}
+        assert (await kit.client.post("/api/streams/heartbeat", json=report)).status == 401
+        assert (await kit.client.post("/api/streams/heartbeat", json={})).status == 422
         token = await kit.login(DEMO)
         for nbytes in (5_000_000, 15_000_000):
             resp = await kit.client.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from marshmallow import fields, validate
+from marshmallow import fields, pre_load, validate
 
 from kensho.http.schemas._base import CursorField, LimitField, QuerySchema, ResponseSchema, describe
 from kensho.http.schemas.catalog import ANIME_KINDS, ID_PATTERN, TitlesSchema
@@ -124,6 +124,14 @@ class SearchQuerySchema(QuerySchema):
     )
     cursor = CursorField()
     limit = LimitField(20, 50)
+
+    @pre_load
+    def _fold_type(self, data: Any, **_: Any) -> Any:
+        """`type` is case-insensitive ("MOVIE" = "movie"), as documented."""
+        kind = data.get("type") if hasattr(data, "get") else None
+        if isinstance(kind, str):
+            data = {**data, "type": kind.lower()}
+        return data
 
 
 class SuggestQuerySchema(QuerySchema):
