@@ -8,12 +8,23 @@ Run against a local server (loopback only):
 from __future__ import annotations
 
 import random
+from typing import ClassVar
 
 from locust import HttpUser, between, task
 
 QUERIES = [
-    "attack on titan", "shingeki no kyojn", "steins gate", "進撃の巨人", "naruto", "one piece",
-    "your name", "kimi no na wa", "fullmetal", "death note", "cowboy bebop", "haikyu",
+    "attack on titan",
+    "shingeki no kyojn",
+    "steins gate",
+    "進撃の巨人",
+    "naruto",
+    "one piece",
+    "your name",
+    "kimi no na wa",
+    "fullmetal",
+    "death note",
+    "cowboy bebop",
+    "haikyu",
 ]
 
 
@@ -21,7 +32,7 @@ class Browser(HttpUser):
     """Reads the catalog the way the front end's home and detail pages do."""
 
     wait_time = between(0.05, 0.5)
-    ids: list[str] = []
+    ids: ClassVar[list[str]] = []  # shared by every simulated user: loaded once
 
     def on_start(self) -> None:
         if not Browser.ids:
@@ -82,7 +93,9 @@ class Viewer(HttpUser):
             return
         headers = {"Authorization": f"Bearer {self.token}"}
         anime = random.choice(Browser.ids)
-        eps = self.client.get(f"/api/anime/{anime}/episodes?limit=1", name="/api/anime/{id}/episodes")
+        eps = self.client.get(
+            f"/api/anime/{anime}/episodes?limit=1", name="/api/anime/{id}/episodes"
+        )
         if eps.ok and eps.json()["items"]:
             episode = eps.json()["items"][0]["id"]
             self.client.get(
