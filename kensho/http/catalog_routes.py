@@ -43,7 +43,6 @@ from kensho.http.cursors import CursorCodec
 from kensho.http.fields import parse_fields, select_fields
 from kensho.http.openapi import document_route, match_info_schema, querystring_schema
 from kensho.http.schemas import catalog as s
-from kensho.http.schemas.problem import ProblemSchema
 from kensho.jobs.cache_warming import CacheWarmer
 from kensho.store import catalog_queries as q
 
@@ -259,11 +258,6 @@ def _api(request: web.Request) -> CatalogApi:
 
 # -- handlers -------------------------------------------------------------------------------
 
-#: 406 is not among openapi.py's standard problem responses (yet): documented here.
-_NOT_ACCEPTABLE: Final = {
-    406: (ProblemSchema, "no acceptable content coding in Accept-Encoding (problem+json)", None)
-}
-
 
 async def get_anime(request: web.Request) -> web.Response:
     """GET /api/anime/{id}."""
@@ -422,9 +416,9 @@ async def _catalog_context(app: web.Application) -> AsyncIterator[None]:
     app[CATALOG] = api
     sup = app.get(keys.SUPERVISOR)
     if isinstance(sup, Supervisor) and "cache" in sup.children:
-        handle = sup.handle("cache")
-        if handle.view is None:
-            handle.tell(Attach(cache, asyncio.get_running_loop()))
+        # Always: an actor built with the service but no loop publishes its view yet cannot
+        # run an invalidation (503 "not attached") until it knows the loop.
+        sup.handle("cache").tell(Attach(cache, asyncio.get_running_loop()))
     warmer = CacheWarmer(
         lambda n: q.most_popular_ids(pool, n),
         api.warm,
@@ -457,7 +451,7 @@ def add_catalog_routes(app: web.Application) -> None:
 
 
 def _document(app: web.Application) -> None:
-    tags = {"tags": ["catalog"], "also": _NOT_ACCEPTABLE}
+    tags = {"tags": ["catalog"]}
     document_route(
         app,
         "GET",
@@ -465,7 +459,7 @@ def _document(app: web.Application) -> None:
         "One anime: titles, type, genres, rating, seasons, external ids",
         inputs=[match_info_schema(s.AnimeIdPathSchema), querystring_schema(s.AnimeQuerySchema)],
         response=s.AnimeSchema,
-        errors=(400, 404, 503),
+        errors=(400, 404, 406, 503),
         description="Strong ETag (If-None-Match gives 304 without a body), Cache-Control, "
         "Vary: Accept-Encoding; br/gzip/deflate by Accept-Encoding q-values (bodies under 1 KB "
         "are sent as they are). `?fields=` selects top-level fields.",
@@ -481,7 +475,7 @@ def _document(app: web.Application) -> None:
             querystring_schema(s.EpisodeListQuerySchema),
         ],
         response=s.EpisodeListSchema,
-        errors=(400, 404, 503),
+        errors=(400, 404, 406, 503),
         **tags,
     )
     document_route(
@@ -491,6 +485,6 @@ def _document(app: web.Application) -> None:
         "Browse the catalog by genre and type, by popularity, rating or title",
         inputs=[querystring_schema(s.AnimeListQuerySchema)],
         response=s.AnimeListSchema,
-        errors=(400, 503),
+        errors=(400, 406, 503),
         **tags,
     )

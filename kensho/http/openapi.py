@@ -92,6 +92,11 @@ def _error_examples() -> dict[int, tuple[str, str, dict[str, Any]]]:
         401: (errors.Unauthorized, "missing or invalid bearer token", "a valid token is required"),
         403: (errors.Forbidden, "authenticated but not allowed", "this episode needs premium"),
         404: (errors.NotFound, "no such resource", "no anime with id GY8VEQ95Y"),
+        406: (
+            errors.NotAcceptable,
+            "no acceptable content coding in Accept-Encoding",
+            "none of the codings in Accept-Encoding can be served",
+        ),
         409: (errors.Conflict, "conflicts with the current state", "already in progress"),
         410: (errors.Gone, "the cursor or resource no longer exists", "the cursor expired"),
         413: (errors.PayloadTooLarge, "the body is too large", "at most 1048576 bytes"),

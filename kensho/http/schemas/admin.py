@@ -53,7 +53,7 @@ class ActorStatsSchema(ResponseSchema):
         validate=validate.Range(min=0), metadata=describe("messages held during a restart")
     )
     processed = fields.Integer(validate=validate.Range(min=0))
-    failed = fields.Integer(validate=validate.Range(min=0))
+    failed: fields.Field = fields.Integer(validate=validate.Range(min=0))
     restarts = fields.Integer(validate=validate.Range(min=0))
     processing_us = fields.Nested(LatencySchema)
     mailbox_wait_us = fields.Nested(LatencySchema, metadata=describe("time a message waited"))
@@ -87,6 +87,19 @@ class ActorStatsSchema(ResponseSchema):
 class ActorNodeSchema(ActorStatsSchema):
     """An actor or a supervisor in the tree; supervisors carry `strategy` and `children`."""
 
+    kind = fields.String(validate=validate.OneOf(["actor", "supervisor"]))
+    # A supervisor's `failed` says whether it gave up; an actor's counts failed messages.
+    failed = fields.Raw(
+        metadata=describe(
+            "actor: messages that failed (integer); supervisor: whether it gave up (boolean)",
+            oneOf=[{"type": "integer", "minimum": 0}, {"type": "boolean"}],
+        )
+    )
+    failure_reason = fields.String(allow_none=True, metadata=describe("supervisor: why it gave up"))
+    restart = fields.String(validate=validate.OneOf(["permanent", "transient", "temporary"]))
+    restarts_in_period = fields.Integer(validate=validate.Range(min=0))
+    intensity = fields.Integer(validate=validate.Range(min=0))
+    period = fields.Float(validate=validate.Range(min=0))
     strategy = fields.String(
         validate=validate.OneOf(["one_for_one", "one_for_all", "rest_for_one"])
     )
