@@ -22,6 +22,14 @@ import pytest
 pytestmark = [pytest.mark.embedded, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
+def _tail(log: Path) -> str:
+    return log.read_text()[-3000:]
+
+
+def _lines(log: Path) -> list[str]:
+    return log.read_text().splitlines()
+
+
 async def _wait_for(predicate: Any, what: str, log: Path, seconds: float = 120) -> Any:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -29,7 +37,7 @@ async def _wait_for(predicate: Any, what: str, log: Path, seconds: float = 120) 
         if result:
             return result
         await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
+    raise AssertionError(f"timed out waiting for {what}:\n{_tail(log)}")
 
 
 async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: Path) -> None:
@@ -48,8 +56,8 @@ async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: 
     try:
 
         async def port() -> int | None:
-            assert proc.returncode is None, log.read_text()[-3000:]
-            for line in log.read_text().splitlines():
+            assert proc.returncode is None, _tail(log)
+            for line in _lines(log):
                 if '"event":"listening"' in line:
                     return int(json.loads(line)["port"])
             return None
@@ -81,7 +89,7 @@ async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: 
 
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 60)
-        text = log.read_text()
+        text = "\n".join(_lines(log))
         assert code == 0, text[-3000:]
         assert '"event":"stopped"' in text and '"event":"abandoned"' not in text
     finally:

@@ -96,12 +96,25 @@ def postgres() -> Resource:
 
 
 def redis_cache() -> Resource:
-    """The two-tier cache. Redis down is degraded, never unready: L1 alone still serves."""
+    """The two-tier cache and a shared Redis client (login limiter, anything else small).
+
+    Redis down is degraded, never unready: L1 alone still serves.
+    """
 
     async def resource(app: web.Application) -> AsyncIterator[None]:
+        from redis.asyncio import Redis
+
         from kensho.cache import CacheService, CacheSettings
 
         config = app[keys.CONFIG]
+        redis_url = app.get(keys.REDIS_URL) or config.redis_url
+        if redis_url is not None:
+            app[keys.REDIS] = Redis.from_url(
+                redis_url,
+                max_connections=config.redis_pool_max,
+                socket_timeout=config.cache_redis_timeout,
+                socket_connect_timeout=config.cache_redis_timeout,
+            )
         metrics = app[keys.METRICS]
         cache = CacheService(
             CacheSettings.from_config(config, app.get(keys.REDIS_URL)),
@@ -120,6 +133,8 @@ def redis_cache() -> Resource:
             yield
         finally:
             await cache.close()
+            if keys.REDIS in app:
+                await app[keys.REDIS].aclose()
 
     return resource
 
@@ -172,9 +187,14 @@ def root_actors() -> Resource:
     async def resource(app: web.Application) -> AsyncIterator[None]:
         from kensho.actors.tree import build_root
 
+        loop = asyncio.get_running_loop()
+
         def factory(config: Config) -> SupervisorLike:
             return build_root(
-                config, database_url=app.get(keys.DATABASE_DSN), cache=app.get(keys.CACHE)
+                config,
+                database_url=app.get(keys.DATABASE_DSN),
+                cache=app.get(keys.CACHE),
+                loop=loop,
             )
 
         async for _ in actor_tree(factory)(app):
