@@ -112,6 +112,9 @@ class Config:
     login_max_failures: int = _opt(5, lo=1, hi=1000, help="failed logins before 429")
     login_failure_window: float = _opt(900.0, lo=1, hi=86_400, help="failed-login window (s)")
     stream_sweep_interval: float = _opt(30.0, lo=0.01, hi=3600, help="stream release sweep (s)")
+    session_encryption_key: str | None = _opt(
+        None, secret=True, help="Fernet key(s), comma-separated, for upstream tokens at rest"
+    )
     # Observability
     otel_endpoint: str | None = _opt(None, help="OTLP/HTTP traces endpoint; unset = no export")
     service_name: str = _opt("kensho", help="service name in traces and metrics")

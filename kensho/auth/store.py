@@ -2,25 +2,36 @@
 
 Rows are keyed by the SHA-256 of the session token (`kensho_sessions.token_hash`); the
 `upstream` column holds the Crunchyroll tokens, including the rotating refresh token, which is
-rewritten after every refresh. Nothing here logs a row.
+rewritten after every refresh. They are sealed with `SessionCipher` (Fernet) before they reach
+the database; a row that cannot be opened (another key, tampering) is no session at all, so the
+caller answers 401. Nothing here logs a row or a token.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 
+from kensho.auth.crypto import SessionCipher, UndecryptableRecord
 from kensho.store.pool import execute, fetch_one
 from kensho.upstream.sessions import Session
 from kensho.upstream.tokens import Token
 
 __all__ = ["SessionStore"]
 
+log = logging.getLogger(__name__)
+
 
 class SessionStore:
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, cipher: SessionCipher) -> None:
         self._pool = pool
+        self._cipher = cipher
+        self.undecryptable = 0
+
+    def _sealed(self, token: Token) -> str:
+        return orjson.dumps(self._cipher.seal(token.to_record())).decode()
 
     async def save(self, session: Session) -> None:
         up = session.upstream
@@ -34,7 +45,7 @@ class SessionStore:
                 session.username,
                 up.account_id,
                 up.premium,
-                orjson.dumps(up.to_record()).decode(),
+                self._sealed(up),
                 session.created_at,
                 session.expires_at,
             ),
@@ -51,11 +62,25 @@ class SessionStore:
         )
         if row is None:
             return None
-        upstream = row[1] if isinstance(row[1], dict) else orjson.loads(row[1])
+        try:
+            stored = orjson.loads(row[1]) if isinstance(row[1], str | bytes) else row[1]
+            legacy = not self._cipher.is_sealed(stored)
+            record = stored if legacy else self._cipher.open(stored)
+            upstream = Token.from_record(record)
+        except (UndecryptableRecord, KeyError, TypeError, ValueError) as exc:
+            self.undecryptable += 1
+            log.warning(
+                "a stored session cannot be read (%s): treated as invalid; was "
+                "KENSHO_SESSION_ENCRYPTION_KEY changed without keeping the old key?",
+                exc if isinstance(exc, UndecryptableRecord) else type(exc).__name__,
+            )
+            return None
+        if legacy:  # written before encryption at rest: seal it now
+            await self.update_upstream(token_hash, upstream)
         return Session(
             token_hash=token_hash,
             username=str(row[0]),
-            upstream=Token.from_record(upstream),
+            upstream=upstream,
             created_at=float(row[2]),
             expires_at=float(row[3]),
         )
@@ -66,7 +91,7 @@ class SessionStore:
             self._pool,
             "UPDATE kensho_sessions SET upstream = %s, premium = %s, updated_at = now() "
             "WHERE token_hash = %s AND revoked_at IS NULL",
-            (orjson.dumps(token.to_record()).decode(), token.premium, token_hash),
+            (self._sealed(token), token.premium, token_hash),
         )
 
     async def revoke(self, token_hash: str) -> bool:

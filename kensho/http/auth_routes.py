@@ -24,6 +24,7 @@ from kensho.actors.breaker import BreakerGate
 from kensho.actors.handle import ActorHandle
 from kensho.auth.audit import AuditWriter
 from kensho.auth.bandwidth import BandwidthMonitor
+from kensho.auth.crypto import load_session_cipher
 from kensho.auth.limiter import LoginLimiter
 from kensho.auth.playback import PlaybackService
 from kensho.auth.service import AuthService, Caller
@@ -209,10 +210,11 @@ def auth_services(
         if isinstance(gate, BreakerGate):
             gate.bind(supervisor_handle(app, "breaker"))
         clock_kw: dict[str, Any] = {"wall_clock": wall_clock} if wall_clock else {}
+        cipher = await asyncio.to_thread(load_session_cipher, config)
         auth = AuthService(
             sessions=sessions,
             client=client,
-            store=SessionStore(app[keys.DB_POOL]),
+            store=SessionStore(app[keys.DB_POOL], cipher),
             audit=AuditWriter(app[keys.DB_POOL]),
             limiter=LoginLimiter(
                 app.get(keys.REDIS),

@@ -16,10 +16,13 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from cryptography.fernet import Fernet
 
 from kensho.actors import breaker as breaker_actor
 from kensho.actors import session_pool
 from kensho.actors.supervisor import Supervisor
+from kensho.auth.crypto import SessionCipher
+from kensho.auth.store import SessionStore
 from kensho.catalog import load_catalog
 from kensho.catalog.derive import episode_id, is_premium_only, seasons_for
 from kensho.config import Config
@@ -31,10 +34,13 @@ from kensho.upstream.breaker import BreakerConfig
 from kensho.upstream.client import ClientSettings, CrunchyrollClient
 from kensho.upstream.sessions import PoolConfig
 from kensho.upstream.simulator import SimConfig, running_simulator
+from kensho.upstream.tokens import Token
 
 ADMIN = "admin-token-for-tests"
 DEMO = ("demo@kensho.dev", "kensho-demo")  # premium
 FREE = ("free@kensho.dev", "kensho-free")
+#: One session-encryption key for the whole test run, so an app "restart" can read old rows.
+SESSION_KEY = Fernet.generate_key().decode()
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 
@@ -63,6 +69,12 @@ class Kit:
     async def clear_faults(self) -> None:
         async with self.upstream.session.delete(f"{self.sim_url}/_sim/faults") as r:
             assert r.status in (200, 204), await r.text()
+
+
+async def stored_token(db_pool: Any, token_hash: str, key: str = SESSION_KEY) -> Token | None:
+    """The upstream token persisted for a session, decrypted with the test key."""
+    session = await SessionStore(db_pool, SessionCipher([key.encode()])).load(token_hash)
+    return session.upstream if session is not None else None
 
 
 def episodes() -> tuple[str, str, str]:
@@ -114,6 +126,7 @@ async def kensho_app(
         ):
             yield kit
         return
+    settings.setdefault("session_encryption_key", SESSION_KEY)
     config = Config(
         upstream_url=sim_url,
         admin_token=ADMIN,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auth.kit import DEMO, FREE, MakeClient, episodes, kensho_app
+from auth.kit import DEMO, FREE, MakeClient, episodes, kensho_app, stored_token
 
 from kensho.auth.quality import parse_master, select_quality
-from kensho.store.pool import fetch_one
+from kensho.http.auth_routes import AUTH
+from kensho.upstream.errors import InvalidRefreshToken
 from kensho.upstream.sessions import PoolConfig, hash_session_token
 from kensho.upstream.simulator import SimConfig
 
@@ -145,26 +146,20 @@ async def test_refresh_before_expiry_rotates_and_persists(make: Any, db_pool: An
     async with make(sim=SimConfig(expires_in=60), pool=PoolConfig(refresh_margin=120)) as kit:
         token = await kit.login(DEMO)
         key = hash_session_token(token)
-        row = await fetch_one(
-            db_pool, "SELECT upstream FROM kensho_sessions WHERE token_hash=%s", (key,)
-        )
-        assert row is not None
-        before = row[0]["refresh_token"]
+        stored = await stored_token(db_pool, key)
+        assert stored is not None and stored.refresh_token
+        before = stored.refresh_token
         resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
         assert resp.status == 200
-        row = await fetch_one(
-            db_pool, "SELECT upstream FROM kensho_sessions WHERE token_hash=%s", (key,)
-        )
-        assert row is not None
-        after = row[0]["refresh_token"]
+        stored = await stored_token(db_pool, key)
+        assert stored is not None
+        after = stored.refresh_token
         assert after and after != before
-        auth_service = kit.app[__import__("kensho.http.auth_routes", fromlist=["AUTH"]).AUTH]
+        auth_service = kit.app[AUTH]
         assert auth_service.refreshes == 1
         # the old refresh token was rotated away upstream
-        from kensho.upstream.errors import InvalidRefreshToken
-
         with pytest.raises(InvalidRefreshToken):
-            await kit.upstream.refresh_grant(before, row[0]["device_id"])
+            await kit.upstream.refresh_grant(before, stored.device_id)
         resp2 = await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
         assert resp2.status == 200 and auth_service.refreshes == 2
 

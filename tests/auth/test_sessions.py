@@ -1,0 +1,158 @@
+"""Session pool through the running actor: LRU eviction, upstream 401s, rotation on restart."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from auth.kit import DEMO, FREE, MakeClient, episodes, kensho_app, stored_token
+from kensho.actors.session_pool import LookupSession
+from kensho.http.auth_routes import AUTH, PLAYBACK, supervisor_handle
+from kensho.upstream.errors import InvalidRefreshToken
+from kensho.upstream.sessions import PoolConfig, hash_session_token
+from kensho.upstream.simulator import SimConfig, running_simulator
+
+pytestmark = pytest.mark.usefixtures("redis_client")
+
+PLAY = "/playback/v3/{id}/{device}/{platform}/play"
+TOKEN = "/auth/v1/token"
+RELEASE = "/playback/v1/token/{content_id}/{token}"
+
+
+@pytest.fixture
+def make(aiohttp_client: MakeClient, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
+    def build(**kw: Any) -> Any:
+        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
+
+    return build
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class ShiftedClock:
+    """The simulator's clock, moved forward so tokens expire upstream but not in Kenshō."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+async def _in_actor(kit: Any, token: str) -> bool:
+    found = await supervisor_handle(kit.app, "session_pool").ask(LookupSession(token))
+    return found is not None
+
+
+def _summary(kit: Any) -> dict[str, Any]:
+    """The actor's domain summary (read after an ask completed, so the state is settled)."""
+    return supervisor_handle(kit.app, "session_pool").summary()
+
+
+async def _counts(kit: Any) -> dict[str, int]:
+    async with kit.upstream.session.get(f"{kit.sim_url}/_sim/stats") as r:
+        stats = await r.json()
+    return {p: int(v["count"]) for p, v in stats["paths"].items()}
+
+
+async def _reset_counts(kit: Any) -> None:
+    async with kit.upstream.session.delete(f"{kit.sim_url}/_sim/stats") as r:
+        assert r.status in (200, 204)
+
+
+async def test_lru_eviction_through_the_actor_releases_streams_and_readopts(make: Any) -> None:
+    free1, _, _ = episodes()
+    async with make(pool=PoolConfig(max_sessions=2)) as kit:
+        first = await kit.login(DEMO)
+        opened = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(first))
+        assert opened.status == 200
+        second = await kit.login(FREE)
+        third = await kit.login(DEMO)  # the pool is full: `first` is least recently used
+        assert not await _in_actor(kit, first)
+        assert await _in_actor(kit, second) and await _in_actor(kit, third)
+        summary = _summary(kit)
+        assert summary["sessions"] == 2 and summary["evictions"] == 1
+        assert summary["streams"] == 1  # held until the sweep releases it
+
+        await _reset_counts(kit)
+        swept = await kit.app[PLAYBACK].sweep()
+        assert swept.expired_sessions == (hash_session_token(first),)
+        assert [g.episode_id for g in swept.released] == [free1]
+        await kit.app[PLAYBACK].drain()
+        counts = await _counts(kit)
+        assert counts == {RELEASE: 1}, counts  # the evicted session's stream token, released
+        assert _summary(kit)["streams"] == 0
+
+        # An evicted session is still valid: it is re-adopted from PostgreSQL, evicting the LRU.
+        me = await kit.client.get("/api/auth/me", headers=bearer(first))
+        assert me.status == 200
+        assert await _in_actor(kit, first)
+        assert not await _in_actor(kit, second)
+        assert _summary(kit)["evictions"] == 2
+
+
+async def test_upstream_401_leads_to_one_refresh_and_one_retry(make: Any) -> None:
+    free1, _, _ = episodes()
+    clock = ShiftedClock()
+    async with make(sim=SimConfig(clock=clock)) as kit:
+        token = await kit.login(DEMO)
+        clock.offset = 3600.0  # the access token expired upstream; Kenshō still trusts it
+        await _reset_counts(kit)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert resp.status == 200, await resp.text()
+        counts = await _counts(kit)
+        assert counts.get(PLAY) == 2, counts  # the 401, then the one retry
+        assert counts.get(TOKEN) == 1, counts  # exactly one refresh
+        assert kit.app[AUTH].refreshes == 1
+
+
+async def test_a_second_upstream_401_is_not_retried_again(make: Any) -> None:
+    free1, _, _ = episodes()
+    async with make() as kit:
+        token = await kit.login(DEMO)
+        await kit.fault(path_prefix="/playback/", status=401)
+        await _reset_counts(kit)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert resp.status == 401
+        assert resp.content_type == "application/problem+json"
+        counts = await _counts(kit)
+        assert counts.get(PLAY) == 2, counts
+        assert counts.get(TOKEN) == 1, counts
+        assert kit.app[AUTH].refreshes == 1
+        await kit.clear_faults()
+        # the session itself survived (the refresh succeeded): the next call works
+        again = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert again.status == 200
+
+
+async def test_refresh_rotation_survives_an_app_restart(make: Any, db_pool: Any) -> None:
+    free1, free2, _ = episodes()
+    short = {"pool": PoolConfig(refresh_margin=120)}  # every use refreshes first
+    async with running_simulator(SimConfig(expires_in=60)) as url:
+        async with make(sim_url=url, **short) as first:
+            token = await first.login(DEMO)
+            key = hash_session_token(token)
+            before = await stored_token(db_pool, key)
+            assert before is not None
+            ok = await first.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+            assert ok.status == 200 and first.app[AUTH].refreshes == 1
+        rotated = await stored_token(db_pool, key)
+        assert rotated is not None and rotated.refresh_token != before.refresh_token
+
+        async with make(sim_url=url, **short) as second:
+            # a fresh process: the session and its rotated refresh token come from PostgreSQL
+            resp = await second.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
+            assert resp.status == 200, await resp.text()
+            assert second.app[AUTH].refreshes == 1
+            with pytest.raises(InvalidRefreshToken):  # the pre-restart token is dead upstream
+                assert before.refresh_token is not None
+                await second.upstream.refresh_grant(before.refresh_token, before.device_id)
+        latest = await stored_token(db_pool, key)
+        assert latest is not None and latest.refresh_token not in (
+            before.refresh_token,
+            rotated.refresh_token,
+        )
