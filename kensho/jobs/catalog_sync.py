@@ -1,11 +1,12 @@
 """Catalog sync: walk the upstream listing page by page into PostgreSQL.
 
-Per browse page: fetch every series' seasons, then every season's episodes (bounded
-concurrency), then write the page in ONE transaction together with its checkpoint in
-`catalog_sync_state`. A crash or cancellation therefore loses at most the page in flight, and
-the next run resumes after the last committed page. Rows are written only when their content
-hash changed, so a second sync writes nothing. When the listing was walked to its end, series
-not seen in this run get `removed_at` (and come back to life if they reappear).
+A producer walks the browse listing ahead of the writer (bounded read-ahead); each page's
+seasons and episodes are fetched by a task (bounded concurrency). The writer takes pages in
+listing order and writes each (or a few already-fetched ones) in ONE transaction together with
+its checkpoint in `catalog_sync_state`. A crash or cancellation therefore loses only pages not
+yet committed, and the next run resumes after the last committed page. Rows are written only
+when their content hash changed, so a second sync writes nothing. When the listing was walked
+to its end, series not seen in this run get `removed_at` (and come back if they reappear).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -36,13 +37,98 @@ from kensho.jobs.catalog_rows import (
     season_row,
     series_row,
 )
-from kensho.jobs.catalog_source import CatalogSource
-from kensho.store.pool import fetch_one, transaction, upsert_many
+from kensho.jobs.catalog_source import BrowsePage, CatalogSource
+from kensho.store.pool import fetch_one, transaction, upsert_arrays
 
 __all__ = ["CatalogSync", "CatalogSyncJob", "SyncResult", "SyncStatus"]
 
 log = logging.getLogger(__name__)
 JOB = "catalog"
+
+#: (column, type) for `upsert_arrays`, in the order of the row tuples of `catalog_rows`
+_SERIES_TYPES = list(
+    zip(
+        SERIES_COLUMNS,
+        [
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text[]",
+            "int",
+            "int",
+            "float8",
+            "int",
+            "date",
+            "date",
+            "text",
+            "jsonb",
+            "bool",
+            "bool",
+            "text",
+            "text",
+        ],
+        strict=True,
+    )
+)
+_SEASON_TYPES = list(
+    zip(
+        SEASON_COLUMNS,
+        ("text", "text", "int", "int", "text", "text", "int", "bool", "text[]", "text[]", "text"),
+        strict=True,
+    )
+)
+_EPISODE_TYPES = list(
+    zip(
+        EPISODE_COLUMNS,
+        [
+            "text",
+            "text",
+            "text",
+            "int",
+            "float8",
+            "text",
+            "text",
+            "text",
+            "text",
+            "int",
+            "timestamptz",
+            "bool",
+            "bool",
+            "jsonb",
+            "text",
+        ],
+        strict=True,
+    )
+)
+#: set on every written row: a rewrite revives a removed item
+_TOUCH = (("updated_at", "now()"), ("removed_at", "NULL"))
+#: most fetched pages written in one transaction when the writer is behind
+_MAX_MERGE = 4
+#: rows per statement (array parameters: one statement per table per page in practice)
+_WRITE_BATCH = 5000
+
+#: one round trip: open the page transaction and read the stored hashes of the page's items
+_BEGIN_AND_HASHES = (
+    "BEGIN; SET LOCAL synchronous_commit TO off; "
+    "SELECT 0, id, content_hash, removed_at IS NOT NULL FROM series WHERE id = ANY(%(ids)s) "
+    "UNION ALL SELECT 1, id, content_hash, removed_at IS NOT NULL FROM seasons "
+    "WHERE series_id = ANY(%(ids)s) "
+    "UNION ALL SELECT 2, id, content_hash, removed_at IS NOT NULL FROM episodes "
+    "WHERE series_id = ANY(%(ids)s)"
+)
+#: a rewritten series gets its child rows afresh (one round trip)
+_DELETE_CHILDREN = (
+    "DELETE FROM series_titles WHERE series_id = ANY(%(ids)s); "
+    "DELETE FROM series_genres WHERE series_id = ANY(%(ids)s); "
+    "DELETE FROM series_external_ids WHERE series_id = ANY(%(ids)s); "
+    "DELETE FROM images WHERE owner_id = ANY(%(ids)s)"
+)
+
+_PageRows = tuple[list[SeriesRow], list[SeasonRow], list[EpisodeRow]]
+#: a browse page and the task fetching its seasons and episodes (or a failed future)
+_Fetched = tuple[BrowsePage, "asyncio.Future[_PageRows]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +172,17 @@ class SyncResult:
         return sum(self.written.values())
 
 
+def _merge(pages: list[_PageRows]) -> _PageRows:
+    """Rows of consecutive pages as one; an id listed twice keeps its last row (one statement
+    may not upsert the same key twice)."""
+    if len(pages) == 1:
+        return pages[0]
+    series = list({r.id: r for p in pages for r in p[0]}.values())
+    seasons = list({r.id: r for p in pages for r in p[1]}.values())
+    episodes = list({r.id: r for p in pages for r in p[2]}.values())
+    return series, seasons, episodes
+
+
 class _Metrics:
     def __init__(self, registry: CollectorRegistry | None) -> None:
         reg = registry if registry is not None else CollectorRegistry()
@@ -121,7 +218,9 @@ class CatalogSync:
         catalog: Mapping[str, CatalogEntry] | None = None,
         page_size: int = 100,
         concurrency: int = 16,
+        prefetch: int = 2,
         registry: CollectorRegistry | None = None,
+        on_page: Callable[[int], None] | None = None,
     ) -> None:
         if catalog is None:
             from kensho.catalog import load_catalog
@@ -131,6 +230,10 @@ class CatalogSync:
         self._source = source
         self._catalog = catalog
         self._page_size = page_size
+        #: pages fetched ahead of the one being written (bounded read-ahead, >= 1)
+        self._prefetch = max(1, prefetch)
+        #: called with the new checkpoint after each committed page (progress hooks, tests)
+        self._on_page = on_page
         self._sem = asyncio.Semaphore(concurrency)
         self._metrics = _Metrics(registry)
         self.status = SyncStatus()
@@ -164,17 +267,38 @@ class CatalogSync:
         self.status = replace(self.status, running=True, pages_done=0, series_done=start)
         self._metrics.running.set(1)
         outcome = "failed"
+        queue: asyncio.Queue[_Fetched] = asyncio.Queue(maxsize=self._prefetch)
+        producer = asyncio.create_task(self._produce(start, queue, result), name="sync-fetch")
+        inflight: asyncio.Future[_PageRows] | None = None
+        carry: _Fetched | None = None
         try:
             while True:
-                page = await self._source.browse(start, self._page_size)
-                self.status = replace(self.status, series_total=page.total)
-                rows = await self._fetch_page(page.items, result)
-                start += len(page.items)
-                await self._write_page(run_id, start, rows, result)
-                result.pages += 1
-                result.series_seen += len(rows[0])
-                self._metrics.pages.inc()
-                self.status = replace(self.status, pages_done=result.pages, series_done=start)
+                page, inflight = carry or await queue.get()
+                carry = None
+                done = [(page, await inflight)]
+                inflight = None
+                # the writer fell behind: write every page already fetched in one transaction
+                # (fewer round trips per row); the checkpoint is the end of the last one
+                while not done[-1][0].complete and len(done) < _MAX_MERGE and not queue.empty():
+                    nxt = queue.get_nowait()
+                    if not nxt[1].done():
+                        carry, inflight = nxt, nxt[1]
+                        break
+                    done.append((nxt[0], nxt[1].result()))
+                start += sum(len(p.items) for p, _ in done)
+                await self._write_page(run_id, start, _merge([r for _, r in done]), result)
+                page = done[-1][0]
+                result.pages += len(done)
+                result.series_seen += sum(len(r[0]) for _, r in done)
+                self._metrics.pages.inc(len(done))
+                self.status = replace(
+                    self.status,
+                    series_total=page.total,
+                    pages_done=result.pages,
+                    series_done=start,
+                )
+                if self._on_page is not None:
+                    self._on_page(start)
                 if self.status.progress is not None:
                     self._metrics.progress.set(self.status.progress)
                 if page.complete:
@@ -190,6 +314,7 @@ class CatalogSync:
             await self._save_state(run_id, "failed", start, error=str(exc)[:2000])
             raise
         finally:
+            await self._stop_producer(producer, queue, inflight)
             result.seconds = time.perf_counter() - t0
             self._metrics.running.set(0)
             self._metrics.runs.labels(outcome).inc()
@@ -218,13 +343,76 @@ class CatalogSync:
         self.run_finished.set()
         return result
 
+    async def _produce(
+        self, start: int, queue: asyncio.Queue[_Fetched], result: SyncResult
+    ) -> None:
+        """Walk the listing ahead of the writer: each page's children are fetched by a task.
+
+        The queue is bounded, so at most `prefetch` pages wait for the writer (memory stays
+        flat); the writer consumes them in listing order, so checkpoints stay in order too.
+        A failed browse is handed to the writer as a failed task, which ends the run.
+        """
+        while True:
+            try:
+                page = await self._source.browse(start, self._page_size)
+            except Exception as exc:
+                failed: asyncio.Future[_PageRows] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                await queue.put((BrowsePage((), None, True), failed))
+                return
+            task = asyncio.create_task(self._fetch_page(page.items, result))
+            await queue.put((page, task))
+            if page.complete:
+                return
+            start += len(page.items)
+
+    @staticmethod
+    async def _stop_producer(
+        producer: asyncio.Task[None],
+        queue: asyncio.Queue[_Fetched],
+        inflight: asyncio.Future[_PageRows] | None,
+    ) -> None:
+        """Cancel the read-ahead (after a crash, cancel or the end) and every pending fetch."""
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await producer
+        pending = [inflight] if inflight is not None else []
+        while not queue.empty():
+            pending.append(queue.get_nowait()[1])
+        for fetch in pending:
+            fetch.cancel()
+        for fetch in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fetch
+
     async def _limited(self, coro: Any) -> Any:
         async with self._sem:
             return await coro
 
-    async def _fetch_page(
-        self, items: Sequence[Any], result: SyncResult
-    ) -> tuple[list[SeriesRow], list[SeasonRow], list[EpisodeRow]]:
+    async def _children(
+        self, series_id: str, result: SyncResult
+    ) -> tuple[list[SeasonRow], list[EpisodeRow]]:
+        """Seasons of one series, then their episodes: no barrier across the page's series."""
+        seasons: list[SeasonRow] = []
+        for obj in await self._limited(self._source.seasons(series_id)):
+            try:
+                seasons.append(season_row(obj, series_id))
+            except InvalidItem as exc:
+                self._reject(result, exc)
+        seasons = list({s.id: s for s in seasons}.values())
+        episode_lists = await asyncio.gather(
+            *(self._limited(self._source.episodes(s.id)) for s in seasons)
+        )
+        episodes: list[EpisodeRow] = []
+        for season, objs in zip(seasons, episode_lists, strict=True):
+            for obj in objs:
+                try:
+                    episodes.append(episode_row(obj, series_id, season.id))
+                except InvalidItem as exc:
+                    self._reject(result, exc)
+        return seasons, episodes
+
+    async def _fetch_page(self, items: Sequence[Any], result: SyncResult) -> _PageRows:
         series: list[SeriesRow] = []
         for obj in items:
             try:
@@ -234,28 +422,10 @@ class CatalogSync:
             except InvalidItem as exc:
                 self._reject(result, exc)
         unique = list({s.id: s for s in series}.values())
-        season_lists = await asyncio.gather(
-            *(self._limited(self._source.seasons(s.id)) for s in unique)
-        )
-        seasons: list[SeasonRow] = []
-        for s, objs in zip(unique, season_lists, strict=True):
-            for obj in objs:
-                try:
-                    seasons.append(season_row(obj, s.id))
-                except InvalidItem as exc:
-                    self._reject(result, exc)
-        seasons = list({s.id: s for s in seasons}.values())
-        episode_lists = await asyncio.gather(
-            *(self._limited(self._source.episodes(s.id)) for s in seasons)
-        )
-        episodes: list[EpisodeRow] = []
-        for season, objs in zip(seasons, episode_lists, strict=True):
-            for obj in objs:
-                try:
-                    episodes.append(episode_row(obj, season.series_id, season.id))
-                except InvalidItem as exc:
-                    self._reject(result, exc)
-        episodes = list({e.id: e for e in episodes}.values())
+        children = await asyncio.gather(*(self._children(s.id, result) for s in unique))
+        # a season or episode listed twice (hostile upstream): the last one wins, as before
+        seasons = list({s.id: s for ss, _ in children for s in ss}.values())
+        episodes = list({e.id: e for _, es in children for e in es}.values())
         return unique, seasons, episodes
 
     def _reject(self, result: SyncResult, exc: InvalidItem) -> None:
@@ -267,93 +437,80 @@ class CatalogSync:
         self,
         run_id: str,
         next_start: int,
-        rows: tuple[list[SeriesRow], list[SeasonRow], list[EpisodeRow]],
+        rows: _PageRows,
         result: SyncResult,
     ) -> None:
+        ids = [s.id for s in rows[0]]
+        # Few round trips per page: each one waits for a turn of an event loop that is busy
+        # fetching, so BEGIN + the hash lookups are one request and seen + checkpoint + COMMIT
+        # another. No WAL flush wait per page (synchronous_commit off): a commit lost in a
+        # server crash loses its checkpoint with it (same transaction), so that page is redone.
+        async with self._pool.acquire() as conn, conn.cursor() as cur:
+            try:
+                await cur.execute(_BEGIN_AND_HASHES, {"ids": ids})
+                old: tuple[dict[str, tuple[str, bool]], ...] = ({}, {}, {})
+                for kind, row_id, digest, removed in await cur.fetchall():
+                    old[kind][row_id] = (digest, removed)
+                await self._write_changes(cur, rows, old, result)
+                finish = []
+                if ids:
+                    finish.append(
+                        cur.mogrify(
+                            "INSERT INTO catalog_sync_seen (run_id, series_id, position) "
+                            "SELECT %s, id, ord FROM unnest(%s::text[]) WITH ORDINALITY "
+                            "AS u(id, ord) ON CONFLICT DO NOTHING",
+                            (run_id, ids),
+                        ).decode()
+                    )
+                finish.append(cur.mogrify(*self._state_sql(run_id, "running", next_start)).decode())
+                await cur.execute(";".join([*finish, "COMMIT"]))
+            except BaseException:
+                await cur.execute("ROLLBACK")
+                raise
+
+    async def _write_changes(
+        self,
+        cur: Any,
+        rows: _PageRows,
+        old: tuple[dict[str, tuple[str, bool]], ...],
+        result: SyncResult,
+    ) -> None:
+        """Upsert the rows whose hash changed; mark children gone from a fetched parent."""
         series, seasons, episodes = rows
-        ids = [s.id for s in series]
-        async with transaction(self._pool) as cur:
-            await cur.execute(
-                "SELECT id, content_hash, removed_at IS NOT NULL FROM series WHERE id = ANY(%s)",
-                (ids,),
-            )
-            old_series = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
-            await cur.execute(
-                "SELECT id, content_hash, removed_at IS NOT NULL FROM seasons "
-                "WHERE series_id = ANY(%s)",
-                (ids,),
-            )
-            old_seasons = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
-            await cur.execute(
-                "SELECT id, content_hash, removed_at IS NOT NULL FROM episodes "
-                "WHERE series_id = ANY(%s)",
-                (ids,),
-            )
-            old_episodes = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+        old_series, old_seasons, old_episodes = old
 
-            def changed(row_id: str, digest: str, old: Mapping[str, tuple[str, bool]]) -> bool:
-                prev = old.get(row_id)
-                return prev is None or prev[0] != digest or prev[1]
+        def changed(row_id: str, digest: str, old: Mapping[str, tuple[str, bool]]) -> bool:
+            prev = old.get(row_id)
+            return prev is None or prev[0] != digest or prev[1]
 
-            new_series = [s for s in series if changed(s.id, s.hash, old_series)]
-            new_seasons = [s for s in seasons if changed(s.id, s.hash, old_seasons)]
-            new_episodes = [e for e in episodes if changed(e.id, e.hash, old_episodes)]
-            await self._write_series(cur, new_series, result)
-            await self._upsert(
-                cur,
-                "seasons",
-                SEASON_COLUMNS,
-                [s.values for s in new_seasons],
-                "(%s,%s,%s,%s,%s,%s,%s,%s,%s::text[],%s::text[],%s)",
-                result,
-            )
-            await self._upsert(
-                cur,
-                "episodes",
-                EPISODE_COLUMNS,
-                [e.values for e in new_episodes],
-                "(" + ",".join(["%s"] * 10) + ",%s::timestamptz,%s,%s,%s::jsonb,%s)",
-                result,
-            )
-            # children that vanished from a parent fetched in this page
-            season_ids = {s.id for s in seasons}
-            episode_ids = {e.id for e in episodes}
-            gone_seasons = [k for k, v in old_seasons.items() if not v[1] and k not in season_ids]
-            gone_episodes = [
-                k for k, v in old_episodes.items() if not v[1] and k not in episode_ids
-            ]
-            await self._mark_removed(cur, "seasons", gone_seasons, result)
-            await self._mark_removed(cur, "episodes", gone_episodes, result)
-            if ids:
-                await cur.execute(
-                    "INSERT INTO catalog_sync_seen (run_id, series_id, position) "
-                    "SELECT %s, id, ord FROM unnest(%s::text[]) WITH ORDINALITY AS u(id, ord) "
-                    "ON CONFLICT DO NOTHING",
-                    (run_id, ids),
-                )
-            await self._save_state(run_id, "running", next_start, cur=cur)
+        new_series = [s for s in series if changed(s.id, s.hash, old_series)]
+        new_seasons = [s for s in seasons if changed(s.id, s.hash, old_seasons)]
+        new_episodes = [e for e in episodes if changed(e.id, e.hash, old_episodes)]
+        await self._write_series(cur, new_series, result)
+        await self._upsert(cur, "seasons", _SEASON_TYPES, [s.values for s in new_seasons], result)
+        await self._upsert(
+            cur, "episodes", _EPISODE_TYPES, [e.values for e in new_episodes], result
+        )
+        # children that vanished from a parent fetched in this page
+        season_ids = {s.id for s in seasons}
+        episode_ids = {e.id for e in episodes}
+        gone_seasons = [k for k, v in old_seasons.items() if not v[1] and k not in season_ids]
+        gone_episodes = [k for k, v in old_episodes.items() if not v[1] and k not in episode_ids]
+        await self._mark_removed(cur, "seasons", gone_seasons, result)
+        await self._mark_removed(cur, "episodes", gone_episodes, result)
 
-    async def _upsert(  # noqa: PLR0917
+    async def _upsert(
         self,
         cur: Any,
         table: str,
-        columns: Sequence[str],
+        columns: Sequence[tuple[str, str]],
         values: list[tuple[Any, ...]],
-        template: str,
         result: SyncResult,
     ) -> None:
         if not values:
             return
-        update = [c for c in columns if c != "id"] + ["updated_at", "removed_at"]
-        tpl = template[:-1] + ",now(),NULL)"
-        n = await upsert_many(
-            cur,
-            table,
-            [*columns, "updated_at", "removed_at"],
-            values,
-            conflict=["id"],
-            update=update,
-            template=tpl,
+        n = await upsert_arrays(
+            cur, table, columns, values, conflict=["id"], extra=_TOUCH, batch=_WRITE_BATCH
         )
         result.written[table] = result.written.get(table, 0) + n
         self._metrics.rows.labels(table).inc(n)
@@ -361,42 +518,57 @@ class CatalogSync:
     async def _write_series(self, cur: Any, rows: list[SeriesRow], result: SyncResult) -> None:
         if not rows:
             return
-        tpl = "(%s,%s,%s,%s,%s,%s::text[],%s,%s,%s,%s,%s::date,%s::date,%s,%s::jsonb,%s,%s,%s,%s)"
-        await self._upsert(cur, "series", SERIES_COLUMNS, [r.values for r in rows], tpl, result)
-        ids = [r.id for r in rows]
-        for table in ("series_titles", "series_genres", "series_external_ids"):
-            await cur.execute(f"DELETE FROM {table} WHERE series_id = ANY(%s)", (ids,))
-        await cur.execute("DELETE FROM images WHERE owner_id = ANY(%s)", (ids,))
+        await self._upsert(cur, "series", _SERIES_TYPES, [r.values for r in rows], result)
+        await cur.execute(_DELETE_CHILDREN, {"ids": [r.id for r in rows]})
         titles = [(r.id, lang, text) for r in rows for lang, text in r.titles]
         genres = sorted({g for r in rows for g in r.genres})
         links = [(r.id, g) for r in rows for g in r.genres]
         ext = [(r.id, src, val) for r in rows for src, val in r.external_ids]
         images = [(r.id, *img) for r in rows for img in r.images]
-        children: list[tuple[str, list[str], list[Any], list[str]]] = [
-            ("series_titles", ["series_id", "lang", "text"], titles, ["series_id", "lang", "text"]),
+        text3 = ("text", "text", "text")
+        children: list[tuple[str, list[tuple[str, str]], list[Any], list[str]]] = [
+            (
+                "series_titles",
+                list(zip(("series_id", "lang", "text"), text3, strict=True)),
+                titles,
+                ["series_id", "lang", "text"],
+            ),
             (
                 "genres",
-                ["slug", "name"],
+                [("slug", "text"), ("name", "text")],
                 [(g.lower().replace(" ", "-"), g) for g in genres],
                 ["slug"],
             ),
             (
                 "series_genres",
-                ["series_id", "genre"],
+                [("series_id", "text"), ("genre", "text")],
                 [(sid, g.lower().replace(" ", "-")) for sid, g in links],
                 ["series_id", "genre"],
             ),
-            ("series_external_ids", ["series_id", "source", "value"], ext, ["series_id", "source"]),
+            (
+                "series_external_ids",
+                list(zip(("series_id", "source", "value"), text3, strict=True)),
+                ext,
+                ["series_id", "source"],
+            ),
             (
                 "images",
-                ["owner_id", "kind", "width", "height", "url"],
+                [
+                    ("owner_id", "text"),
+                    ("kind", "text"),
+                    ("width", "int"),
+                    ("height", "int"),
+                    ("url", "text"),
+                ],
                 images,
                 ["owner_id", "kind", "width", "height"],
             ),
         ]
         for table, cols, values, key in children:
             if values:
-                n = await upsert_many(cur, table, cols, values, conflict=key, update=[])
+                n = await upsert_arrays(
+                    cur, table, cols, values, conflict=key, update=[], batch=_WRITE_BATCH
+                )
                 result.written[table] = result.written.get(table, 0) + n
                 self._metrics.rows.labels(table).inc(n)
 
@@ -430,9 +602,10 @@ class CatalogSync:
         self._metrics.removed.inc(removed)
         return removed
 
-    async def _save_state(
-        self, run_id: str, status: str, start: int, *, error: str | None = None, cur: Any = None
-    ) -> None:
+    @staticmethod
+    def _state_sql(
+        run_id: str, status: str, start: int, error: str | None = None
+    ) -> tuple[str, tuple[Any, ...]]:
         query = (
             "INSERT INTO catalog_sync_state (job, run_id, status, phase, cursor, last_error, "
             "finished_at) VALUES (%s, %s, %s, 'browse', %s::jsonb, %s, "
@@ -444,6 +617,12 @@ class CatalogSync:
             "ELSE now() END"
         )
         params = (JOB, run_id, status, orjson.dumps({"start": start}).decode(), error, status)
+        return query, params
+
+    async def _save_state(
+        self, run_id: str, status: str, start: int, *, error: str | None = None, cur: Any = None
+    ) -> None:
+        query, params = self._state_sql(run_id, status, start, error)
         if cur is not None:
             await cur.execute(query, params)
         else:

@@ -205,6 +205,8 @@ async def upsert_arrays(
         chunk = rows[start : start + batch]
         if not chunk:
             continue
+        if any(len(row) != len(columns) for row in chunk):
+            raise ValueError(f"upsert_arrays: every row needs {len(columns)} values")
         arrays = [list(col) for col in zip(*chunk, strict=True)]
         for i in json_cols:
             arrays[i] = [None if v is None else orjson.dumps(v).decode() for v in arrays[i]]

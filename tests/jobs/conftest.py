@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from kensho.catalog import CatalogEntry, episode_id, load_catalog, season_id, seasons_for
+from kensho.errors import UpstreamError
 from kensho.jobs.catalog_source import BrowsePage
 
 
@@ -25,6 +26,11 @@ class FakeSource:
         self.episodes_by_season: dict[str, list[dict[str, Any]]] = {}
         self.browse_calls: list[int] = []
         self.pause_at: int | None = None
+        #: a series id whose seasons request blocks (between `paused` and `resume`)
+        self.pause_seasons_of: str | None = None
+        self.cancelled_fetches = 0
+        #: browse raises this at `fail_browse_at` (an upstream outage mid-listing)
+        self.fail_browse_at: int | None = None
         self.paused = asyncio.Event()
         self.resume = asyncio.Event()
         for e in entries:
@@ -85,6 +91,8 @@ class FakeSource:
 
     async def browse(self, start: int, n: int) -> BrowsePage:
         self.browse_calls.append(start)
+        if start == self.fail_browse_at:
+            raise UpstreamError("browse answered 503")
         if self.pause_at is not None and start == self.pause_at:
             self.paused.set()
             await self.resume.wait()
@@ -92,6 +100,13 @@ class FakeSource:
         return BrowsePage(tuple(items), len(self.series), start + n >= len(self.series))
 
     async def seasons(self, series_id: str) -> Sequence[Any]:
+        if series_id == self.pause_seasons_of:
+            self.paused.set()
+            try:
+                await self.resume.wait()
+            except asyncio.CancelledError:
+                self.cancelled_fetches += 1
+                raise
         return self.seasons_by_series.get(series_id, [])
 
     async def episodes(self, season_id: str) -> Sequence[Any]:

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from kensho.catalog import CatalogEntry, load_catalog
+from kensho.errors import UpstreamError
 from kensho.jobs.catalog_sync import CatalogSync, CatalogSyncJob
 from kensho.store.pool import fetch_all, fetch_one
 
@@ -81,19 +82,29 @@ async def test_changed_item_is_rewritten(clean_pool: Any, source: FakeSource) ->
 async def test_killed_sync_resumes_from_checkpoint(
     clean_pool: Any, source: FakeSource, entries: tuple[CatalogEntry, ...]
 ) -> None:
-    source.pause_at = 14  # after two committed pages of 7
-    task = asyncio.create_task(_sync(clean_pool, source).run())
+    # page 3 (series 14..20) never finishes fetching; pages 1 and 2 commit meanwhile
+    source.pause_seasons_of = source.series[14]["id"]
+    committed = asyncio.Event()
+
+    def on_page(checkpoint: int) -> None:
+        if checkpoint == 14:
+            committed.set()
+
+    sync = _sync(clean_pool, source, on_page=on_page)
+    task = asyncio.create_task(sync.run())
     await source.paused.wait()
+    await committed.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert source.cancelled_fetches == 1  # the read-ahead is cancelled, not left running
     state = await fetch_one(
         clean_pool, "SELECT status, cursor FROM catalog_sync_state WHERE job = 'catalog'"
     )
     assert state == ("running", {"start": 14})
     assert await _count(clean_pool, "SELECT count(*) FROM series") == 14
 
-    source.pause_at = None
+    source.pause_seasons_of = None
     source.browse_calls.clear()
     result = await _sync(clean_pool, source).run()
     assert result.resumed_from == 14 and result.complete
@@ -103,6 +114,25 @@ async def test_killed_sync_resumes_from_checkpoint(
         entries
     )
     assert await _count(clean_pool, "SELECT count(*) FROM episodes") == source.episode_total
+
+
+async def test_upstream_failure_mid_listing_fails_the_run_at_a_checkpoint(
+    clean_pool: Any, source: FakeSource
+) -> None:
+    source.fail_browse_at = 21
+    with pytest.raises(UpstreamError):
+        await _sync(clean_pool, source).run()
+    state = await fetch_one(
+        clean_pool, "SELECT status, cursor FROM catalog_sync_state WHERE job = 'catalog'"
+    )
+    assert state == ("failed", {"start": 21})  # every page before the failure is committed
+    assert await _count(clean_pool, "SELECT count(*) FROM series") == 21
+
+    source.fail_browse_at = None
+    source.browse_calls.clear()
+    result = await _sync(clean_pool, source).run()
+    assert result.resumed_from == 21 and result.complete and source.browse_calls[0] == 21
+    assert await _count(clean_pool, "SELECT count(*) FROM series") == 30
 
 
 async def test_removed_upstream_items_are_marked_and_can_return(
