@@ -211,7 +211,7 @@ def catalog_sync() -> Resource:
 
     async def resource(app: web.Application) -> AsyncIterator[None]:
         from kensho.jobs.catalog_source import HttpCatalogSource
-        from kensho.jobs.catalog_sync import CatalogSync, CatalogSyncJob
+        from kensho.jobs.catalog_sync import CatalogSync, CatalogSyncJob, SyncResult
 
         config = app[keys.CONFIG]
         client = app[keys.UPSTREAM]
@@ -220,7 +220,20 @@ def catalog_sync() -> Resource:
             HttpCatalogSource(client.fetch_json),
             registry=app[keys.METRICS].registry,
         )
-        job = CatalogSyncJob(sync, interval=config.catalog_sync_interval)
+
+        async def after_run(result: SyncResult) -> None:
+            # The search index and the warm cache are views of the catalog: refresh both.
+            from kensho.http.catalog_routes import CACHE_WARMER
+            from kensho.http.search_routes import request_rebuild
+
+            changed = result.rows_written > 0 or result.removed > 0
+            if changed:
+                await request_rebuild(app, reason="catalog-sync")
+            warmer = app.get(CACHE_WARMER)
+            if warmer is not None:
+                await warmer.after_sync(changed=changed)
+
+        job = CatalogSyncJob(sync, interval=config.catalog_sync_interval, after_run=after_run)
         app[keys.CATALOG_SYNC] = job
         await sync.refresh_status()
 

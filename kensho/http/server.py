@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -68,6 +69,10 @@ async def serve(config: Config, app: web.Application | None = None) -> int:
         await runner.cleanup()
         return EXIT_START_FAILED
     lifecycle.bind_runner(runner)
+    # Start-up loaded long-lived data (the catalog bundle, the simulator's index, the search
+    # index): move it out of the collector's generations so it is not rescanned forever.
+    gc.collect()
+    gc.freeze()
     site = web.TCPSite(runner, config.host, config.port)
     try:
         await site.start()

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -633,9 +633,16 @@ class CatalogSync:
 class CatalogSyncJob:
     """Runs `CatalogSync` at start (when empty or interrupted) and then every `interval` s."""
 
-    def __init__(self, sync: CatalogSync, *, interval: float) -> None:
+    def __init__(
+        self,
+        sync: CatalogSync,
+        *,
+        interval: float,
+        after_run: Callable[[SyncResult], Awaitable[None]] | None = None,
+    ) -> None:
         self.sync = sync
         self._interval = interval
+        self._after_run = after_run
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -655,6 +662,18 @@ class CatalogSyncJob:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def _notify(self, result: SyncResult) -> None:
+        """Tell the catalog's readers (search index, cache warmer) that a run completed.
+
+        A failing hook is logged and never stops the job: the next run notifies again.
+        """
+        if self._after_run is None or not result.complete:
+            return
+        try:
+            await self._after_run(result)
+        except Exception:
+            log.exception("after-sync hook failed")
+
     async def _needs_initial_run(self) -> bool:
         status = await self.sync.refresh_status()
         row = await fetch_one(
@@ -668,9 +687,11 @@ class CatalogSyncJob:
         while True:
             if run_now:
                 try:
-                    await self.sync.run()
+                    result = await self.sync.run()
                 except Exception:
                     log.exception("catalog sync failed; retrying at the next interval")
+                else:
+                    await self._notify(result)
             if self._interval <= 0:
                 return
             await asyncio.sleep(self._interval)

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from kensho.catalog import CatalogEntry, load_catalog
 from kensho.errors import UpstreamError
 from kensho.jobs.catalog_sync import CatalogSync, CatalogSyncJob
-from kensho.store.pool import fetch_all, fetch_one
+from kensho.store.pool import execute, fetch_all, fetch_one
 
 from .conftest import FakeSource
 
@@ -231,3 +231,44 @@ async def test_job_runs_at_start_when_empty_and_stops_promptly(
     assert idle._task is not None
     await asyncio.wait_for(idle._task, 10)
     assert len(source.browse_calls) == calls
+
+
+async def test_job_notifies_readers_after_a_complete_run_only(
+    clean_pool: Any, source: FakeSource
+) -> None:
+    """The search rebuild and cache warming hang off `after_run`: complete runs only."""
+    seen: list[Any] = []
+    notified = asyncio.Event()
+
+    async def after_run(result: Any) -> None:
+        seen.append(result)
+        notified.set()
+
+    job = CatalogSyncJob(_sync(clean_pool, source), interval=0, after_run=after_run)
+    job.start()
+    await asyncio.wait_for(notified.wait(), 30)
+    assert len(seen) == 1 and seen[0].complete and seen[0].rows_written > 0
+    await job.stop()
+
+    # A failing hook is logged and does not kill the job (an interrupted state forces a run).
+    await execute(clean_pool, "UPDATE catalog_sync_state SET status = 'failed'")
+
+    async def broken(result: Any) -> None:
+        seen.append(result)
+        raise RuntimeError("hook failed")
+
+    again = CatalogSyncJob(_sync(clean_pool, source), interval=0, after_run=broken)
+    again.start()
+    assert again._task is not None
+    await asyncio.wait_for(again._task, 30)  # returns normally
+    assert len(seen) == 2 and again.status.last_result == "complete"
+
+    # A run that fails mid-listing does not notify.
+    await execute(clean_pool, "UPDATE catalog_sync_state SET status = 'failed', cursor = '{}'")
+    source.fail_browse_at = 14  # the third page (pages of 7)
+    failing = CatalogSyncJob(_sync(clean_pool, source), interval=0, after_run=after_run)
+    failing.start()
+    assert failing._task is not None
+    await asyncio.wait_for(failing._task, 30)
+    assert failing.status.last_result == "failed"
+    assert len(seen) == 2
