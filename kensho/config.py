@@ -80,6 +80,7 @@ class Config:
     redis_pool_max: int = _opt(32, lo=1, hi=10_000, help="Redis connection pool size")
     # Cache (kensho.cache)
     cache_prefix: str = _opt("kensho:cache:", help="cache key namespace in Redis")
+    redis_prefix: str = _opt("kensho:", help="namespace of Kenshō's other Redis keys")
     cache_l1_max_entries: int = _opt(10_000, lo=1, hi=10_000_000, help="L1 entry bound")
     cache_l1_max_bytes: int = _opt(64 << 20, lo=1024, hi=1 << 34, help="L1 value bytes bound")
     cache_redis_timeout: float = _opt(0.5, lo=0.01, hi=30, help="cache Redis timeouts (s)")
@@ -89,12 +90,7 @@ class Config:
     catalog_error_ttl: float = _opt(86_400.0, lo=0, hi=604_800, help="serve stale on errors (s)")
     catalog_warm_count: int = _opt(200, lo=0, hi=100_000, help="most popular anime pre-cached")
     cursor_secret: str | None = _opt(
-        None, secret=True, help="HMAC key for list cursors; unset = random per process"
-    )
-    # Search (kensho.actors.search: a configured key wins, else derived from admin_token,
-    # else a random key persisted in data_dir)
-    search_cursor_key: str | None = _opt(
-        None, secret=True, help="signs search cursors; set the same on every replica"
+        None, secret=True, help="signs every cursor; set the same on every replica"
     )
     # Jobs
     catalog_sync_interval: float = _opt(

@@ -9,24 +9,17 @@ the first sync) or an unreachable database at start falls back to the bundled ca
 search works from the first second. A restarted actor rebuilds in `on_start`, so its view
 reappears without anyone asking.
 
-Cursor key (`cursor_key_for`): cursors must verify on every replica and after every restart.
-`KENSHO_SEARCH_CURSOR_KEY` wins; else a key derived (HMAC) from `KENSHO_ADMIN_TOKEN`, which the
-replicas of one deployment share; else a random key persisted in `data_dir/search_cursor.key`
-(one host only); else, with an unwritable data dir, a per-process key (logged).
+Cursor key (`cursor_key_for`): cursors must verify on every replica and after every restart;
+the key comes from `kensho.signing.derive_key`, shared with the catalog's list cursors.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -34,6 +27,7 @@ from kensho.actors.base import KenshoActor
 from kensho.actors.supervisor import ChildSpec
 from kensho.config import Config
 from kensho.search import SearchIndex, SearchRecord, build_index
+from kensho.signing import derive_key
 from kensho.store.search_queries import CatalogSearchRow, load_search_rows_blocking
 
 __all__ = [
@@ -52,7 +46,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RowLoader = Callable[[], Sequence[CatalogSearchRow]]
-KEY_FILE = "search_cursor.key"
 #: `lang` of the catalog -> key of the `titles` object in responses
 _LANG_KEYS = {"zh-Hans": "zh_hans", "zh-Hant": "zh_hant"}
 
@@ -165,34 +158,8 @@ def build_view(rows: Sequence[CatalogSearchRow], *, cursor_key: bytes, source: s
 
 
 def cursor_key_for(config: Config) -> bytes:
-    """The cursor signing key; see the module docstring for the order of precedence."""
-    configured = config.search_cursor_key
-    if configured:
-        return hashlib.sha256(b"kensho.search.cursor\0" + configured.encode()).digest()
-    if config.admin_token:
-        return hmac.new(config.admin_token.encode(), b"kensho.search.cursor", "sha256").digest()
-    path = Path(config.data_dir) / KEY_FILE
-    try:
-        return _persisted_key(path)
-    except OSError as exc:
-        log.warning(
-            "search: cannot persist a cursor key in %s (%s); using one per process", path, exc
-        )
-        return secrets.token_bytes(32)
-
-
-def _persisted_key(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        text = path.read_text("ascii").strip()
-        if len(text) >= 64:
-            return bytes.fromhex(text[:64])
-        raise OSError(f"{path} is damaged; delete it to mint a new key") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text("ascii").strip()[:64])
+    """The search cursor signing key (`kensho.signing`: one secret for every cursor)."""
+    return derive_key(config, "search-cursor")
 
 
 class SearchActor(KenshoActor):

@@ -197,10 +197,14 @@ def add_auth_routes(app: web.Application) -> None:
 
 def auth_services(
     *,
-    limiter_prefix: str = "kensho:login:",
+    limiter_prefix: str | None = None,
     wall_clock: Callable[[], float] | None = None,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """`cleanup_ctx` entry: needs DB_POOL, SUPERVISOR and the upstream client; REDIS optional."""
+    """`cleanup_ctx` entry: needs DB_POOL, SUPERVISOR and the upstream client; REDIS optional.
+
+    Login failures are counted under `limiter_prefix` (default `KENSHO_REDIS_PREFIX` + "login:"),
+    so every replica sharing the Redis shares the limit.
+    """
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config = app[keys.CONFIG]
@@ -218,7 +222,7 @@ def auth_services(
             audit=AuditWriter(app[keys.DB_POOL]),
             limiter=LoginLimiter(
                 app.get(keys.REDIS),
-                prefix=limiter_prefix,
+                prefix=limiter_prefix or f"{config.redis_prefix}login:",
                 max_failures=config.login_max_failures,
                 window=config.login_failure_window,
                 **({"clock": wall_clock} if wall_clock else {}),

@@ -44,6 +44,7 @@ from kensho.http.fields import parse_fields, select_fields
 from kensho.http.openapi import document_route, match_info_schema, querystring_schema
 from kensho.http.schemas import catalog as s
 from kensho.jobs.cache_warming import CacheWarmer
+from kensho.signing import derive_key
 from kensho.store import catalog_queries as q
 
 __all__ = [
@@ -103,7 +104,7 @@ class CatalogApi:
     def __init__(self, config: Config, pool: Any, cache: CacheService) -> None:
         self.pool = pool
         self.cache = cache
-        self.cursors = CursorCodec(config.cursor_secret)
+        self.cursors = CursorCodec(derive_key(config, "list-cursor"))
         self.detail = _policy(
             config.catalog_ttl, config.catalog_stale_ttl, config.catalog_error_ttl
         )

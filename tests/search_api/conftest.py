@@ -79,7 +79,7 @@ def search_db(database_url: str, catalog_rows: list[CatalogSearchRow]) -> str:
 def config(tmp_path: Any) -> Config:
     return Config(
         admin_token=ADMIN,
-        search_cursor_key="cursor-key-for-tests",
+        cursor_secret="cursor-key-for-tests",
         data_dir=tmp_path,
         log_format="text",
     )

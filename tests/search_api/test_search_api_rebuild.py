@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from kensho.actors.search import (
-    KEY_FILE,
     Rebuild,
     SearchActor,
     cursor_key_for,
@@ -20,6 +19,7 @@ from kensho.actors.supervisor import Supervisor
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.search_routes import request_rebuild
+from kensho.signing import KEY_FILE, derive_key
 from kensho.store.search_queries import CatalogSearchRow
 
 from .conftest import MakeSearchApp, fresh_database, seed
@@ -170,17 +170,23 @@ async def test_a_restarted_actor_rebuilds_and_search_never_stops(
 
 def test_cursor_key_precedence(tmp_path: Path) -> None:
     base = Config(data_dir=tmp_path)
-    configured = dataclasses.replace(base, search_cursor_key="k1", admin_token="t")
+    configured = dataclasses.replace(base, cursor_secret="k1", admin_token="t")
     assert cursor_key_for(configured) == cursor_key_for(
-        dataclasses.replace(base, search_cursor_key="k1")
+        dataclasses.replace(base, cursor_secret="k1")
     )
     assert cursor_key_for(configured) != cursor_key_for(
-        dataclasses.replace(base, search_cursor_key="k2")
+        dataclasses.replace(base, cursor_secret="k2")
     )
     by_token = dataclasses.replace(base, admin_token="t")
     assert cursor_key_for(by_token) == cursor_key_for(dataclasses.replace(base, admin_token="t"))
     assert cursor_key_for(by_token) != cursor_key_for(configured)
     assert not (tmp_path / KEY_FILE).exists()  # neither of those touches the data dir
+
+
+def test_search_and_list_cursors_share_the_secret_but_not_the_key(tmp_path: Path) -> None:
+    config = Config(data_dir=tmp_path, cursor_secret="s")
+    assert cursor_key_for(config) == derive_key(config, "search-cursor")
+    assert derive_key(config, "search-cursor") != derive_key(config, "list-cursor")
 
 
 def test_persisted_cursor_key_is_stable_and_private(tmp_path: Path) -> None:
@@ -199,6 +205,6 @@ def test_damaged_key_file_gives_a_process_key(tmp_path: Path) -> None:
 def test_actor_without_a_database_indexes_the_bundle_rows_it_is_given(
     catalog_rows: list[CatalogSearchRow],
 ) -> None:
-    actor = SearchActor(Config(search_cursor_key="k"), load_rows=lambda: catalog_rows[:5])
+    actor = SearchActor(Config(cursor_secret="k"), load_rows=lambda: catalog_rows[:5])
     actor.on_start()
     assert actor.summary()["entries"] == 5 and actor.summary()["source"] == "database"
