@@ -119,6 +119,7 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
     from kensho.cache import CacheService, CacheSettings
     from kensho.config import Config
     from kensho.http import keys
+    from kensho.http.access_log import JsonAccessLogger
     from kensho.http.app import create_app
     from kensho.observability.logging import configure_logging
     from kensho.store.pool import create_pool
@@ -129,9 +130,9 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
         redis_url=REDIS_URL,
         cache_prefix=f"bench:{os.getpid()}:",
         catalog_warm_count=0,
-        log_level="WARNING",
     )
-    configure_logging(config.log_level, config.log_format)
+    # As `kensho serve` runs: INFO, queued JSON logging, one access-log line per request.
+    configure_logging(config.log_level, config.log_format, queued=True)
 
     async def stores(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(dsn, minsize=1, maxsize=8)
@@ -147,7 +148,7 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
         await pool.wait_closed()
 
     app = create_app(config, resources=[stores])
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+    web.run_app(app, host="127.0.0.1", port=port, access_log_class=JsonAccessLogger, print=None)
 
 
 def _free_port() -> int:

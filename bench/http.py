@@ -49,12 +49,21 @@ def _serve(mode: str, port: int) -> None:
         web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
         return
     from kensho.config import load_config
+    from kensho.http.app import create_app
     from kensho.http.server import serve
-    from kensho.observability.logging import configure_logging
+    from kensho.observability.logging import configure_logging, flush_logging
 
     config = load_config(overrides={"port": port, "prestop_delay": 0})
-    configure_logging(config.log_level, config.log_format)  # access log on, as in production
-    sys.exit(asyncio.run(serve(config)))
+    # As `kensho serve` runs: queued JSON logging, the access log on, every middleware and route.
+    configure_logging(config.log_level, config.log_format, queued=True)
+    # No pools, actors or jobs: a catalog sync in the background would measure the sync, and
+    # /health/live touches none of them.
+    app = create_app(config, resources=[])
+    try:
+        status = asyncio.run(serve(config, app))
+    finally:
+        flush_logging()
+    sys.exit(status)
 
 
 def _start(mode: str) -> tuple[subprocess.Popen[bytes], int]:

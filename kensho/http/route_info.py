@@ -11,7 +11,10 @@ __all__ = ["UNMATCHED_ROUTE", "route_template"]
 
 def route_template(request: web.BaseRequest) -> str:
     """`/admin/actors/{name}` for a matched route, a fixed label for anything else."""
-    match_info = getattr(request, "match_info", None)
+    try:
+        match_info = request.match_info  # type: ignore[attr-defined]
+    except (AttributeError, AssertionError):  # a BaseRequest, or one refused before routing
+        return UNMATCHED_ROUTE
     route = getattr(match_info, "route", None)
     resource = getattr(route, "resource", None)
     if resource is None:

@@ -1,17 +1,18 @@
-"""Request id: accept a sane inbound `X-Request-ID`, otherwise mint one; echo it; log it."""
+"""Request ids: accept a sane inbound `X-Request-ID`, otherwise mint one.
+
+Minted ids are 32 hex characters: a random per-process prefix and a counter. They only have to
+be unique, not secret, and a counter costs a tenth of `uuid4()` on the hot path.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
 
 from aiohttp import web
 
-from kensho.http.keys import REQUEST_ID
-from kensho.http.middlewares.base import Handler, Middleware
-from kensho.observability.logging import request_id_var
-
-__all__ = ["HEADER", "is_sane_request_id", "request_id_middleware"]
+__all__ = ["HEADER", "RequestIds", "is_sane_request_id"]
 
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -22,22 +23,18 @@ def is_sane_request_id(value: str) -> bool:
     return _SANE.fullmatch(value) is not None
 
 
-def request_id_middleware() -> Middleware:
-    @web.middleware
-    async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
-        inbound = request.headers.get(HEADER)
-        rid = inbound if inbound is not None and is_sane_request_id(inbound) else uuid.uuid4().hex
-        request[REQUEST_ID] = rid
-        token = request_id_var.set(rid)
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:  # redirects pass through the errors middleware
-            exc.headers[HEADER] = rid
-            raise
-        finally:
-            request_id_var.reset(token)
-        if not response.prepared:
-            response.headers[HEADER] = rid
-        return response
+class RequestIds:
+    """Hands out each request's id: the client's if sane, else a fresh one."""
 
-    return request_id
+    def __init__(self) -> None:
+        self._prefix = os.urandom(8).hex()  # distinct per process and per app
+        self._counter = itertools.count(1)
+
+    def mint(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
+
+    def for_request(self, request: web.Request) -> str:
+        inbound = request.headers.get(HEADER)
+        if inbound is not None and _SANE.fullmatch(inbound) is not None:
+            return inbound
+        return self.mint()

@@ -1,17 +1,25 @@
-"""Timeout: each request gets a deadline (the default or its route's own) and a 504 after it."""
+"""Timeouts: each request gets a deadline (the default or its route's own) and a 504 after it.
+
+`Deadlines` runs many deadlines on few timers. `asyncio.timeout()` schedules and cancels one
+timer handle per request, about 6 µs on the bench machine, more than the /health/live handler;
+here a request joins the bucket its deadline falls in (rounded up to `resolution`), and one
+loop timer per bucket cancels the requests still running in it. A deadline therefore fires up
+to `resolution` late, which no client can tell apart from network jitter.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from typing import TypeVar
 
 from aiohttp import web
 
 from kensho.errors import Timeout
-from kensho.http.middlewares.base import Handler, Middleware
+from kensho.http.middlewares.base import Handler
 
-__all__ = ["deadline", "timeout_middleware"]
+__all__ = ["Deadlines", "deadline", "deadline_of"]
 
 _ATTR = "__kensho_deadline__"
 _F = TypeVar("_F", bound=Callable[..., object])
@@ -30,20 +38,63 @@ def deadline(seconds: float | None) -> Callable[[_F], _F]:
     return mark
 
 
-def timeout_middleware(default: float) -> Middleware:
-    @web.middleware
-    async def timeout(request: web.Request, handler: Handler) -> web.StreamResponse:
-        seconds = getattr(request.match_info.handler, _ATTR, _UNSET)
-        limit = default if seconds is _UNSET else seconds
-        if limit is None:
-            return await handler(request)
-        assert isinstance(limit, int | float)
+def deadline_of(handler: object, default: float | None) -> float | None:
+    """The handler's own deadline if it has one (`None`: no deadline), else `default`."""
+    seconds = getattr(handler, _ATTR, _UNSET)
+    if seconds is _UNSET:
+        return default
+    assert seconds is None or isinstance(seconds, int | float)
+    return seconds
+
+
+class _Armed:
+    __slots__ = ("expired", "task")
+
+    def __init__(self, task: asyncio.Task[object]) -> None:
+        self.task = task
+        self.expired = False
+
+
+class Deadlines:
+    """Cancel requests that outlive their deadline; the cancellation becomes `errors.Timeout`."""
+
+    def __init__(self, resolution: float = 0.01) -> None:
+        if not resolution > 0:
+            raise ValueError(f"resolution must be positive, got {resolution!r}")
+        self.resolution = resolution
+        self._buckets: dict[int, set[_Armed]] = {}
+
+    def __len__(self) -> int:
+        """Requests currently running under a deadline."""
+        return sum(len(bucket) for bucket in self._buckets.values())
+
+    async def call(
+        self, limit: float, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        """`await handler(request)`, cancelled with a `Timeout` after `limit` seconds."""
+        task = asyncio.current_task()
+        assert task is not None
+        loop = task.get_loop()
+        slot = math.ceil((loop.time() + limit) / self.resolution)
+        bucket = self._buckets.get(slot)
+        if bucket is None:
+            bucket = self._buckets[slot] = set()
+            loop.call_at(slot * self.resolution, self._expire, slot)
+        armed = _Armed(task)
+        bucket.add(armed)
+        cancelling = task.cancelling()
         try:
-            async with asyncio.timeout(limit) as scope:
-                return await handler(request)
-        except TimeoutError:
-            if scope.expired():
+            return await handler(request)
+        except asyncio.CancelledError:
+            # Ours alone (as asyncio.timeout decides): a client disconnect or a shutdown that
+            # cancelled the task as well stays a cancellation.
+            if armed.expired and task.uncancel() <= cancelling:
                 raise Timeout(f"The request did not complete within {limit:g} s.") from None
             raise
+        finally:
+            bucket.discard(armed)
 
-    return timeout
+    def _expire(self, slot: int) -> None:
+        for armed in self._buckets.pop(slot, ()):
+            armed.expired = True
+            armed.task.cancel()

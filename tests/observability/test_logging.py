@@ -1,0 +1,180 @@
+"""The batching log writer: every line arrives, in order, without a write per record."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kensho.observability import logging as klog
+from kensho.observability.logging import (
+    BatchingHandler,
+    JsonFormatter,
+    configure_logging,
+    direct_json_writer,
+    flush_logging,
+    request_id_var,
+)
+
+
+class _Stream(io.StringIO):
+    """Counts writes and signals each one, so tests wait for an event instead of sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+        self.written = threading.Event()
+
+    def write(self, s: str) -> int:
+        self.writes += 1
+        n = super().write(s)
+        self.written.set()
+        return n
+
+
+class _Broken(io.StringIO):
+    def write(self, s: str) -> int:
+        raise OSError("stderr is gone")
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, logging._srcfile, logging.logThreads)
+    yield
+    flush_logging()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in saved[0]:
+        root.addHandler(h)
+    root.setLevel(saved[1])
+    logging._srcfile, logging.logThreads = saved[2], saved[3]
+    logging.logProcesses = logging.logMultiprocessing = True
+
+
+def _handler(stream: io.StringIO, **kw: Any) -> BatchingHandler:
+    h = BatchingHandler(stream, interval=3600, **kw)  # only explicit flushes or warnings write
+    h.setFormatter(JsonFormatter())
+    return h
+
+
+def _record(msg: str, level: int = logging.INFO, **extra: Any) -> logging.LogRecord:
+    record = logging.makeLogRecord({"name": "t", "levelno": level, "msg": msg, **extra})
+    record.levelname = logging.getLevelName(level)
+    return record
+
+
+def test_lines_are_batched_into_one_write_and_keep_their_order() -> None:
+    stream = _Stream()
+    h = _handler(stream)
+    for i in range(500):
+        h.handle(_record(f"line {i}", n=i))
+    assert stream.writes == 0  # nothing on the caller's thread per record
+    h.close()
+    assert stream.writes == 1
+    assert [r["n"] for r in _lines(stream)] == list(range(500))
+
+
+def test_a_warning_wakes_the_writer_at_once() -> None:
+    stream = _Stream()
+    h = _handler(stream)
+    h.handle(_record("quiet"))
+    h.handle(_record("loud", logging.WARNING))
+    assert stream.written.wait(10)  # the interval is an hour: only the wake-up can write
+    assert [r["msg"] for r in _lines(stream)] == ["quiet", "loud"]
+    h.close()
+
+
+def test_overflow_drops_and_reports_the_count() -> None:
+    stream = _Stream()
+    h = _handler(stream, max_pending=3)
+    for i in range(10):
+        h.handle(_record(f"line {i}"))
+    h.close()
+    lines = _lines(stream)
+    assert [r["msg"] for r in lines[:3]] == ["line 0", "line 1", "line 2"]
+    assert lines[3]["level"] == "WARNING" and lines[3]["dropped"] == 7
+
+
+def test_a_broken_stream_does_not_kill_the_writer() -> None:
+    h = _handler(_Broken())
+    h.handle(_record("lost"))
+    h.flush()
+    assert h.dropped == 1
+    h.stream = _Stream()
+    h.handle(_record("after"))
+    h.close()
+    assert [r["msg"] for r in _lines(h.stream)] == [
+        "after",
+        "1 log line(s) dropped: the writer fell behind",
+    ]
+
+
+@pytest.mark.parametrize(
+    "value", ["x" * 100_000, '\x00\n\r"}{', "ünïcode ✓", object(), b"\xff\xfe"]
+)
+def test_hostile_values_stay_one_json_line(value: object) -> None:
+    stream = _Stream()
+    h = _handler(stream)
+    h.handle(_record("%s", args=(value,), field=value))
+    h.close()
+    (line,) = stream.getvalue().splitlines()
+    assert json.loads(line)["msg"] == str(value)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_queued_configuration_stamps_the_request_id_of_the_caller() -> None:
+    stream = _Stream()
+    configure_logging("INFO", "json", stream, queued=True)
+    token = request_id_var.set("rid-7")
+    try:
+        logging.getLogger("kensho.t").info("inside", extra={"k": 1})
+    finally:
+        request_id_var.reset(token)
+    logging.getLogger("kensho.t").info("outside")
+    flush_logging()
+    inside, outside = _lines(stream)
+    assert inside["request_id"] == "rid-7" and inside["k"] == 1
+    assert outside["request_id"] is None
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_direct_writer_only_when_it_is_the_sole_destination() -> None:
+    access = logging.getLogger("kensho.t.access")
+    assert direct_json_writer(access, logging.INFO) is None  # not configured
+    configure_logging("INFO", "json", _Stream(), queued=True)
+    writer = direct_json_writer(access, logging.INFO)
+    assert writer is klog._writer
+    assert direct_json_writer(access, logging.DEBUG) is None  # level off
+    extra = logging.StreamHandler(io.StringIO())
+    logging.getLogger("kensho.t").addHandler(extra)
+    try:
+        assert direct_json_writer(access, logging.INFO) is None  # someone else listens too
+    finally:
+        logging.getLogger("kensho.t").removeHandler(extra)
+    configure_logging("INFO", "text", _Stream(), queued=True)
+    assert direct_json_writer(access, logging.INFO) is None  # not JSON
+
+
+def test_write_json_matches_the_formatter() -> None:
+    stream = _Stream()
+    h = _handler(stream)
+    fields = {"event": "access", "status": 200, "route": "/a/{id}"}
+    h.write_json("aiohttp.access", "INFO", "access", "rid-1", fields)
+    record = _record("access")
+    record.__dict__.update(fields)
+    record.name, record.request_id = "aiohttp.access", "rid-1"
+    h.handle(record)
+    h.close()
+    direct, formatted = _lines(stream)
+    assert direct.pop("ts")[:4] == formatted.pop("ts")[:4]
+    assert list(direct.items()) == list(formatted.items())
