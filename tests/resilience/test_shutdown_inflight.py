@@ -126,6 +126,9 @@ async def test_sigterm_with_stream_requests_in_flight(
             "KENSHO_SHUTDOWN_TIMEOUT": str(shutdown_timeout),
             "KENSHO_DATA_DIR": str(tmp_path / "data"),
             "KENSHO_CATALOG_SYNC_INTERVAL": "0",
+            # Own namespaces in the shared Redis: no other run's login failures count here.
+            "KENSHO_REDIS_PREFIX": f"kensho-test:{tmp_path.name}:",
+            "KENSHO_CACHE_PREFIX": f"kensho-test:{tmp_path.name}:cache:",
         }
         with log.open("w") as out:
             proc = await asyncio.create_subprocess_exec(
