@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg2
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from kensho.catalog import CatalogEntry
@@ -239,6 +240,13 @@ class CatalogSync:
         self.status = SyncStatus()
         #: set whenever a run ends (any outcome); lets callers await a run instead of polling
         self.run_finished = asyncio.Event()
+        #: set by `request_stop`: the run ends at the next page even if a library swallowed
+        #: the task's cancellation (seen under load: the run then finished all 159 pages)
+        self._stopping = False
+
+    def request_stop(self) -> None:
+        """Ask the current run to end at the next page boundary (cancellation also does)."""
+        self._stopping = True
 
     async def refresh_status(self) -> SyncStatus:
         """Re-read the series count (start-up, and after each run)."""
@@ -273,6 +281,8 @@ class CatalogSync:
         carry: _Fetched | None = None
         try:
             while True:
+                if self._stopping:
+                    raise asyncio.CancelledError("catalog sync stop requested")
                 page, inflight = carry or await queue.get()
                 carry = None
                 done = [(page, await inflight)]
@@ -361,7 +371,11 @@ class CatalogSync:
                 await queue.put((BrowsePage((), None, True), failed))
                 return
             task = asyncio.create_task(self._fetch_page(page.items, result))
-            await queue.put((page, task))
+            try:
+                await queue.put((page, task))
+            except BaseException:
+                task.cancel()  # cancelled while the queue was full: the writer never sees it
+                raise
             if page.complete:
                 return
             start += len(page.items)
@@ -386,8 +400,11 @@ class CatalogSync:
                 await fetch
 
     async def _limited(self, coro: Any) -> Any:
-        async with self._sem:
-            return await coro
+        try:
+            async with self._sem:
+                return await coro
+        finally:
+            coro.close()  # cancelled while queued for the semaphore: never started, no warning
 
     async def _children(
         self, series_id: str, result: SyncResult
@@ -465,7 +482,10 @@ class CatalogSync:
                 finish.append(cur.mogrify(*self._state_sql(run_id, "running", next_start)).decode())
                 await cur.execute(";".join([*finish, "COMMIT"]))
             except BaseException:
-                await cur.execute("ROLLBACK")
+                # A cancelled aiopg query closes its cursor (the server rolls back by itself);
+                # the original exception, often CancelledError, must propagate unchanged.
+                with contextlib.suppress(psycopg2.Error):
+                    await cur.execute("ROLLBACK")
                 raise
 
     async def _write_changes(
@@ -651,12 +671,14 @@ class CatalogSyncJob:
 
     def start(self) -> None:
         """Start the background task (idempotent)."""
+        self.sync._stopping = False
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop(), name="catalog-sync")
 
     async def stop(self) -> None:
         """Cancel the task and wait for it; the last committed page stays the checkpoint."""
         task, self._task = self._task, None
+        self.sync.request_stop()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -689,8 +711,14 @@ class CatalogSyncJob:
                 try:
                     result = await self.sync.run()
                 except Exception:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        # Stopping: a driver turned our cancellation into its own error.
+                        raise asyncio.CancelledError from None
                     log.exception("catalog sync failed; retrying at the next interval")
                 else:
+                    if self.sync._stopping:
+                        return
                     await self._notify(result)
             if self._interval <= 0:
                 return

@@ -9,29 +9,18 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from kensho.upstream.simulator.config import Account
-from kensho.upstream.simulator.responses import json_error
-from kensho.upstream.simulator.state import STATE, RefreshGrant, SimState
+from kensho.upstream.simulator.responses import json_error, json_response
+from kensho.upstream.simulator.state import STATE, Principal, RefreshGrant, SimState
 
 __all__ = ["Principal", "decode_jwt", "encode_jwt", "principal_of", "token_handler"]
 
 _MAX_FIELD = 512
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a valid bearer token belongs to; ``account_id`` is None for anonymous tokens."""
-
-    account_id: str | None
-    premium: bool
-    country: str
-    client_id: str
-    device_id: str
+MAX_REMEMBERED_BEARERS = 1024
 
 
 def _b64(data: bytes) -> str:
@@ -68,21 +57,36 @@ def decode_jwt(token: str, secret: str, now: float) -> dict[str, Any] | None:
 
 
 def principal_of(request: web.Request) -> Principal | None:
-    """The caller of an API request, or None when the bearer is missing, bad or expired."""
+    """The caller of an API request, or None when the bearer is missing, bad or expired.
+
+    A verified token's principal is remembered (``SimState.bearers``, bounded): the HMAC and JSON
+    decode ran on every request of a catalog sync. Expiry is still checked on every call.
+    """
     state = request.app[STATE]
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    claims = decode_jwt(token.strip(), state.config.jwt_secret, state.config.clock())
-    if claims is None:
-        return None
-    return Principal(
-        account_id=claims.get("account_id"),
-        premium="cr_premium" in claims.get("benefits", []),
-        country=str(claims.get("country", "US")),
-        client_id=str(claims.get("client_id", "")),
-        device_id=str(claims.get("device_id", "")),
-    )
+    token = token.strip()
+    known = state.bearers.get(token)
+    if known is None:
+        claims = decode_jwt(token, state.config.jwt_secret, float("-inf"))
+        if claims is None:
+            return None  # not remembered: hostile tokens cannot flush the verified ones
+        known = (
+            float(claims["exp"]),
+            Principal(
+                account_id=claims.get("account_id"),
+                premium="cr_premium" in claims.get("benefits", []),
+                country=str(claims.get("country", "US")),
+                client_id=str(claims.get("client_id", "")),
+                device_id=str(claims.get("device_id", "")),
+            ),
+        )
+        if len(state.bearers) >= MAX_REMEMBERED_BEARERS:
+            state.bearers.clear()
+        state.bearers[token] = known
+    expires, principal = known
+    return principal if expires > state.config.clock() else None
 
 
 def _client(request: web.Request, state: SimState) -> str | None:
@@ -157,7 +161,7 @@ async def token_handler(request: web.Request) -> web.Response:
     device_id = fields.get("device_id", "")
     device_type = fields.get("device_type", "")
     if grant == "client_id":
-        return web.json_response(_issue(state, client_id, device_id, device_type, None))
+        return json_response(_issue(state, client_id, device_id, device_type, None))
     if grant == "password":
         account = state.accounts.get(fields.get("username", "").strip().lower())
         password = fields.get("password", "")
@@ -165,14 +169,14 @@ async def token_handler(request: web.Request) -> web.Response:
             return json_error(
                 401, "auth.obtain_access_token.invalid_credentials", error="invalid_grant"
             )
-        return web.json_response(_issue(state, client_id, device_id, device_type, account))
+        return json_response(_issue(state, client_id, device_id, device_type, account))
     if grant == "refresh_token":
         old = fields.get("refresh_token", "")
         held = state.refresh.get(old)
         if held is None or held.device_id != device_id:
             return _bad_refresh()
         del state.refresh[old]
-        return web.json_response(_issue(state, client_id, device_id, device_type, held.account))
+        return json_response(_issue(state, client_id, device_id, device_type, held.account))
     return json_error(
         400, "auth.obtain_access_token.unsupported_grant_type", error="unsupported_grant_type"
     )

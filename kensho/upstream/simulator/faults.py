@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kensho.upstream.simulator.responses import error_for_status, json_error
+from kensho.upstream.simulator.responses import error_for_status, json_error, json_response
 from kensho.upstream.simulator.state import STATE, Fault, SimState
 
 __all__ = ["fault_middleware", "parse_fault", "routes", "stats_middleware"]
@@ -101,12 +101,12 @@ async def add_fault(request: web.Request) -> web.Response:
         return json_error(422, "sim.invalid_fault", context=fault)
     state.next_fault_id += 1
     state.faults.append(fault)
-    return web.json_response(_fault_json(fault), status=201)
+    return json_response(_fault_json(fault), status=201)
 
 
 @routes.get("/_sim/faults", name="list_faults")
 async def list_faults(request: web.Request) -> web.Response:
-    return web.json_response({"faults": [_fault_json(f) for f in request.app[STATE].faults]})
+    return json_response({"faults": [_fault_json(f) for f in request.app[STATE].faults]})
 
 
 @routes.delete("/_sim/faults", name="clear_faults")
@@ -118,7 +118,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 @routes.get("/_sim/stats", name="stats")
 async def get_stats(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return web.json_response(
+    return json_response(
         {
             "total": sum(state.requests.values()),
             "paths": {

@@ -15,7 +15,7 @@ from aiohttp import web
 from kensho.catalog.derive import is_premium_only
 from kensho.upstream.simulator.auth import principal_of
 from kensho.upstream.simulator.index import EpisodeRef
-from kensho.upstream.simulator.responses import json_error
+from kensho.upstream.simulator.responses import json_error, json_response
 from kensho.upstream.simulator.shapes import SUBTITLE_LOCALES, duration_ms
 from kensho.upstream.simulator.state import STATE, ActiveStream, SimState
 
@@ -90,9 +90,7 @@ async def play(request: web.Request) -> web.Response:
         return _invalid_auth()
     device, platform = request.match_info["device"], request.match_info["platform"]
     if platform not in PLATFORMS.get(device, ()):
-        return web.json_response(
-            {"error": 40016, "reason": "invalid device or platform"}, status=400
-        )
+        return json_response({"error": 40016, "reason": "invalid device or platform"}, status=400)
     episode = state.index.episodes.get(request.match_info["id"])
     if episode is None:
         return json_error(404, "playback.content_not_found")
@@ -104,7 +102,7 @@ async def play(request: web.Request) -> web.Response:
     limit = state.config.stream_limit_premium if who.premium else state.config.stream_limit_free
     ttl = state.config.stream_ttl
     if len(streams) >= limit:
-        return web.json_response(
+        return json_response(
             {
                 "error": "TOO_MANY_ACTIVE_STREAMS",
                 "activeStreams": [_stream_json(s, ttl) for s in streams.values()],
@@ -126,7 +124,7 @@ async def play(request: web.Request) -> web.Response:
         now,
         now + ttl,
     )
-    return web.json_response(_play_body(request, episode, token, ttl))
+    return json_response(_play_body(request, episode, token, ttl))
 
 
 def _play_body(request: web.Request, episode: EpisodeRef, token: str, ttl: float) -> dict[str, Any]:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from aiohttp import web
 
-__all__ = ["cloudflare_block", "error_for_status", "json_error", "overloaded", "rate_limited"]
+__all__ = [
+    "cloudflare_block",
+    "error_for_status",
+    "json_error",
+    "json_response",
+    "overloaded",
+    "rate_limited",
+]
 
 _BLOCK = (
     '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title></head>'
@@ -24,11 +32,22 @@ _OVERLOADED = (
 )
 
 
+def json_response(doc: Any, status: int = 200) -> web.Response:
+    """``web.json_response`` with orjson: the standard encoder was ~11% of a full sync's CPU.
+
+    Same keys and ``application/json; charset=utf-8``; compact, UTF-8 (not ``\\u`` escapes).
+    orjson raises on non-``str`` keys and writes ``null`` for NaN, so the body stays strict JSON.
+    """
+    return web.Response(
+        body=orjson.dumps(doc), status=status, content_type="application/json", charset="utf-8"
+    )
+
+
 def json_error(
     status: int, code: str, context: list[dict[str, Any]] | None = None, **extra: Any
 ) -> web.Response:
     """The usual CMS/auth shape: ``{"code": ..., "context": [...], ...extra}``."""
-    return web.json_response({"code": code, "context": context or [], **extra}, status=status)
+    return json_response({"code": code, "context": context or [], **extra}, status=status)
 
 
 def cloudflare_block() -> web.Response:

@@ -11,7 +11,18 @@ from aiohttp import web
 from kensho.upstream.simulator.config import Account, SimConfig
 from kensho.upstream.simulator.index import SimIndex
 
-__all__ = ["STATE", "ActiveStream", "Fault", "RefreshGrant", "SimState"]
+__all__ = ["STATE", "ActiveStream", "Fault", "Principal", "RefreshGrant", "SimState"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a valid bearer token belongs to; ``account_id`` is None for anonymous tokens."""
+
+    account_id: str | None
+    premium: bool
+    country: str
+    client_id: str
+    device_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +74,10 @@ class SimState:
     next_fault_id: int = 1
     requests: Counter[str] = field(default_factory=Counter)
     statuses: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    #: bearer token -> (exp, principal) of tokens whose signature checked out (see ``auth``)
+    bearers: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+    #: (scheme, Host header) -> the request's origin URL (see ``content._base``)
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def token(self, nbytes: int = 16) -> str:
         """An opaque token from the seeded generator (deterministic for a given seed)."""
