@@ -31,6 +31,8 @@ class Lifecycle:
     abandoned: list[str] = field(default_factory=list)
     #: Counts open client connections; bound by whoever runs the server.
     connections: Callable[[], int] = field(default=lambda: 0)
+    #: Ends every request still running under a deadline (bound by the envelope middleware).
+    cut_in_flight: Callable[[], int] = field(default=lambda: 0)
 
     def begin_draining(self) -> None:
         """Readiness fails from now on; liveness is unaffected."""

@@ -22,6 +22,7 @@ from kensho.config import Config, ConfigError, load_config
 from kensho.http import keys
 from kensho.http.access_log import JsonAccessLogger
 from kensho.http.app import create_app
+from kensho.http.lifecycle import Lifecycle
 from kensho.observability.logging import configure_logging, flush_logging
 
 __all__ = ["EXIT_ABANDONED", "EXIT_ESCALATED", "EXIT_OK", "serve", "serve_main"]
@@ -102,11 +103,28 @@ async def serve(config: Config, app: web.Application | None = None) -> int:
             lifecycle.in_flight,
             extra={"event": "drain_http"},
         )
-        await runner.cleanup()
+        # Requests still running when the budget is nearly spent get a 503 (retryable) rather
+        # than aiohttp cancelling them and dropping their connection at the deadline.
+        margin = min(0.5, config.shutdown_timeout / 5)
+        cut = loop.call_later(config.shutdown_timeout - margin, _cut_in_flight, lifecycle)
+        try:
+            await runner.cleanup()
+        finally:
+            cut.cancel()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     return _exit_status(lifecycle.abandoned, lifecycle.abandoned_requests, escalated)
+
+
+def _cut_in_flight(lifecycle: Lifecycle) -> None:
+    count = lifecycle.cut_in_flight()
+    if count:
+        log.warning(
+            "shutdown budget nearly spent: answered %d in-flight request(s) with 503",
+            count,
+            extra={"event": "cut_in_flight", "requests": count},
+        )
 
 
 def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:

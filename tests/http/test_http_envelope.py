@@ -14,7 +14,7 @@ from httpkit import LogCapture
 from prometheus_client.parser import text_string_to_metric_families
 
 from kensho.config import Config
-from kensho.errors import Timeout
+from kensho.errors import ServiceUnavailable, Timeout
 from kensho.http.access_log import JsonAccessLogger
 from kensho.http.app import create_app
 from kensho.http.middlewares.request_id import RequestIds
@@ -61,6 +61,20 @@ async def test_an_outside_cancel_stays_a_cancel() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(deadlines) == 0
+
+
+async def test_cut_all_answers_running_requests_with_a_retryable_503() -> None:
+    """At the end of the shutdown budget, running requests get 503 instead of a dropped socket."""
+    deadlines = Deadlines()
+    tasks = [asyncio.create_task(_run(deadlines, 60, asyncio.Event())) for _ in range(3)]
+    await asyncio.sleep(0)  # let them reach the gate
+    assert len(deadlines) == 3
+    assert deadlines.cut_all() == 3
+    for task in tasks:
+        with pytest.raises(ServiceUnavailable, match="shutting down") as caught:
+            await task
+        assert caught.value.headers["Retry-After"] == "1"
+    assert len(deadlines) == 0 and deadlines.cut_all() == 0
 
 
 @pytest.mark.parametrize("bad", [0, -1, float("nan")])

@@ -45,6 +45,7 @@ def envelope_middleware(
     """The outermost middleware; responses that chose no cache policy get `cache_default`."""
     ids = RequestIds()
     deadlines = deadlines or Deadlines()
+    lifecycle.cut_in_flight = deadlines.cut_all
     traced = tracing.enabled
     metrics.track_in_flight(lambda: lifecycle.in_flight)
     perf_counter = time.perf_counter

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from kensho.errors import Timeout
+from kensho.errors import ServiceUnavailable, Timeout
 from kensho.http.middlewares.base import Handler
 
 __all__ = ["Deadlines", "deadline", "deadline_of"]
@@ -48,11 +48,12 @@ def deadline_of(handler: object, default: float | None) -> float | None:
 
 
 class _Armed:
-    __slots__ = ("expired", "task")
+    __slots__ = ("cut", "expired", "task")
 
     def __init__(self, task: asyncio.Task[object]) -> None:
         self.task = task
         self.expired = False
+        self.cut = False
 
 
 class Deadlines:
@@ -89,10 +90,28 @@ class Deadlines:
             # Ours alone (as asyncio.timeout decides): a client disconnect or a shutdown that
             # cancelled the task as well stays a cancellation.
             if armed.expired and task.uncancel() <= cancelling:
+                if armed.cut:
+                    raise ServiceUnavailable(
+                        "The server is shutting down; retry the request.", retry_after=1
+                    ) from None
                 raise Timeout(f"The request did not complete within {limit:g} s.") from None
             raise
         finally:
             bucket.discard(armed)
+
+    def cut_all(self) -> int:
+        """End every running request now with a 503 (the shutdown budget is running out).
+
+        Better a clean, retryable answer than aiohttp cancelling the handler and dropping the
+        connection. Returns how many requests were cut.
+        """
+        count = 0
+        for slot in list(self._buckets):
+            for armed in self._buckets.pop(slot, ()):
+                armed.expired = armed.cut = True
+                armed.task.cancel()
+                count += 1
+        return count
 
     def _expire(self, slot: int) -> None:
         for armed in self._buckets.pop(slot, ()):
