@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -70,6 +71,7 @@ def postgres_server_dsn() -> Iterator[str]:
         yield dsn
     finally:
         stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +114,7 @@ def redis_url() -> Iterator[str]:
         yield url
     finally:
         stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
