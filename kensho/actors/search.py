@@ -46,8 +46,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RowLoader = Callable[[], Sequence[CatalogSearchRow]]
-#: `lang` of the catalog -> key of the `titles` object in responses
-_LANG_KEYS = {"zh-Hans": "zh_hans", "zh-Hant": "zh_hant"}
+#: the keys of a `titles` object, as the catalog API has them (every key present, maybe null)
+_TITLE_KEYS = ("romaji", "en", "ja", "zh-Hans", "zh-Hant")
 
 
 def genre_slug(name: str) -> str:
@@ -61,7 +61,7 @@ class SearchDoc:
 
     id: str
     title: str
-    titles: Mapping[str, str]
+    titles: Mapping[str, str | None]
     external_ids: Mapping[str, str]
     kind: str
     genres: tuple[str, ...]
@@ -134,9 +134,10 @@ def _record(row: CatalogSearchRow) -> SearchRecord:
 
 
 def _doc(row: CatalogSearchRow) -> SearchDoc:
-    titles: dict[str, str] = {}
+    titles: dict[str, str | None] = dict.fromkeys(_TITLE_KEYS)
     for lang, text in row.titles:
-        titles.setdefault(_LANG_KEYS.get(lang, lang), text)
+        if titles.get(lang) is None:
+            titles[lang] = text  # the first title of a language is its main one
     return SearchDoc(
         id=row.id,
         title=row.title,
