@@ -52,6 +52,9 @@ class Config:
     database_url: str | None = _opt(None, secret=True, help="PostgreSQL DSN; unset = embedded")
     redis_url: str | None = _opt(None, secret=True, help="Redis URL; unset = embedded")
     upstream_url: str | None = _opt(None, help="Crunchyroll API base URL; unset = simulator")
+    sim_port: int = _opt(
+        8091, lo=0, hi=65535, help="in-process simulator's port (stable: image URLs embed it)"
+    )
     upstream_client_id: str = _opt("kensho-sim-client", help="Crunchyroll Basic client id")
     upstream_client_secret: str | None = _opt(
         "kensho-sim-secret", secret=True, help="client secret"

@@ -45,6 +45,7 @@ async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
     env |= {
         "KENSHO_PORT": "0",
+        "KENSHO_SIM_PORT": "0",
         "KENSHO_DATA_DIR": str(tmp_path / "data"),
         "KENSHO_PRESTOP_DELAY": "0.2",
         "KENSHO_READY_CACHE_SECONDS": "0",

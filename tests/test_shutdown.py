@@ -45,6 +45,7 @@ async def test_sigterm_under_load_drains_cleanly(
         "KENSHO_DATABASE_URL": database_url,
         "KENSHO_REDIS_URL": redis_url,
         "KENSHO_PORT": "0",
+        "KENSHO_SIM_PORT": "0",
         "KENSHO_PRESTOP_DELAY": str(PRESTOP),
         "KENSHO_SHUTDOWN_TIMEOUT": "5",
         "KENSHO_READY_CACHE_SECONDS": "0",

@@ -150,7 +150,8 @@ def simulator() -> Resource:
             return
         from kensho.upstream.simulator import SimConfig, running_simulator
 
-        async with running_simulator(SimConfig()) as base_url:
+        # A stable port: the catalog stores the simulator's image URLs, which embed it.
+        async with running_simulator(SimConfig(port=config.sim_port)) as base_url:
             log.info("KENSHO_UPSTREAM_URL unset: Crunchyroll simulator at %s", base_url)
             app[keys.UPSTREAM_URL] = base_url
             yield
