@@ -71,6 +71,10 @@ class Config:
     # HTTP behaviour
     request_timeout: float = _opt(10.0, lo=0.01, hi=600, help="default per-request deadline (s)")
     client_max_size: int = _opt(1_048_576, lo=1024, hi=1 << 30, help="largest request body (bytes)")
+    rate_limit_rps: float = _opt(
+        0.0, lo=0, hi=1_000_000, help="requests/s per client address; 0 = no limit"
+    )
+    rate_limit_burst: int = _opt(100, lo=1, hi=1_000_000, help="burst above the per-client rate")
     prestop_delay: float = _opt(5.0, lo=0, hi=300, help="keep serving after SIGTERM (s)")
     shutdown_timeout: float = _opt(20.0, lo=0.1, hi=600, help="in-flight request budget (s)")
     ready_cache_seconds: float = _opt(1.0, lo=0, hi=60, help="cache readiness checks (s)")

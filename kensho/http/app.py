@@ -18,6 +18,7 @@ from kensho.http.catalog_routes import add_catalog_routes
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
 from kensho.http.middlewares import RateLimiter, build_middlewares
+from kensho.http.middlewares.rate_limit import TokenBucketLimiter
 from kensho.http.openapi import setup_openapi, validation_middleware
 from kensho.http.readiness import ReadinessRegistry
 from kensho.http.resources import Resource, default_resources
@@ -43,6 +44,8 @@ def create_app(
     `tracing` defaults to one built from the config (exporting only if `otel_endpoint` is set).
     `api_routes=False` leaves out the product routes and the docs (foundation-only tests).
     """
+    if rate_limiter is None and config.rate_limit_rps > 0:
+        rate_limiter = TokenBucketLimiter(config.rate_limit_rps, config.rate_limit_burst)
     lifecycle = Lifecycle()
     metrics = Metrics()
     tracing = tracing or Tracing(config.service_name, config.otel_endpoint)
