@@ -151,10 +151,33 @@ def _merge_bangumi(entries: dict[str, dict[str, Any]], item: dict[str, Any]) -> 
         entry["official_site"] = item["officialSite"]
 
 
+#: Words an English title keeps in lower case unless it starts the title.
+_SMALL_WORDS = frozenset(
+    "a an and as at but by for in nor of on or the to vs via with no wa ga wo ni de".split()
+)
+
+
+def _headline_case(text: str) -> str:
+    """'attack on titan' -> 'Attack on Titan'; only for titles the source gave all lower-case.
+
+    bangumi-data has some English titles in lower case; a front end shows the display title
+    as a heading. Hyphenated suffixes stay as they are ('handa-kun' -> 'Handa-kun').
+    """
+    words = text.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        if word and (i == 0 or word not in _SMALL_WORDS):
+            word = word[0].upper() + word[1:]
+        out.append(word)
+    return " ".join(out)
+
+
 def _display_title(titles: Sequence[Sequence[str]]) -> str:
     for lang in ("en", "romaji", "ja", "zh-Hans", "zh-Hant"):
         for tlang, text in titles:
             if tlang == lang:
+                if lang == "en" and text == text.lower() and any(c.isalpha() for c in text):
+                    return _headline_case(text)
                 return text
     return titles[0][1] if titles else "Untitled"
 

@@ -121,7 +121,7 @@ def rows_from_bundle() -> list[CatalogSearchRow]:
 
 def _record(row: CatalogSearchRow) -> SearchRecord:
     titles = list(dict.fromkeys(row.titles))
-    if row.title and all(text != row.title for _, text in titles):
+    if row.title and all(text.casefold() != row.title.casefold() for _, text in titles):
         titles.insert(0, ("romaji", row.title))
     return SearchRecord(
         id=row.id,

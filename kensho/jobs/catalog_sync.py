@@ -664,6 +664,9 @@ class CatalogSyncJob:
         self._interval = interval
         self._after_run = after_run
         self._task: asyncio.Task[None] | None = None
+        #: set once a run and its `after_run` hook are over (or no run was needed at start):
+        #: from then on the catalog's readers (search index, warm cache) reflect the catalog
+        self.settled = asyncio.Event()
 
     @property
     def status(self) -> SyncStatus:
@@ -706,6 +709,8 @@ class CatalogSyncJob:
 
     async def _loop(self) -> None:
         run_now = await self._needs_initial_run()
+        if not run_now:
+            self.settled.set()
         while True:
             if run_now:
                 try:
@@ -720,6 +725,7 @@ class CatalogSyncJob:
                     if self.sync._stopping:
                         return
                     await self._notify(result)
+                self.settled.set()
             if self._interval <= 0:
                 return
             await asyncio.sleep(self._interval)

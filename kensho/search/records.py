@@ -27,7 +27,7 @@ class SearchRecord:
 def from_catalog_entry(entry: Any) -> SearchRecord:
     """Adapt a `kensho.catalog.CatalogEntry` (duck-typed, so this module needs no import)."""
     titles: list[tuple[str, str]] = [(str(t.lang), str(t.text)) for t in entry.titles]
-    if entry.title and all(text != entry.title for _, text in titles):
+    if entry.title and all(text.casefold() != entry.title.casefold() for _, text in titles):
         titles.insert(0, ("romaji", str(entry.title)))
     return SearchRecord(
         id=str(entry.key),

@@ -246,7 +246,8 @@ async def test_job_notifies_readers_after_a_complete_run_only(
 
     job = CatalogSyncJob(_sync(clean_pool, source), interval=0, after_run=after_run)
     job.start()
-    await asyncio.wait_for(notified.wait(), 30)
+    await asyncio.wait_for(job.settled.wait(), 30)  # set only after the hook returned
+    assert notified.is_set()
     assert len(seen) == 1 and seen[0].complete and seen[0].rows_written > 0
     await job.stop()
 

@@ -113,8 +113,7 @@ async def _serve(config: Config, catalog: Catalog) -> AsyncIterator[tuple[str, w
             await site.start()
             host, port = runner.addresses[0][:2]
             job = app[keys.CATALOG_SYNC]
-            if not job.status.loaded:
-                await job.sync.run_finished.wait()
+            await job.settled.wait()  # loaded, the index rebuilt and the cache re-warmed
             assert job.status.loaded, f"the catalog sync did not load: {job.status}"
             yield f"http://{host}:{port}", app
         finally:
