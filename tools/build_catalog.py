@@ -153,7 +153,8 @@ def _merge_bangumi(entries: dict[str, dict[str, Any]], item: dict[str, Any]) -> 
 
 #: Words an English title keeps in lower case unless it starts the title.
 _SMALL_WORDS = frozenset(
-    "a an and as at but by for in nor of on or the to vs via with no wa ga wo ni de".split()
+    {"a", "an", "and", "as", "at", "but", "by", "for", "in", "nor", "of", "on", "or", "the"}
+    | {"to", "vs", "via", "with", "no", "wa", "ga", "wo", "ni", "de"}
 )
 
 
@@ -164,11 +165,10 @@ def _headline_case(text: str) -> str:
     as a heading. Hyphenated suffixes stay as they are ('handa-kun' -> 'Handa-kun').
     """
     words = text.split(" ")
-    out = []
-    for i, word in enumerate(words):
-        if word and (i == 0 or word not in _SMALL_WORDS):
-            word = word[0].upper() + word[1:]
-        out.append(word)
+    out = [
+        word[0].upper() + word[1:] if word and (i == 0 or word not in _SMALL_WORDS) else word
+        for i, word in enumerate(words)
+    ]
     return " ".join(out)
 
 
