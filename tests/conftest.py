@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -149,3 +150,20 @@ async def db_pool(database_url: str) -> AsyncIterator[Any]:
     finally:
         pool.close()
         await pool.wait_closed()
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[Any]:
+    """Every log record of the test, at DEBUG (`auth.kit.Captured`: records and text)."""
+    from auth.kit import Captured
+
+    handler = Captured()
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)

@@ -8,26 +8,16 @@ SIGTERM and exit 0. CI runs this once (`-m embedded`), without the KENSHO_TEST_*
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from serverproc import read_log, server_env, start_server, wait_for_port
 
 pytestmark = [pytest.mark.embedded, pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-def _tail(log: Path) -> str:
-    return log.read_text()[-3000:]
-
-
-def _lines(log: Path) -> list[str]:
-    return log.read_text().splitlines()
 
 
 async def _wait_for(predicate: Any, what: str, log: Path, seconds: float = 120) -> Any:
@@ -37,33 +27,15 @@ async def _wait_for(predicate: Any, what: str, log: Path, seconds: float = 120) 
         if result:
             return result
         await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}:\n{_tail(log)}")
+    raise AssertionError(f"timed out waiting for {what}:\n{read_log(log)[-3000:]}")
 
 
 async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
-    env |= {
-        "KENSHO_PORT": "0",
-        "KENSHO_SIM_PORT": "0",
-        "KENSHO_DATA_DIR": str(tmp_path / "data"),
-        "KENSHO_PRESTOP_DELAY": "0.2",
-        "KENSHO_READY_CACHE_SECONDS": "0",
-    }
-    with log.open("w") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kensho", "serve", stdout=out, stderr=out, env=env
-        )
+    env = server_env(tmp_path, KENSHO_PRESTOP_DELAY="0.2", KENSHO_READY_CACHE_SECONDS="0")
+    proc = await start_server(log, env)
     try:
-
-        async def port() -> int | None:
-            assert proc.returncode is None, _tail(log)
-            for line in _lines(log):
-                if '"event":"listening"' in line:
-                    return int(json.loads(line)["port"])
-            return None
-
-        base = f"http://127.0.0.1:{await _wait_for(port, 'the listener', log)}"
+        base = f"http://127.0.0.1:{await wait_for_port(log, proc, seconds=120)}"
         async with aiohttp.ClientSession() as http:
 
             async def get(path: str) -> tuple[int, Any]:
@@ -90,7 +62,7 @@ async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: 
 
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 60)
-        text = "\n".join(_lines(log))
+        text = read_log(log)
         assert code == 0, text[-3000:]
         assert '"event":"stopped"' in text and '"event":"abandoned"' not in text
     finally:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import aiohttp
 import pytest
+from serverproc import read_log, server_env, start_server, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -20,43 +17,22 @@ PRESTOP = 1.5
 WORKERS = 8
 
 
-def _text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
-
-
-async def _wait_for_port(log: Path, proc: asyncio.subprocess.Process) -> int:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.returncode is None, _text(log)
-        for line in _text(log).splitlines():
-            if '"event":"listening"' in line:
-                return int(json.loads(line)["port"])
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"server did not start:\n{_text(log)}")
-
-
 async def test_sigterm_under_load_drains_cleanly(
     tmp_path: Path, database_url: str, redis_url: str
 ) -> None:
     """The whole server (PostgreSQL, Redis, simulator, actors, catalog sync running) drains."""
     log = tmp_path / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
-    env |= {
-        "KENSHO_DATABASE_URL": database_url,
-        "KENSHO_REDIS_URL": redis_url,
-        "KENSHO_PORT": "0",
-        "KENSHO_SIM_PORT": "0",
-        "KENSHO_PRESTOP_DELAY": str(PRESTOP),
-        "KENSHO_SHUTDOWN_TIMEOUT": "5",
-        "KENSHO_READY_CACHE_SECONDS": "0",
-        "KENSHO_DATA_DIR": str(tmp_path / "data"),
-    }
-    with log.open("w") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kensho", "serve", stdout=out, stderr=out, env=env
-        )
+    env = server_env(
+        tmp_path,
+        KENSHO_DATABASE_URL=database_url,
+        KENSHO_REDIS_URL=redis_url,
+        KENSHO_PRESTOP_DELAY=str(PRESTOP),
+        KENSHO_SHUTDOWN_TIMEOUT="5",
+        KENSHO_READY_CACHE_SECONDS="0",
+    )
+    proc = await start_server(log, env)
     try:
-        port = await _wait_for_port(log, proc)
+        port = await wait_for_port(log, proc)
         base = f"http://127.0.0.1:{port}"
         outcomes: Counter[str] = Counter()
         ok_after_not_ready = 0
@@ -111,7 +87,7 @@ async def test_sigterm_under_load_drains_cleanly(
             await asyncio.gather(*workers)
             statuses = await probe
 
-        text = _text(log)
+        text = read_log(log)
         assert status == 0, text[-2000:]
         assert set(outcomes) <= {"2xx", "refused"}, outcomes
         assert outcomes["refused"] > 0, outcomes

@@ -7,11 +7,8 @@ never a dropped connection, and the process must exit 0 within pre-stop + shutdo
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import stat
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +19,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from auth.kit import DEMO, episodes
+from serverproc import read_log, server_env, start_server, wait_for_port
 
 from kensho.auth.crypto import KEY_FILE
 from kensho.upstream.simulator import SimConfig, create_sim_app
@@ -70,21 +68,6 @@ async def simulator(arrivals: Arrivals) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-def _text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
-
-
-async def _wait_for_port(log: Path, proc: asyncio.subprocess.Process) -> int:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.returncode is None, _text(log)
-        for line in _text(log).splitlines():
-            if '"event":"listening"' in line:
-                return int(json.loads(line)["port"])
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"server did not start:\n{_text(log)}")
-
-
 async def _stream(
     session: aiohttp.ClientSession, url: str, token: str
 ) -> tuple[int, str, dict[str, Any] | None]:
@@ -108,26 +91,18 @@ async def test_sigterm_with_stream_requests_in_flight(
     arrivals = Arrivals(IN_FLIGHT)
     log = tmp_path / "server.log"
     async with simulator(arrivals) as sim_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
-        env |= {
-            "KENSHO_DATABASE_URL": database_url,
-            "KENSHO_REDIS_URL": redis_url,
-            "KENSHO_UPSTREAM_URL": sim_url,
-            "KENSHO_PORT": "0",
-            "KENSHO_PRESTOP_DELAY": str(PRESTOP),
-            "KENSHO_SHUTDOWN_TIMEOUT": str(shutdown_timeout),
-            "KENSHO_DATA_DIR": str(tmp_path / "data"),
-            "KENSHO_CATALOG_SYNC_INTERVAL": "0",
-            # Own namespaces in the shared Redis: no other run's login failures count here.
-            "KENSHO_REDIS_PREFIX": f"kensho-test:{tmp_path.name}:",
-            "KENSHO_CACHE_PREFIX": f"kensho-test:{tmp_path.name}:cache:",
-        }
-        with log.open("w") as out:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kensho", "serve", stdout=out, stderr=out, env=env
-            )
+        env = server_env(
+            tmp_path,
+            KENSHO_DATABASE_URL=database_url,
+            KENSHO_REDIS_URL=redis_url,
+            KENSHO_UPSTREAM_URL=sim_url,
+            KENSHO_PRESTOP_DELAY=str(PRESTOP),
+            KENSHO_SHUTDOWN_TIMEOUT=str(shutdown_timeout),
+            KENSHO_CATALOG_SYNC_INTERVAL="0",
+        )
+        proc = await start_server(log, env)
         try:
-            port = await _wait_for_port(log, proc)
+            port = await wait_for_port(log, proc)
             base = f"http://127.0.0.1:{port}"
             # A fresh connection per request, so a dropped one is seen as such (aiohttp would
             # silently retry an idempotent GET whose pooled keep-alive connection closed).
@@ -157,14 +132,16 @@ async def test_sigterm_with_stream_requests_in_flight(
                 try:  # generous here; the budget is asserted below with the log at hand
                     status = await asyncio.wait_for(proc.wait(), 60)
                 except TimeoutError:
-                    raise AssertionError(f"no exit after SIGTERM:\n{_text(log)[-3000:]}") from None
+                    raise AssertionError(
+                        f"no exit after SIGTERM:\n{read_log(log)[-3000:]}"
+                    ) from None
                 took = time.monotonic() - signalled
         finally:
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
 
-    text = _text(log)
+    text = read_log(log)
     assert status == 0, text[-3000:]
     assert took < PRESTOP + shutdown_timeout + TEARDOWN_SLACK, (took, text[-3000:])
     for result in results:
