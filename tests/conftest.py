@@ -167,3 +167,15 @@ def captured_logs() -> Iterator[Any]:
     finally:
         root.removeHandler(handler)
         root.setLevel(old)
+
+
+@pytest.fixture
+def make_kit(aiohttp_client: Any, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
+    """`async with make_kit(**kw) as kit`: the issue-4 app (auth, streams, breaker) with the
+    simulator, real PostgreSQL and Redis; see `auth.kit.kensho_app`."""
+    from auth.kit import kensho_app
+
+    def build(**kw: Any) -> Any:
+        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
+
+    return build

@@ -187,3 +187,8 @@ class Captured(logging.Handler):
 
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header a front end sends with its Kenshō session token."""
+    return {"Authorization": f"Bearer {token}"}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from auth.kit import DEMO, FREE, Captured, MakeClient, kensho_app
+from auth.kit import DEMO, FREE, Captured
 from kensho.store.pool import fetch_all
 
 pytestmark = pytest.mark.usefixtures("redis_client")
@@ -22,16 +22,8 @@ async def audit_admin(db_pool: Any, username: str) -> list[tuple[Any, ...]]:
     )
 
 
-@pytest.fixture
-def make(aiohttp_client: MakeClient, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
-    def build(**kw: Any) -> Any:
-        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
-
-    return build
-
-
-async def test_login_me_logout_round_trip(make: Any, db_pool: Any) -> None:
-    async with make() as kit:
+async def test_login_me_logout_round_trip(make_kit: Any, db_pool: Any) -> None:
+    async with make_kit() as kit:
         resp = await kit.client.post(
             "/api/auth/login",
             json={"username": DEMO[0], "password": DEMO[1]},
@@ -61,9 +53,9 @@ async def test_login_me_logout_round_trip(make: Any, db_pool: Any) -> None:
     assert success[0] == "success" and success[2] == "127.0.0.1" and success[3] == "kensho-test/1"
 
 
-async def test_bad_password_is_401_and_audited(make: Any, db_pool: Any) -> None:
+async def test_bad_password_is_401_and_audited(make_kit: Any, db_pool: Any) -> None:
     user = FREE[0]
-    async with make() as kit:
+    async with make_kit() as kit:
         rid = "req-" + secrets.token_hex(4)
         resp = await kit.client.post(
             "/api/auth/login",
@@ -91,16 +83,16 @@ async def test_bad_password_is_401_and_audited(make: Any, db_pool: Any) -> None:
         ("just a string", 422),
     ],
 )
-async def test_malformed_bodies_are_422(make: Any, body: Any, status: int) -> None:
-    async with make() as kit:
+async def test_malformed_bodies_are_422(make_kit: Any, body: Any, status: int) -> None:
+    async with make_kit() as kit:
         resp = await kit.client.post("/api/auth/login", json=body)
         assert resp.status == status, await resp.text()
         problem = await resp.json()
         assert problem["errors"] and "p" * 50 not in str(problem)
 
 
-async def test_non_json_and_oversized_bodies(make: Any) -> None:
-    async with make(client_max_size=4096) as kit:
+async def test_non_json_and_oversized_bodies(make_kit: Any) -> None:
+    async with make_kit(client_max_size=4096) as kit:
         form = await kit.client.post("/api/auth/login", data={"username": "a", "password": "b"})
         assert form.status == 415
         broken = await kit.client.post(
@@ -115,9 +107,11 @@ async def test_non_json_and_oversized_bodies(make: Any) -> None:
         assert huge.status == 413
 
 
-async def test_failures_are_rate_limited_per_username_and_address(make: Any, db_pool: Any) -> None:
+async def test_failures_are_rate_limited_per_username_and_address(
+    make_kit: Any, db_pool: Any
+) -> None:
     user = f"victim-{secrets.token_hex(3)}@kensho.dev"
-    async with make(login_max_failures=3) as kit:
+    async with make_kit(login_max_failures=3) as kit:
         for _ in range(3):
             resp = await kit.client.post(
                 "/api/auth/login", json={"username": user, "password": "x"}
@@ -136,10 +130,10 @@ async def test_failures_are_rate_limited_per_username_and_address(make: Any, db_
 
 
 async def test_no_password_or_token_in_logs_or_audit(
-    make: Any, db_pool: Any, captured_logs: Captured
+    make_kit: Any, db_pool: Any, captured_logs: Captured
 ) -> None:
     wrong = "Wr0ng-" + secrets.token_hex(8)
-    async with make() as kit:
+    async with make_kit() as kit:
         await kit.client.post("/api/auth/login", json={"username": FREE[0], "password": wrong})
         token = await kit.login(FREE)
         await kit.client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
@@ -156,13 +150,13 @@ async def test_no_password_or_token_in_logs_or_audit(
     assert token not in "\n".join(r[0] for r in stored)
 
 
-async def test_session_survives_an_app_restart(make: Any) -> None:
+async def test_session_survives_an_app_restart(make_kit: Any) -> None:
     from kensho.upstream.simulator import running_simulator
 
     async with running_simulator() as url:
-        async with make(sim_url=url) as first:
+        async with make_kit(sim_url=url) as first:
             token = await first.login()
-        async with make(sim_url=url) as second:
+        async with make_kit(sim_url=url) as second:
             me = await second.client.get(
                 "/api/auth/me", headers={"Authorization": f"Bearer {token}"}
             )
@@ -181,7 +175,7 @@ async def test_session_survives_an_app_restart(make: Any) -> None:
         "Bearer " + "x" * 400,
     ],
 )
-async def test_bad_bearer_tokens_are_401(make: Any, header: str) -> None:
-    async with make() as kit:
+async def test_bad_bearer_tokens_are_401(make_kit: Any, header: str) -> None:
+    async with make_kit() as kit:
         resp = await kit.client.get("/api/auth/me", headers={"Authorization": header})
         assert resp.status == 401

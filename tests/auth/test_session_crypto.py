@@ -12,7 +12,7 @@ import orjson
 import pytest
 from cryptography.fernet import Fernet
 
-from auth.kit import DEMO, MakeClient, episodes, kensho_app, stored_token
+from auth.kit import DEMO, bearer, episodes, stored_token
 from kensho.actors.session_pool import LookupSession
 from kensho.auth.crypto import KEY_FILE, SessionCipher, UndecryptableRecord, load_session_cipher
 from kensho.config import Config, ConfigError
@@ -142,18 +142,6 @@ def test_a_loose_key_file_is_tightened_and_a_damaged_one_refused(tmp_path: Path)
 # -- through the app -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def make(aiohttp_client: MakeClient, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
-    def build(**kw: Any) -> Any:
-        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
-
-    return build
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def _live_session(kit: Any, token: str) -> Session:
     session: Session | None = await supervisor_handle(kit.app, "session_pool").ask(
         LookupSession(token)
@@ -163,9 +151,9 @@ async def _live_session(kit: Any, token: str) -> Session:
 
 
 @pytest.mark.usefixtures("redis_client")
-async def test_the_column_holds_no_plaintext_token(make: Any, db_pool: Any) -> None:
+async def test_the_column_holds_no_plaintext_token(make_kit: Any, db_pool: Any) -> None:
     free1, _, _ = episodes()
-    async with make() as kit:
+    async with make_kit() as kit:
         token = await kit.login(DEMO)
         upstream = (await _live_session(kit, token)).upstream
         assert upstream.refresh_token
@@ -186,13 +174,13 @@ async def test_the_column_holds_no_plaintext_token(make: Any, db_pool: Any) -> N
 
 @pytest.mark.usefixtures("redis_client")
 async def test_a_wrong_key_after_restart_is_401_not_500(
-    make: Any, db_pool: Any, caplog: pytest.LogCaptureFixture
+    make_kit: Any, db_pool: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     free1, _, _ = episodes()
     async with running_simulator() as url:
-        async with make(sim_url=url) as first:
+        async with make_kit(sim_url=url) as first:
             token = await first.login(DEMO)
-        async with make(sim_url=url, session_encryption_key=key()) as second:
+        async with make_kit(sim_url=url, session_encryption_key=key()) as second:
             me = await second.client.get("/api/auth/me", headers=bearer(token))
             assert me.status == 401, await me.text()
             assert me.content_type == "application/problem+json"
@@ -203,9 +191,9 @@ async def test_a_wrong_key_after_restart_is_401_not_500(
 
 
 @pytest.mark.usefixtures("redis_client")
-async def test_a_tampered_or_garbage_row_is_401(make: Any, db_pool: Any) -> None:
+async def test_a_tampered_or_garbage_row_is_401(make_kit: Any, db_pool: Any) -> None:
     async with running_simulator() as url:
-        async with make(sim_url=url) as first:
+        async with make_kit(sim_url=url) as first:
             tokens = [await first.login(DEMO) for _ in range(3)]
         bad_values = ['{"v": 1, "fernet": "gAAAAAtampered"}', '{"v": 1}', "[1, 2, 3]"]
         for token, value in zip(tokens, bad_values, strict=True):
@@ -214,16 +202,16 @@ async def test_a_tampered_or_garbage_row_is_401(make: Any, db_pool: Any) -> None
                 "UPDATE kensho_sessions SET upstream = %s::jsonb WHERE token_hash = %s",
                 (value, hash_session_token(token)),
             )
-        async with make(sim_url=url) as second:
+        async with make_kit(sim_url=url) as second:
             for token in tokens:
                 me = await second.client.get("/api/auth/me", headers=bearer(token))
                 assert me.status == 401, await me.text()
 
 
 @pytest.mark.usefixtures("redis_client")
-async def test_a_legacy_plaintext_row_is_read_and_resealed(make: Any, db_pool: Any) -> None:
+async def test_a_legacy_plaintext_row_is_read_and_resealed(make_kit: Any, db_pool: Any) -> None:
     async with running_simulator() as url:
-        async with make(sim_url=url) as first:
+        async with make_kit(sim_url=url) as first:
             token = await first.login(DEMO)
             upstream = (await _live_session(first, token)).upstream
         key_hash = hash_session_token(token)
@@ -232,7 +220,7 @@ async def test_a_legacy_plaintext_row_is_read_and_resealed(make: Any, db_pool: A
             "UPDATE kensho_sessions SET upstream = %s::jsonb WHERE token_hash = %s",
             (orjson.dumps(upstream.to_record()).decode(), key_hash),
         )
-        async with make(sim_url=url) as second:
+        async with make_kit(sim_url=url) as second:
             me = await second.client.get("/api/auth/me", headers=bearer(token))
             assert me.status == 200
         row = await fetch_one(

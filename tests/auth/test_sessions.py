@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from auth.kit import DEMO, FREE, MakeClient, episodes, kensho_app, stored_token
+from auth.kit import DEMO, FREE, bearer, episodes, stored_token
 from kensho.actors.session_pool import LookupSession
 from kensho.http.auth_routes import AUTH, PLAYBACK, supervisor_handle
 from kensho.upstream.errors import InvalidRefreshToken
@@ -19,18 +19,6 @@ pytestmark = pytest.mark.usefixtures("redis_client")
 PLAY = "/playback/v3/{id}/{device}/{platform}/play"
 TOKEN = "/auth/v1/token"
 RELEASE = "/playback/v1/token/{content_id}/{token}"
-
-
-@pytest.fixture
-def make(aiohttp_client: MakeClient, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
-    def build(**kw: Any) -> Any:
-        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
-
-    return build
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 class ShiftedClock:
@@ -64,9 +52,9 @@ async def _reset_counts(kit: Any) -> None:
         assert r.status in (200, 204)
 
 
-async def test_lru_eviction_through_the_actor_releases_streams_and_readopts(make: Any) -> None:
+async def test_lru_eviction_through_the_actor_releases_streams_and_readopts(make_kit: Any) -> None:
     free1, _, _ = episodes()
-    async with make(pool=PoolConfig(max_sessions=2)) as kit:
+    async with make_kit(pool=PoolConfig(max_sessions=2)) as kit:
         first = await kit.login(DEMO)
         opened = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(first))
         assert opened.status == 200
@@ -95,10 +83,10 @@ async def test_lru_eviction_through_the_actor_releases_streams_and_readopts(make
         assert _summary(kit)["evictions"] == 2
 
 
-async def test_upstream_401_leads_to_one_refresh_and_one_retry(make: Any) -> None:
+async def test_upstream_401_leads_to_one_refresh_and_one_retry(make_kit: Any) -> None:
     free1, _, _ = episodes()
     clock = ShiftedClock()
-    async with make(sim=SimConfig(clock=clock)) as kit:
+    async with make_kit(sim=SimConfig(clock=clock)) as kit:
         token = await kit.login(DEMO)
         clock.offset = 3600.0  # the access token expired upstream; Kenshō still trusts it
         await _reset_counts(kit)
@@ -110,9 +98,9 @@ async def test_upstream_401_leads_to_one_refresh_and_one_retry(make: Any) -> Non
         assert kit.app[AUTH].refreshes == 1
 
 
-async def test_a_second_upstream_401_is_not_retried_again(make: Any) -> None:
+async def test_a_second_upstream_401_is_not_retried_again(make_kit: Any) -> None:
     free1, _, _ = episodes()
-    async with make() as kit:
+    async with make_kit() as kit:
         token = await kit.login(DEMO)
         await kit.fault(path_prefix="/playback/", status=401)
         await _reset_counts(kit)
@@ -129,11 +117,11 @@ async def test_a_second_upstream_401_is_not_retried_again(make: Any) -> None:
         assert again.status == 200
 
 
-async def test_refresh_rotation_survives_an_app_restart(make: Any, db_pool: Any) -> None:
+async def test_refresh_rotation_survives_an_app_restart(make_kit: Any, db_pool: Any) -> None:
     free1, free2, _ = episodes()
     short = {"pool": PoolConfig(refresh_margin=120)}  # every use refreshes first
     async with running_simulator(SimConfig(expires_in=60)) as url:
-        async with make(sim_url=url, **short) as first:
+        async with make_kit(sim_url=url, **short) as first:
             token = await first.login(DEMO)
             key = hash_session_token(token)
             before = await stored_token(db_pool, key)
@@ -143,7 +131,7 @@ async def test_refresh_rotation_survives_an_app_restart(make: Any, db_pool: Any)
         rotated = await stored_token(db_pool, key)
         assert rotated is not None and rotated.refresh_token != before.refresh_token
 
-        async with make(sim_url=url, **short) as second:
+        async with make_kit(sim_url=url, **short) as second:
             # a fresh process: the session and its rotated refresh token come from PostgreSQL
             resp = await second.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
             assert resp.status == 200, await resp.text()

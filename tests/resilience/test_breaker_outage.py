@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from auth.kit import ADMIN, DEMO, MakeClient, episodes, kensho_app
+from auth.kit import ADMIN, DEMO, bearer, episodes
 
 from kensho.actors.breaker import BreakerView, GetView
 from kensho.errors import CircuitOpen
@@ -34,27 +34,15 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture
-def make(aiohttp_client: MakeClient, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
-    def build(**kw: Any) -> Any:
-        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
-
-    return build
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def _view(kit: Any) -> BreakerView:
     view: BreakerView = await supervisor_handle(kit.app, "breaker").ask(GetView())
     return view
 
 
-async def test_outage_opens_fails_fast_serves_cache_and_recovers(make: Any) -> None:
+async def test_outage_opens_fails_fast_serves_cache_and_recovers(make_kit: Any) -> None:
     free1, free2, _ = episodes()
     clock = FakeClock()
-    async with make(breaker=OUTAGE_BREAKER, breaker_clock=clock) as kit:
+    async with make_kit(breaker=OUTAGE_BREAKER, breaker_clock=clock) as kit:
         token = await kit.login(DEMO)
         cached = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
         assert cached.status == 200
@@ -108,9 +96,9 @@ async def test_outage_opens_fails_fast_serves_cache_and_recovers(make: Any) -> N
         assert ("half_open", "closed") in view.transitions
 
 
-async def test_admin_override_forced_open_and_auto(make: Any) -> None:
+async def test_admin_override_forced_open_and_auto(make_kit: Any) -> None:
     free1, _, _ = episodes()
-    async with make() as kit:
+    async with make_kit() as kit:
         token = await kit.login(DEMO)
         admin = {"Authorization": f"Bearer {ADMIN}"}
         denied = await kit.client.post("/admin/breaker", json={"mode": "forced_open"})
@@ -131,10 +119,10 @@ async def test_admin_override_forced_open_and_auto(make: Any) -> None:
         assert ok.status == 200
 
 
-async def test_shutdown_with_upstream_calls_in_flight(make: Any) -> None:
+async def test_shutdown_with_upstream_calls_in_flight(make_kit: Any) -> None:
     """Closing the app while upstream calls wait: each finishes or fails cleanly, none hangs."""
     free1, _, _ = episodes()
-    async with make() as kit:
+    async with make_kit() as kit:
         token = await kit.login(DEMO)
         await kit.fault(latency_ms=300)
         calls = [

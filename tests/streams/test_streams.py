@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auth.kit import DEMO, FREE, MakeClient, episodes, kensho_app, stored_token
+from auth.kit import DEMO, FREE, bearer, episodes, stored_token
 
 from kensho.auth.quality import parse_master, select_quality
 from kensho.http.auth_routes import AUTH
@@ -14,18 +14,6 @@ from kensho.upstream.sessions import PoolConfig, hash_session_token
 from kensho.upstream.simulator import SimConfig
 
 pytestmark = pytest.mark.usefixtures("redis_client")
-
-
-@pytest.fixture
-def make(aiohttp_client: MakeClient, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
-    def build(**kw: Any) -> Any:
-        return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
-
-    return build
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def _sim_streams(kit: Any) -> int:
@@ -61,9 +49,9 @@ def test_parse_master_ignores_hostile_playlists(text: str) -> None:
     assert parse_master(text, "https://cdn.example/m/master.m3u8") == []
 
 
-async def test_stream_quality_cache_and_logout_release(make: Any) -> None:
+async def test_stream_quality_cache_and_logout_release(make_kit: Any) -> None:
     free1, free2, _premium = episodes()
-    async with make() as kit:
+    async with make_kit() as kit:
         token = await kit.login(DEMO)
         first = await kit.client.get(
             f"/api/episodes/{free1}/stream?quality=480p", headers=bearer(token)
@@ -95,9 +83,9 @@ async def test_stream_quality_cache_and_logout_release(make: Any) -> None:
             assert r.status == 403
 
 
-async def test_stream_limit_420_becomes_429_naming_streams(make: Any) -> None:
+async def test_stream_limit_420_becomes_429_naming_streams(make_kit: Any) -> None:
     free1, free2, _ = episodes()
-    async with make(sim=SimConfig(stream_limit_free=1)) as kit:
+    async with make_kit(sim=SimConfig(stream_limit_free=1)) as kit:
         token = await kit.login(FREE)
         ok = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
         assert ok.status == 200
@@ -107,9 +95,9 @@ async def test_stream_limit_420_becomes_429_naming_streams(make: Any) -> None:
         assert [s["contentId"] for s in problem["active_streams"]] == [free1]
 
 
-async def test_premium_episode_needs_premium(make: Any) -> None:
+async def test_premium_episode_needs_premium(make_kit: Any) -> None:
     _, _, premium = episodes()
-    async with make() as kit:
+    async with make_kit() as kit:
         free = await kit.login(FREE)
         denied = await kit.client.get(f"/api/episodes/{premium}/stream", headers=bearer(free))
         assert denied.status == 403
@@ -123,27 +111,27 @@ async def test_premium_episode_needs_premium(make: Any) -> None:
     "query",
     ["quality=4k", "quality=", "bandwidth_kbps=-1", "bandwidth_kbps=abc", "bandwidth_kbps=1e99"],
 )
-async def test_bad_stream_parameters_are_400(make: Any, query: str) -> None:
+async def test_bad_stream_parameters_are_400(make_kit: Any, query: str) -> None:
     free1, _, _ = episodes()
-    async with make() as kit:
+    async with make_kit() as kit:
         token = await kit.login(DEMO)
         resp = await kit.client.get(f"/api/episodes/{free1}/stream?{query}", headers=bearer(token))
         assert resp.status == 400
 
 
-async def test_stream_needs_a_session_and_a_valid_id(make: Any) -> None:
+async def test_stream_needs_a_session_and_a_valid_id(make_kit: Any) -> None:
     free1, _, _ = episodes()
-    async with make() as kit:
+    async with make_kit() as kit:
         assert (await kit.client.get(f"/api/episodes/{free1}/stream")).status == 401
         token = await kit.login(DEMO)
         bad = await kit.client.get("/api/episodes/..%2F..%2Fetc/stream", headers=bearer(token))
         assert bad.status in (400, 404)
 
 
-async def test_refresh_before_expiry_rotates_and_persists(make: Any, db_pool: Any) -> None:
+async def test_refresh_before_expiry_rotates_and_persists(make_kit: Any, db_pool: Any) -> None:
     free1, free2, _ = episodes()
     # every token is "about to expire" (margin > lifetime): each use refreshes first
-    async with make(sim=SimConfig(expires_in=60), pool=PoolConfig(refresh_margin=120)) as kit:
+    async with make_kit(sim=SimConfig(expires_in=60), pool=PoolConfig(refresh_margin=120)) as kit:
         token = await kit.login(DEMO)
         key = hash_session_token(token)
         stored = await stored_token(db_pool, key)
@@ -179,15 +167,15 @@ async def test_refresh_before_expiry_rotates_and_persists(make: Any, db_pool: An
         [],
     ],
 )
-async def test_heartbeat_validation(make: Any, body: Any) -> None:
-    async with make() as kit:
+async def test_heartbeat_validation(make_kit: Any, body: Any) -> None:
+    async with make_kit() as kit:
         token = await kit.login(DEMO)
         resp = await kit.client.post("/api/streams/heartbeat", json=body, headers=bearer(token))
         assert resp.status == 422, await resp.text()
 
 
-async def test_heartbeat_feeds_metrics_and_admin_view(make: Any) -> None:
-    async with make() as kit:
+async def test_heartbeat_feeds_metrics_and_admin_view(make_kit: Any) -> None:
+    async with make_kit() as kit:
         # Without a session a well-formed report is refused; a malformed one is a 422 first.
         report = {"episode_id": "GRDKJZ81Y", "quality": "720p", "bytes": 1, "seconds": 1}
         assert (await kit.client.post("/api/streams/heartbeat", json=report)).status == 401
