@@ -52,6 +52,9 @@ class Config:
     database_url: str | None = _opt(None, secret=True, help="PostgreSQL DSN; unset = embedded")
     redis_url: str | None = _opt(None, secret=True, help="Redis URL; unset = embedded")
     upstream_url: str | None = _opt(None, help="Crunchyroll API base URL; unset = simulator")
+    sim_accounts: str | None = _opt(
+        None, secret=True, help="extra simulator accounts: email:password:premium|free[:CC];…"
+    )
     sim_port: int = _opt(
         8091, lo=0, hi=65535, help="in-process simulator's port (stable: image URLs embed it)"
     )
@@ -123,6 +126,16 @@ class Config:
     service_name: str = _opt("kensho", help="service name in traces and metrics")
 
     def __post_init__(self) -> None:
+        if self.sim_accounts:
+            from kensho.upstream.simulator.config import parse_accounts
+
+            try:
+                parse_accounts(self.sim_accounts)
+            except ValueError:  # its message quotes the item, password included: not echoed
+                raise ConfigError(
+                    "KENSHO_SIM_ACCOUNTS is invalid: expected items "
+                    "email:password:premium|free[:COUNTRY] separated by ';'"
+                ) from None
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError(
                 f"KENSHO_DB_POOL_MIN={self.db_pool_min} is larger than "

@@ -78,3 +78,18 @@ def test_toml_values_load_and_env_wins(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="KENSHO_PRESTOP_DELAY"):
         path.write_text("[kensho]\nprestop_delay = -1\n", "utf-8")
         load_config({"KENSHO_CONFIG": str(path)})
+
+
+def test_sim_accounts_are_a_setting_validated_at_load() -> None:
+    from kensho.http.dependencies import simulator_config
+
+    config = load_config({"KENSHO_SIM_ACCOUNTS": "ops@kensho.dev:s3cret:free:JP"})
+    sim = simulator_config(config)
+    assert [a.email for a in sim.accounts][-1] == "ops@kensho.dev"
+    assert {"demo@kensho.dev", "free@kensho.dev"} <= {a.email for a in sim.accounts}
+    assert sim.port == config.sim_port == 8091
+
+    for bad in ("no-at-sign:hunter2:premium", "x@y.z:hunter2:gold", "x@y.z::premium"):
+        with pytest.raises(ConfigError, match=r"^KENSHO_SIM_ACCOUNTS is invalid: ") as caught:
+            load_config({"KENSHO_SIM_ACCOUNTS": bad})
+        assert "\n" not in str(caught.value) and "hunter2" not in str(caught.value)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -21,6 +22,9 @@ from kensho.http.readiness import ReadinessCheck
 from kensho.http.resources import Resource, actor_tree
 from kensho.http.supervision import SupervisorLike
 
+if TYPE_CHECKING:
+    from kensho.upstream.simulator.config import SimConfig
+
 __all__ = [
     "catalog_sync",
     "embedded_servers",
@@ -28,6 +32,7 @@ __all__ = [
     "redis_cache",
     "root_actors",
     "simulator",
+    "simulator_config",
     "upstream",
 ]
 
@@ -148,15 +153,23 @@ def simulator() -> Resource:
             app[keys.UPSTREAM_URL] = config.upstream_url
             yield
             return
-        from kensho.upstream.simulator import SimConfig, running_simulator
+        from kensho.upstream.simulator import running_simulator
 
-        # A stable port: the catalog stores the simulator's image URLs, which embed it.
-        async with running_simulator(SimConfig(port=config.sim_port)) as base_url:
+        async with running_simulator(simulator_config(config)) as base_url:
             log.info("KENSHO_UPSTREAM_URL unset: Crunchyroll simulator at %s", base_url)
             app[keys.UPSTREAM_URL] = base_url
             yield
 
     return resource
+
+
+def simulator_config(config: Config) -> SimConfig:
+    """The in-process simulator's settings: a stable port (the catalog stores its image URLs,
+    which embed it), the demo accounts plus `KENSHO_SIM_ACCOUNTS` (validated at load)."""
+    from kensho.upstream.simulator.config import DEFAULT_ACCOUNTS, SimConfig, parse_accounts
+
+    extra = parse_accounts(config.sim_accounts or "")
+    return SimConfig(port=config.sim_port, accounts=DEFAULT_ACCOUNTS + extra)
 
 
 def upstream() -> Resource:

@@ -18,6 +18,7 @@ ACCOUNTS_ENV = "KENSHO_SIM_ACCOUNTS"
 
 def sim_main(args: argparse.Namespace) -> int:
     """Serve until interrupted; exit 2 on a bad setting (the message names it)."""
+    # The same variable as `kensho serve`'s in-process simulator (Config.sim_accounts).
     extra = getattr(args, "accounts", None) or os.environ.get(ACCOUNTS_ENV, "")
     try:
         accounts = DEFAULT_ACCOUNTS + parse_accounts(extra)
