@@ -17,9 +17,8 @@ from kensho.http.breaker_routes import add_breaker_routes
 from kensho.http.catalog_routes import add_catalog_routes
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
-from kensho.http.middlewares import RateLimiter, build_middlewares
-from kensho.http.middlewares.rate_limit import TokenBucketLimiter
-from kensho.http.openapi import setup_openapi, validation_middleware
+from kensho.http.middlewares import RateLimiter, TokenBucketLimiter, build_middlewares
+from kensho.http.openapi import setup_openapi, validate_inputs
 from kensho.http.readiness import ReadinessRegistry
 from kensho.http.resources import Resource, default_resources
 from kensho.http.routes import add_foundation_routes
@@ -50,16 +49,14 @@ def create_app(
     metrics = Metrics()
     tracing = tracing or Tracing(config.service_name, config.otel_endpoint)
     app = web.Application(
-        middlewares=[
-            *build_middlewares(
-                config,
-                metrics=metrics,
-                tracing=tracing,
-                lifecycle=lifecycle,
-                rate_limiter=rate_limiter,
-            ),
-            validation_middleware,  # inside the errors middleware: bad input becomes a problem
-        ],
+        middlewares=build_middlewares(
+            config,
+            metrics=metrics,
+            tracing=tracing,
+            lifecycle=lifecycle,
+            rate_limiter=rate_limiter,
+            validate=validate_inputs,
+        ),
         client_max_size=config.client_max_size,
     )
     app[keys.CONFIG] = config

@@ -438,7 +438,7 @@ def add_catalog_routes(app: web.Application) -> None:
     """Register the catalog routes and the admin invalidation route (named, for url_for).
 
     The routes are documented with `document_route` rather than decorators on the handlers:
-    a decorated handler would also be parsed by `validation_middleware` (webargs+marshmallow),
+    a decorated handler would also be parsed by `validate_inputs` (webargs+marshmallow),
     which measured at ~70% of a cached read's server time. The handlers validate every input
     themselves, with the same bounds as the documented schemas.
     """

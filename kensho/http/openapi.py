@@ -1,11 +1,12 @@
 """OpenAPI 3 document and Swagger UI, built from the app's own routes.
 
 Handlers document themselves with `operation(...)` and apigami's input decorators
-(`querystring_schema`, `match_info_schema`, `json_schema`), which `validation_middleware` also
-enforces. Routes whose handlers carry no docs (health, metrics, admin) are described by
-`document_route` (the foundation's are built in here). The document is built once, at startup,
-from `app.router`: it cannot list a route that does not exist, and `undocumented_routes` names
-the ones it misses. Swagger UI is served from the apigami wheel's bundled assets, never a CDN.
+(`querystring_schema`, `match_info_schema`, `json_schema`), which `validate_inputs` (called by
+the envelope middleware) also enforces. Routes whose handlers carry no docs (health, metrics,
+admin) are described by `document_route` (the foundation's are built in here). The document is
+built once, at startup, from `app.router`: it cannot list a route that does not exist, and
+`undocumented_routes` names the ones it misses. Swagger UI is served from the apigami wheel's
+bundled assets, never a CDN.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final, Literal, NoReturn, TypeVar
 
 import marshmallow as ma
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from aiohttp_apigami import docs, json_schema, match_info_schema, querystring_schema
 from aiohttp_apigami.constants import API_SPEC_ATTR, SCHEMAS_ATTR
 from aiohttp_apigami.core import resolver
@@ -49,8 +49,8 @@ __all__ = [
     "querystring_schema",
     "setup_openapi",
     "undocumented_routes",
+    "validate_inputs",
     "validated",
-    "validation_middleware",
 ]
 
 log = logging.getLogger("kensho.http.openapi")
@@ -297,25 +297,28 @@ class ProblemParser(AIOHTTPParser):
         raise errors.BadRequest("The request body is not valid JSON.")
 
 
-@web.middleware
-async def validation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Parse the inputs a handler declared with apigami decorators; failures become problems.
+def validate_inputs(request: web.Request) -> Awaitable[None] | None:
+    """Parse what the route's handler declared with the apigami decorators.
 
-    Replaces apigami's middleware, which stores results under string request keys (aiohttp
-    warns about those). Install it inside the errors middleware.
+    The envelope middleware calls this for every request: None at once for a route that
+    declares no inputs, else a coroutine that parses them into `validated(request, location)`;
+    failures raise `ValidationFailed` (400 for query/path, 422 for bodies) or 415. Replaces
+    apigami's middleware, which stores results under string request keys (aiohttp warns).
     """
     declared = getattr(request.match_info.handler, SCHEMAS_ATTR, None)
-    if declared:
-        parser = request.app[_PARSER]
-        parsed: dict[str, Any] = {}
-        for entry in declared:
-            if entry.location == "json" and request.body_exists:
-                _require_json(request)
-            parsed[entry.location] = await parser.parse(
-                entry.schema, request, location=entry.location, unknown=None
-            )
-        request[VALIDATED] = parsed
-    return await handler(request)
+    return _parse_inputs(request, declared) if declared else None
+
+
+async def _parse_inputs(request: web.Request, declared: Any) -> None:
+    parser = request.app[_PARSER]
+    parsed: dict[str, Any] = {}
+    for entry in declared:
+        if entry.location == "json" and request.body_exists:
+            _require_json(request)
+        parsed[entry.location] = await parser.parse(
+            entry.schema, request, location=entry.location, unknown=None
+        )
+    request[VALIDATED] = parsed
 
 
 def _require_json(request: web.Request) -> None:
@@ -555,7 +558,7 @@ def setup_openapi(
     """Serve the document at /api/docs/openapi.json and Swagger UI at /api/docs.
 
     Call after adding routes or before: the document is built at startup, when the router is
-    frozen. Also installs the problem-raising parser that `validation_middleware` uses.
+    frozen. Also installs the problem-raising parser that `validate_inputs` uses.
     """
     app[_PARSER] = ProblemParser()
     r = app.router

@@ -1,18 +1,18 @@
 """Middlewares, assembled in the house order by `build_middlewares`.
 
-Order (outermost first): request id -> tracing -> metrics -> errors -> timeout -> rate limit ->
-cache control. Errors sits inside metrics and tracing so they record the final status, and
-outside timeout so a deadline becomes a 504 problem. All but the rate limit share one frame,
-`envelope` (see its module for why); the rate limit, when configured, runs inside it.
+Order (outermost first): request id -> tracing -> metrics -> errors -> rate limit -> input
+validation -> timeout -> cache control. Errors sits inside metrics and tracing so they record
+the final status, and outside the rest so a refusal, a bad field or a deadline becomes a
+problem. All share one frame, `envelope` (see its module for why).
 """
 
 from __future__ import annotations
 
 from kensho.config import Config
 from kensho.http.lifecycle import Lifecycle
-from kensho.http.middlewares.base import Middleware
+from kensho.http.middlewares.base import InputValidator, Middleware
 from kensho.http.middlewares.envelope import CLIENT_CLOSED, envelope_middleware
-from kensho.http.middlewares.rate_limit import RateLimiter, rate_limit_middleware
+from kensho.http.middlewares.rate_limit import RateLimiter, TokenBucketLimiter
 from kensho.http.middlewares.timeout import Deadlines, deadline
 from kensho.observability.metrics import Metrics
 from kensho.observability.tracing import Tracing
@@ -22,6 +22,7 @@ __all__ = [
     "Deadlines",
     "Middleware",
     "RateLimiter",
+    "TokenBucketLimiter",
     "build_middlewares",
     "deadline",
 ]
@@ -34,16 +35,16 @@ def build_middlewares(
     tracing: Tracing,
     lifecycle: Lifecycle,
     rate_limiter: RateLimiter | None = None,
+    validate: InputValidator | None = None,
 ) -> list[Middleware]:
-    """The app's middleware chain; the rate-limit slot is empty unless a limiter is given."""
-    chain = [
+    """The app's middleware chain: one envelope frame (see its module for why)."""
+    return [
         envelope_middleware(
             metrics=metrics,
             lifecycle=lifecycle,
             tracing=tracing,
             request_timeout=config.request_timeout,
+            rate_limiter=rate_limiter,
+            validate=validate,
         )
     ]
-    if rate_limiter is not None:
-        chain.append(rate_limit_middleware(rate_limiter))
-    return chain

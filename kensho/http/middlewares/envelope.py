@@ -1,7 +1,7 @@
 """The request envelope: request id, tracing, metrics, errors, deadline and cache default.
 
-Six concepts in one middleware frame, in the house order (outermost first): request id ->
-tracing -> metrics -> errors -> timeout -> (rate limit, its own middleware) -> cache control.
+Eight concepts in one middleware frame, in the house order (outermost first): request id ->
+tracing -> metrics -> errors -> rate limit -> input validation -> timeout -> cache control.
 Each aiohttp middleware costs a partial call and a coroutine per request; as six frames the
 chain cost more than the /health/live handler itself. Each concept keeps its own module
 (`request_id`, `tracing`, `timeout`, `kensho.http.problems`, `kensho.observability.metrics`);
@@ -17,7 +17,8 @@ from aiohttp import web
 
 from kensho.http.keys import REQUEST_ID
 from kensho.http.lifecycle import Lifecycle
-from kensho.http.middlewares.base import Handler, Middleware
+from kensho.http.middlewares.base import Handler, InputValidator, Middleware
+from kensho.http.middlewares.rate_limit import RateLimiter
 from kensho.http.middlewares.request_id import HEADER, RequestIds
 from kensho.http.middlewares.timeout import Deadlines, deadline_of
 from kensho.http.middlewares.tracing import finish_span, server_span
@@ -41,8 +42,16 @@ def envelope_middleware(
     request_timeout: float,
     cache_default: str = "no-store",
     deadlines: Deadlines | None = None,
+    rate_limiter: RateLimiter | None = None,
+    validate: InputValidator | None = None,
 ) -> Middleware:
-    """The outermost middleware; responses that chose no cache policy get `cache_default`."""
+    """The outermost middleware; responses that chose no cache policy get `cache_default`.
+
+    `rate_limiter` admits or refuses the request, then `validate(request)` parses the inputs the
+    route declared (it returns None at once for routes that declare none, else an awaitable):
+    both inside the errors handling, so a refusal or a bad field is a problem+json, and both in
+    this one frame, because a middleware frame each cost ~8 % of /health/live's throughput.
+    """
     ids = RequestIds()
     deadlines = deadlines or Deadlines()
     lifecycle.cut_in_flight = deadlines.cut_all
@@ -53,6 +62,10 @@ def envelope_middleware(
     async def answer(request: web.Request, handler: Handler, rid: str) -> web.StreamResponse:
         """Errors and the deadline: every exception leaves as problem+json."""
         try:
+            if rate_limiter is not None:
+                await rate_limiter.check(request)
+            if validate is not None and (parsing := validate(request)) is not None:
+                await parsing
             limit = deadline_of(request.match_info.handler, request_timeout)
             if limit is None:
                 return await handler(request)

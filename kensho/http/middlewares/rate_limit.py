@@ -1,4 +1,4 @@
-"""Rate limiting: a slot in the chain for any `RateLimiter`, and a per-client token bucket.
+"""Rate limiting: the `RateLimiter` the envelope consults, and a per-client token bucket.
 
 The default limiter (`KENSHO_RATE_LIMIT_RPS` > 0) keeps one bucket per client address in this
 process: each replica limits on its own, which bounds what one client can make one replica do.
@@ -16,9 +16,8 @@ from typing import Protocol
 from aiohttp import web
 
 from kensho.errors import RateLimited
-from kensho.http.middlewares.base import Handler, Middleware
 
-__all__ = ["RateLimiter", "TokenBucketLimiter", "rate_limit_middleware"]
+__all__ = ["RateLimiter", "TokenBucketLimiter"]
 
 _EXEMPT = ("/health/", "/metrics")
 
@@ -26,15 +25,6 @@ _EXEMPT = ("/health/", "/metrics")
 class RateLimiter(Protocol):
     async def check(self, request: web.Request) -> None:
         """Return to admit the request; raise `kensho.errors.RateLimited` to refuse it."""
-
-
-def rate_limit_middleware(limiter: RateLimiter) -> Middleware:
-    @web.middleware
-    async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-        await limiter.check(request)
-        return await handler(request)
-
-    return rate_limit
 
 
 class TokenBucketLimiter:
