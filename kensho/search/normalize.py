@@ -3,13 +3,15 @@
 Both sides go through the same `normalize()`, so every fold here only has to be consistent,
 not linguistically perfect: "Shingeki no Kyojin", "ＳＨＩＮＧＥＫＩ  no kyōjin" and
 "shingeki-no-kyoujin" meet in one form. Kana and kanji are kept (katakana folded to
-hiragana); CJK has no spaces, so tokens and candidate grams over CJK runs are bigrams.
+hiragana, traditional Chinese characters to simplified: "進擊的巨人" and "进击的巨人" meet); CJK
+has no spaces, so tokens and candidate grams over CJK runs are bigrams.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from importlib import resources
 
 __all__ = ["compact", "grams", "is_cjk", "normalize", "tokens"]
 
@@ -36,6 +38,15 @@ def is_cjk(ch: str) -> bool:
     )
 
 
+def _load_hanzi_fold() -> dict[str, str]:
+    """Traditional -> simplified, one character each (built by tools/build_hanzi_fold.py)."""
+    text = resources.files("kensho.search").joinpath("data/hanzi_fold.txt").read_text("utf-8")
+    return {line[0]: line[1] for line in text.splitlines() if len(line) == 2}
+
+
+_HANZI_FOLD = _load_hanzi_fold()
+
+
 class _CharTable(dict[int, str]):
     """`str.translate` table computed lazily per code point, so the hot path stays in C."""
 
@@ -53,7 +64,7 @@ class _CharTable(dict[int, str]):
         if 0x30A1 <= o <= 0x30F6 or o in (0x30FD, 0x30FE):  # katakana -> hiragana
             return chr(o - 0x60)
         if is_cjk(ch) or o == 0x30FC:  # keep kana, kanji, the long-vowel mark
-            return ch
+            return _HANZI_FOLD.get(ch, ch)
         cat = unicodedata.category(ch)
         if cat[0] in "PSZC":  # punctuation, symbols, separators, controls -> word break
             return " "
@@ -72,7 +83,8 @@ _TABLE = _CharTable()
 
 def normalize(text: str) -> str:
     """Fold `text` to the matching form: NFKC, case-folded, accents and punctuation stripped,
-    katakana as hiragana, romaji variants folded, single spaces, trimmed."""
+    katakana as hiragana, traditional Chinese as simplified, romaji variants folded, single
+    spaces, trimmed."""
     s = unicodedata.normalize("NFKC", text).casefold().translate(_TABLE)
     if any(c.isascii() and c.isalpha() for c in s):
         s = _OU.sub("o", s)

@@ -53,12 +53,26 @@ def test_popularity_does_not_override_a_tier() -> None:
         ("そーどあーとおんらいん", "mal:11757", "ja"),  # hiragana finds a katakana title
         ("君の名は", "mal:32281", "ja"),
         ("进击的巨人", "mal:16498", "zh-Hans"),
-        ("進擊的巨人", "mal:16498", "zh-Hant"),
+        ("進擊的巨人", "mal:16498", "zh-Hans"),  # both forms fold to one: the first wins
         ("刀剑神域", "mal:11757", "zh-Hans"),
         ("ōkami to kōshinryō", "mal:2966", "romaji"),
     ],
 )
 def test_each_language(index: SearchIndex, query: str, expected: str, lang: str) -> None:
+    top = index.search(query, limit=1).items[0]
+    assert (top.id, top.matched_lang) == (expected, lang)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "lang"),
+    [
+        ("命運石之門", "mal:9253", "zh-Hans"),  # Steins;Gate is given only in simplified
+        ("未來日記", "mal:10620", "ja"),  # traditional 來 meets the Japanese 来
+    ],
+)
+def test_traditional_chinese_finds_titles_written_otherwise(
+    index: SearchIndex, query: str, expected: str, lang: str
+) -> None:
     top = index.search(query, limit=1).items[0]
     assert (top.id, top.matched_lang) == (expected, lang)
 

@@ -39,7 +39,8 @@ def test_romaji_variants_meet(variants: tuple[str, ...]) -> None:
 
 
 def test_kana_kanji_kept_and_katakana_folded_to_hiragana() -> None:
-    assert normalize("進撃の巨人") == "進撃の巨人"
+    # kanji stay, except that forms shared with traditional Chinese fold like Chinese does
+    assert normalize("進撃の巨人") == "进撃の巨人"
     assert normalize("ソードアート・オンライン") == "そーどあーと おんらいん"
     assert normalize("ｿｰﾄﾞｱｰﾄ") == normalize("そーどあーと")  # half-width katakana
     assert normalize("けいおん！") == "けいおん"
@@ -47,9 +48,13 @@ def test_kana_kanji_kept_and_katakana_folded_to_hiragana() -> None:
     assert normalize("ガ") == "が" != normalize("カ")
 
 
-def test_chinese_kept() -> None:
+def test_chinese_kept_with_traditional_folded_to_simplified() -> None:
     assert normalize("进击的巨人 第二季") == "进击的巨人 第二季"
-    assert normalize("刀劍神域") == "刀劍神域"
+    assert normalize("刀劍神域") == normalize("刀剑神域") == "刀剑神域"
+    assert normalize("進擊的巨人") == normalize("进击的巨人")
+    # Japanese-only forms are not Chinese: kana and shinjitai stay as they are
+    assert normalize("進撃の巨人") == "进撃の巨人"
+    assert normalize("鋼の錬金術師") == normalize("钢の錬金术师")
 
 
 def test_normalize_is_idempotent() -> None:
