@@ -27,13 +27,11 @@ __all__ = [
     "fetch_one",
     "transaction",
     "upsert_arrays",
-    "upsert_many",
     "values_sql",
 ]
 
 Pool = aiopg.Pool
 #: rows per multi-row INSERT; keeps statements well under a megabyte for catalog rows
-DEFAULT_BATCH = 500
 
 
 async def create_pool(
@@ -105,47 +103,6 @@ def values_sql(cur: Any, rows: Sequence[Sequence[Any]], template: str | None = N
     return ",".join(cur.mogrify(tpl, tuple(r)).decode("utf-8") for r in rows)
 
 
-async def upsert_many(
-    cur: Any,
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    conflict: Sequence[str],
-    update: Sequence[str] | None = None,
-    where: str | None = None,
-    template: str | None = None,
-    batch: int = DEFAULT_BATCH,
-) -> int:
-    """INSERT … ON CONFLICT DO UPDATE in batches; return the number of rows written.
-
-    `table`, `columns`, `conflict` and `where` are SQL identifiers/text from our own code, never
-    from input. `update` defaults to every non-conflict column; `where` (e.g.
-    `series.content_hash IS DISTINCT FROM EXCLUDED.content_hash`) skips unchanged rows so they
-    are not rewritten. `template` is a per-row placeholder such as `(%s,%s::jsonb)`.
-    """
-    cols = ", ".join(columns)
-    upd = [c for c in columns if c not in conflict] if update is None else list(update)
-    if upd:
-        action = "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in upd)
-        if where:
-            action += f" WHERE {where}"
-    else:
-        action = "DO NOTHING"
-    written = 0
-    for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        if not chunk:
-            continue
-        query = (
-            f"INSERT INTO {table} ({cols}) VALUES {values_sql(cur, chunk, template)} "
-            f"ON CONFLICT ({', '.join(conflict)}) {action}"
-        )
-        await cur.execute(query)
-        written += max(0, int(cur.rowcount))
-    return written
-
-
 #: element types `upsert_arrays` knows; "text[]" and "jsonb" travel as text and are cast back
 _ARRAY_TYPES = frozenset(
     {"text", "int", "bigint", "float8", "real", "bool", "date", "timestamptz", "jsonb", "text[]"}
@@ -167,7 +124,7 @@ async def upsert_arrays(
 
     One array parameter per column instead of one quoted tuple per row: less client-side
     quoting and one small statement for the server to parse, whatever the batch size (profiled
-    ~1.5x cheaper than `upsert_many` for catalog pages). `columns` are (name, type) with a type
+    ~1.5x cheaper than multi-row VALUES for catalog pages). `columns` are (name, type) with a type
     from `_ARRAY_TYPES`; a "text[]" value is a list (sent as JSON), a "jsonb" value JSON text.
     `extra` adds (column, SQL expression) pairs such as ("updated_at", "now()"). Identifiers and
     expressions come from our own code, never from input. `update` defaults to every non-conflict
