@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 Pool = aiopg.Pool
-#: rows per multi-row INSERT; keeps statements well under a megabyte for catalog rows
 
 
 async def create_pool(
