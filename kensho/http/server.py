@@ -71,9 +71,13 @@ async def serve(config: Config, app: web.Application | None = None) -> int:
         return EXIT_START_FAILED
     lifecycle.bind_runner(runner)
     # Start-up loaded long-lived data (the catalog bundle, the simulator's index, the search
-    # index): move it out of the collector's generations so it is not rescanned forever.
+    # index): move it out of the collector's generations so it is not rescanned forever. Each
+    # request allocates a few hundred objects, so with the default threshold (700) a young
+    # collection ran every other request; cycles are rare on the request path, so collect the
+    # young generation every 50,000 allocations instead (paired bench runs: +0.03 of bare).
     gc.collect()
     gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     site = web.TCPSite(runner, config.host, config.port)
     try:
         await site.start()
