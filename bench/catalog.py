@@ -19,15 +19,15 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
+
+from bench.loadgen import run_wrk, start_server, summarize
 
 DURATION = float(os.environ.get("BENCH_DURATION", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -151,32 +151,6 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
     web.run_app(app, host="127.0.0.1", port=port, access_log_class=JsonAccessLogger, print=None)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _start(mode: str, dsn: str, sample: str, env: dict[str, str]) -> tuple[Any, int]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.catalog", "--serve", mode, str(port), dsn, sample],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **env},
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{mode} server did not start")
-
-
 # -- load ----------------------------------------------------------------------------------
 
 _LUA = """
@@ -199,35 +173,10 @@ def _wrk(port: int, ids: list[str], seconds: float, rate: float | None = None) -
         fh.write(_LUA % (",".join(f'"{i}"' for i in ids), pause))
         script = fh.name
     try:
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{CONNECTIONS}",
-                f"-d{seconds:g}s",
-                "--latency",
-                "-s",
-                script,
-                f"http://127.0.0.1:{port}/",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        url = f"http://127.0.0.1:{port}/"
+        return run_wrk(url, connections=CONNECTIONS, seconds=seconds, script=script)
     finally:
         os.unlink(script)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
-        "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
-        "non_2xx": float(errors.group(1)) if errors else 0.0,
-    }
-
-
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 async def _client_load(port: int, ids: list[str], seconds: float) -> dict[str, float]:
@@ -249,13 +198,7 @@ async def _client_load(port: int, ids: list[str], seconds: float) -> dict[str, f
                 latencies.append(time.perf_counter() - t0)
 
         await asyncio.gather(*(one(i * 97) for i in range(CONNECTIONS)))
-    latencies.sort()
-    return {
-        "rps": len(latencies) / seconds,
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-        "non_2xx": 0.0,
-    }
+    return summarize(latencies, seconds)
 
 
 def _load(tool: str, port: int, ids: list[str], seconds: float, rate: float | None = None) -> Any:
@@ -290,10 +233,12 @@ def main() -> dict[str, Any]:
     try:
         popular = asyncio.run(_load_database(dsn))
         ids = _zipf_ids(popular, 20_000)
-        full, full_port = _start("full", dsn, popular[0], {})
+        full, full_port = start_server("bench.catalog", "full", (dsn, popular[0]))
         procs.append(full)
         warm = _load(tool, full_port, ids, 2.0)  # warm-up: fills the cache
-        bare, bare_port = _start("bare", dsn, popular[0], {"BENCH_FULL_PORT": str(full_port)})
+        bare, bare_port = start_server(
+            "bench.catalog", "bare", (dsn, popular[0]), env={"BENCH_FULL_PORT": str(full_port)}
+        )
         procs.append(bare)
         before = _lookups(full_port)
         rounds = [

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
+
+from bench.loadgen import run_wrk, start_server, summarize
 
 DURATION = float(os.environ.get("BENCH_DURATION", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -27,13 +26,6 @@ PATH = "/health/live"
 
 def _median(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _serve(mode: str, port: int) -> None:
@@ -66,53 +58,8 @@ def _serve(mode: str, port: int) -> None:
     sys.exit(status)
 
 
-def _start(mode: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.http", "--serve", mode, str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{mode} server did not start")
-
-
 def _wrk(port: int) -> dict[str, float]:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{DURATION:g}s",
-            "--latency",
-            f"http://127.0.0.1:{port}{PATH}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": rps,
-        "p50_ms": p50,
-        "p99_ms": p99,
-        "non_2xx": float(errors.group(1)) if errors else 0.0,
-    }
-
-
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return run_wrk(f"http://127.0.0.1:{port}{PATH}", connections=CONNECTIONS, seconds=DURATION)
 
 
 async def _aiohttp_load(port: int) -> dict[str, float]:
@@ -131,17 +78,11 @@ async def _aiohttp_load(port: int) -> dict[str, float]:
                 latencies.append(time.perf_counter() - t0)
 
         await asyncio.gather(*(one() for _ in range(CONNECTIONS)))
-    latencies.sort()
-    return {
-        "rps": len(latencies) / DURATION,
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-        "non_2xx": 0.0,
-    }
+    return summarize(latencies, DURATION)
 
 
 def _measure(mode: str, tool: str) -> dict[str, float]:
-    proc, port = _start(mode)
+    proc, port = start_server("bench.http", mode, timeout=20)
     try:
         return _wrk(port) if tool == "wrk" else asyncio.run(_aiohttp_load(port))
     finally:
