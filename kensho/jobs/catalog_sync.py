@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import psycopg2
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from kensho.catalog import CatalogEntry
@@ -39,7 +38,7 @@ from kensho.jobs.catalog_rows import (
     series_row,
 )
 from kensho.jobs.catalog_source import BrowsePage, CatalogSource
-from kensho.store.pool import fetch_one, transaction, upsert_arrays
+from kensho.store.pool import fetch_one, rollback_on_error, transaction, upsert_arrays
 
 __all__ = ["CatalogSync", "CatalogSyncJob", "SyncResult", "SyncStatus"]
 
@@ -462,31 +461,24 @@ class CatalogSync:
         # fetching, so BEGIN + the hash lookups are one request and seen + checkpoint + COMMIT
         # another. No WAL flush wait per page (synchronous_commit off): a commit lost in a
         # server crash loses its checkpoint with it (same transaction), so that page is redone.
-        async with self._pool.acquire() as conn, conn.cursor() as cur:
-            try:
-                await cur.execute(_BEGIN_AND_HASHES, {"ids": ids})
-                old: tuple[dict[str, tuple[str, bool]], ...] = ({}, {}, {})
-                for kind, row_id, digest, removed in await cur.fetchall():
-                    old[kind][row_id] = (digest, removed)
-                await self._write_changes(cur, rows, old, result)
-                finish = []
-                if ids:
-                    finish.append(
-                        cur.mogrify(
-                            "INSERT INTO catalog_sync_seen (run_id, series_id, position) "
-                            "SELECT %s, id, ord FROM unnest(%s::text[]) WITH ORDINALITY "
-                            "AS u(id, ord) ON CONFLICT DO NOTHING",
-                            (run_id, ids),
-                        ).decode()
-                    )
-                finish.append(cur.mogrify(*self._state_sql(run_id, "running", next_start)).decode())
-                await cur.execute(";".join([*finish, "COMMIT"]))
-            except BaseException:
-                # A cancelled aiopg query closes its cursor (the server rolls back by itself);
-                # the original exception, often CancelledError, must propagate unchanged.
-                with contextlib.suppress(psycopg2.Error):
-                    await cur.execute("ROLLBACK")
-                raise
+        async with self._pool.acquire() as conn, conn.cursor() as cur, rollback_on_error(cur):
+            await cur.execute(_BEGIN_AND_HASHES, {"ids": ids})
+            old: tuple[dict[str, tuple[str, bool]], ...] = ({}, {}, {})
+            for kind, row_id, digest, removed in await cur.fetchall():
+                old[kind][row_id] = (digest, removed)
+            await self._write_changes(cur, rows, old, result)
+            finish = []
+            if ids:
+                finish.append(
+                    cur.mogrify(
+                        "INSERT INTO catalog_sync_seen (run_id, series_id, position) "
+                        "SELECT %s, id, ord FROM unnest(%s::text[]) WITH ORDINALITY "
+                        "AS u(id, ord) ON CONFLICT DO NOTHING",
+                        (run_id, ids),
+                    ).decode()
+                )
+            finish.append(cur.mogrify(*self._state_sql(run_id, "running", next_start)).decode())
+            await cur.execute(";".join([*finish, "COMMIT"]))
 
     async def _write_changes(
         self,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from kensho.errors import KenshoError
+from kensho.store.pool import rollback_on_error
 
 __all__ = [
     "Migration",
@@ -178,18 +179,18 @@ async def migrate(
                     continue
                 await cur.execute("BEGIN")
                 try:
-                    await cur.execute(m.sql)
-                    await cur.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum) "
-                        "VALUES (%s, %s, %s)",
-                        (m.version, m.name, m.checksum),
-                    )
-                    await cur.execute("COMMIT")
-                except BaseException as exc:
-                    await cur.execute("ROLLBACK")
-                    if isinstance(exc, Exception) and not isinstance(exc, MigrationError):
-                        raise MigrationError(f"migration {m.filename} failed: {exc}") from exc
+                    async with rollback_on_error(cur):
+                        await cur.execute(m.sql)
+                        await cur.execute(
+                            "INSERT INTO schema_migrations (version, name, checksum) "
+                            "VALUES (%s, %s, %s)",
+                            (m.version, m.name, m.checksum),
+                        )
+                        await cur.execute("COMMIT")
+                except MigrationError:
                     raise
+                except Exception as exc:
+                    raise MigrationError(f"migration {m.filename} failed: {exc}") from exc
                 log.info("applied migration %s", m.filename)
                 done.append(m)
         finally:

@@ -25,6 +25,7 @@ __all__ = [
     "execute",
     "fetch_all",
     "fetch_one",
+    "rollback_on_error",
     "transaction",
     "upsert_arrays",
     "values_sql",
@@ -78,19 +79,28 @@ async def execute(pool: Any, query: str, params: Sequence[Any] | None = None) ->
 
 
 @asynccontextmanager
+async def rollback_on_error(cur: Any) -> AsyncIterator[None]:
+    """Around statements that run inside an open transaction: ROLLBACK if anything escapes.
+
+    A cancelled aiopg query closes its cursor (the server then rolls back by itself), so the
+    ROLLBACK may fail; the original exception, often `CancelledError`, must still be the one
+    that propagates, or a cancelled job would see a driver error and keep running.
+    """
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(psycopg2.Error):
+            await cur.execute("ROLLBACK")
+        raise
+
+
+@asynccontextmanager
 async def transaction(pool: Any) -> AsyncIterator[Any]:
     """A cursor inside BEGIN…COMMIT (ROLLBACK on any exception, cancellation included)."""
     async with pool.acquire() as conn, conn.cursor() as cur:
         await cur.execute("BEGIN")
-        try:
+        async with rollback_on_error(cur):
             yield cur
-        except BaseException:
-            # A cancelled aiopg query closes its cursor; the server then rolls back on its own.
-            # The original exception (often CancelledError) must win over the ROLLBACK's error,
-            # or a cancelled job would see a plain Exception and keep running.
-            with contextlib.suppress(psycopg2.Error):
-                await cur.execute("ROLLBACK")
-            raise
         await cur.execute("COMMIT")
 
 
