@@ -1,23 +1,51 @@
 """Structured access log: one JSON line per response, written after the body went out.
 
 aiohttp builds one access logger per connection. When the server's batching JSON writer is the
-only destination (`kensho serve`), the line is written directly, without a `LogRecord`: on
-/health/live the record machinery cost more than the handler. Otherwise (tests capturing logs,
-text format, extra handlers) it logs normally, with the same fields.
+only destination (`kensho serve`), the line is filled into a fixed template and queued as it
+is: on /health/live a `LogRecord`, or even a dict for orjson, cost more than the handler. The
+envelope hands over the request id (sane by construction: [A-Za-z0-9._:-]) and the route
+template already JSON-encoded (`keys.ACCESS`); the method and the peer address are encoded
+here (once per method, once per connection), so nothing a client sends can break the line.
+Requests that never reached the envelope (refused by the HTTP parser) and every other set-up
+(tests capturing logs, text format, extra handlers) log through `logging`, with the same fields.
 """
 
 from __future__ import annotations
 
 import logging
+import time as _time
+from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from kensho.http.keys import REQUEST_ID
+from kensho.http.keys import ACCESS, REQUEST_ID
 from kensho.http.route_info import route_template
-from kensho.observability.logging import direct_json_writer
+from kensho.observability.logging import BatchingHandler, JsonFormatter, direct_json_writer
 
 __all__ = ["JsonAccessLogger"]
+
+#: The keys and their order are `JsonFormatter`'s for an "access" record with these fields.
+_LINE = (
+    '{"ts":"%%s","level":"INFO","logger":%s,"msg":"access","request_id":"%%s",'
+    '"event":"access","method":%%s,"route":%%s,"status":%%d,"duration_ms":%%.3f,"bytes":%%d,'
+    '"remote":%%s}'
+)
+_MAX_METHOD = 16
+
+
+class _Encoded(dict[str, str]):
+    """JSON text of the methods seen so far: each is encoded once."""
+
+    def __missing__(self, value: str) -> str:
+        text = orjson.dumps(value).decode()
+        if len(self) < 64:  # bounded: methods are client-controlled
+            self[value] = text
+        return text
+
+
+_methods = _Encoded()
 
 
 class JsonAccessLogger(AbstractAccessLogger):
@@ -25,7 +53,11 @@ class JsonAccessLogger(AbstractAccessLogger):
 
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         super().__init__(logger, log_format)
-        self._direct = direct_json_writer(logger, logging.INFO)
+        self._direct: BatchingHandler | None = direct_json_writer(logger, logging.INFO)
+        formatter = self._direct.formatter if self._direct is not None else None
+        self._timestamp = formatter.timestamp if isinstance(formatter, JsonFormatter) else None
+        self._line = _LINE % orjson.dumps(logger.name).decode()
+        self._remote: str | None = None  # JSON text of the peer: one connection, one peer
 
     @property
     def enabled(self) -> bool:
@@ -33,17 +65,38 @@ class JsonAccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        rid = request.get(REQUEST_ID)
-        fields = {
+        access = request.get(ACCESS)
+        if access is None or self._direct is None or self._timestamp is None:
+            self._log_record(request, response, time)
+            return
+        remote = self._remote
+        if remote is None:
+            remote = self._remote = orjson.dumps(request.remote).decode()
+        self._direct.write_line(
+            self._line
+            % (
+                self._timestamp(_time.time()),
+                access[0],
+                _methods[request.method[:_MAX_METHOD]],
+                access[1],
+                response.status,
+                time * 1000,
+                response.body_length,
+                remote,
+            )
+        )
+
+    def _log_record(
+        self, request: web.BaseRequest, response: web.StreamResponse, time: float
+    ) -> None:
+        fields: dict[str, Any] = {
             "event": "access",
-            "method": request.method[:16],
+            "method": request.method[:_MAX_METHOD],
             "route": route_template(request),
             "status": response.status,
             "duration_ms": round(time * 1000, 3),
             "bytes": response.body_length,
             "remote": request.remote,
+            "request_id": request.get(REQUEST_ID),
         }
-        if self._direct is not None:
-            self._direct.write_json(self.logger.name, "INFO", "access", rid, fields)
-        else:
-            self.logger.info("access", extra={**fields, "request_id": rid})
+        self.logger.info("access", extra=fields)

@@ -18,7 +18,7 @@ from kensho.http.catalog_routes import add_catalog_routes
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
 from kensho.http.middlewares import RateLimiter, TokenBucketLimiter, build_middlewares
-from kensho.http.openapi import setup_openapi, validate_inputs
+from kensho.http.openapi import input_parser_for, setup_openapi
 from kensho.http.readiness import ReadinessRegistry
 from kensho.http.resources import Resource, default_resources
 from kensho.http.routes import add_foundation_routes
@@ -55,7 +55,7 @@ def create_app(
             tracing=tracing,
             lifecycle=lifecycle,
             rate_limiter=rate_limiter,
-            validate=validate_inputs,
+            input_parsers=input_parser_for,
         ),
         client_max_size=config.client_max_size,
     )
@@ -64,7 +64,7 @@ def create_app(
     app[keys.METRICS] = metrics
     app[keys.TRACING] = tracing
     app[keys.READINESS] = ReadinessRegistry(config.ready_cache_seconds)
-    app[keys.LOOP_MONITOR] = LoopMonitor()
+    app[keys.LOOP_MONITOR] = LoopMonitor(uptime=lifecycle.uptime)
 
     metrics.track_connections(lambda: lifecycle.connections())  # noqa: PLW0108 - bound later
     metrics.track_actors(lambda: sup.snapshot() if (sup := app.get(keys.SUPERVISOR)) else None)

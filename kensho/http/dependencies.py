@@ -120,11 +120,8 @@ def redis_cache() -> Resource:
                 socket_timeout=config.cache_redis_timeout,
                 socket_connect_timeout=config.cache_redis_timeout,
             )
-        metrics = app[keys.METRICS]
-        cache = CacheService(
-            CacheSettings.from_config(config, app.get(keys.REDIS_URL)),
-            on_lookup=metrics.cache_lookup,
-        )
+        cache = CacheService(CacheSettings.from_config(config, app.get(keys.REDIS_URL)))
+        app[keys.METRICS].track_cache(cache.lookups)
         await cache.start()
         app[keys.CACHE] = cache
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kensho.upstream.client import CrunchyrollClient
 
 __all__ = [
+    "ACCESS",
     "CACHE",
     "CATALOG_SYNC",
     "CONFIG",
@@ -65,3 +66,5 @@ UPSTREAM: web.AppKey[CrunchyrollClient] = web.AppKey("upstream")
 CATALOG_SYNC: web.AppKey[CatalogSyncJob] = web.AppKey("catalog_sync")
 
 REQUEST_ID = web.RequestKey("request_id", str)
+#: Set by the envelope for the access log: (request id, JSON text of the route template).
+ACCESS: web.RequestKey[tuple[str, str]] = web.RequestKey("access")

@@ -4,19 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Callable
 
-__all__ = ["LoopMonitor"]
+import orjson
+
+__all__ = ["LIVE_MAX_LAG", "LoopMonitor"]
+
+#: A loop that woke this late has been blocked; liveness fails so the orchestrator can act.
+LIVE_MAX_LAG = 5.0
 
 
 class LoopMonitor:
-    """Sleeps `interval` seconds in a loop and records how late each wake-up was."""
+    """Sleeps `interval` seconds in a loop and records how late each wake-up was.
 
-    def __init__(self, interval: float = 0.25) -> None:
+    It also keeps the liveness answer (`liveness`: status and JSON body) current, re-rendered
+    at every tick, at start and when the ticker stops: probes and load balancers call
+    /health/live far more often than the loop ticks, and the answer only changes at a tick.
+    """
+
+    def __init__(
+        self,
+        interval: float = 0.25,
+        uptime: Callable[[], float] | None = None,
+        max_lag: float = LIVE_MAX_LAG,
+    ) -> None:
         self.interval = interval
+        self.max_lag_allowed = max_lag
         self.last_lag = 0.0
         self.max_lag = 0.0
         self.ticks = 0
         self._task: asyncio.Task[None] | None = None
+        started = time.monotonic()
+        self._uptime = uptime or (lambda: time.monotonic() - started)
+        self.liveness: tuple[int, bytes] = self._render()
 
     @property
     def running(self) -> bool:
@@ -25,6 +46,8 @@ class LoopMonitor:
     def start(self) -> None:
         if not self.running:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-monitor")
+            self._task.add_done_callback(self._stopped)
+            self.liveness = self._render()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -32,6 +55,19 @@ class LoopMonitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self.liveness = self._render()
+
+    def _stopped(self, _task: asyncio.Task[None]) -> None:
+        self.liveness = self._render()  # a ticker that died (or was stopped) fails liveness
+
+    def _render(self) -> tuple[int, bytes]:
+        ok = self.running and self.last_lag < self.max_lag_allowed
+        body = {
+            "status": "ok" if ok else "failing",
+            "loop_lag_ms": round(self.last_lag * 1000, 3),
+            "uptime_s": round(self._uptime(), 3),
+        }
+        return (200 if ok else 503), orjson.dumps(body)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -42,3 +78,4 @@ class LoopMonitor:
             self.last_lag = lag
             self.max_lag = max(self.max_lag, lag)
             self.ticks += 1
+            self.liveness = self._render()

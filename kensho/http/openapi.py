@@ -1,7 +1,7 @@
 """OpenAPI 3 document and Swagger UI, built from the app's own routes.
 
 Handlers document themselves with `operation(...)` and apigami's input decorators
-(`querystring_schema`, `match_info_schema`, `json_schema`), which `validate_inputs` (called by
+(`querystring_schema`, `match_info_schema`, `json_schema`), which `input_parser_for` (asked by
 the envelope middleware) also enforces. Routes whose handlers carry no docs (health, metrics,
 admin) are described by `document_route` (the foundation's are built in here). The document is
 built once, at startup, from `app.router`: it cannot list a route that does not exist, and
@@ -11,6 +11,7 @@ bundled assets, never a CDN.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -42,6 +43,7 @@ __all__ = [
     "ProblemParser",
     "build_document",
     "document_route",
+    "input_parser_for",
     "json_schema",
     "match_info_schema",
     "operation",
@@ -49,7 +51,6 @@ __all__ = [
     "querystring_schema",
     "setup_openapi",
     "undocumented_routes",
-    "validate_inputs",
     "validated",
 ]
 
@@ -297,16 +298,16 @@ class ProblemParser(AIOHTTPParser):
         raise errors.BadRequest("The request body is not valid JSON.")
 
 
-def validate_inputs(request: web.Request) -> Awaitable[None] | None:
-    """Parse what the route's handler declared with the apigami decorators.
+def input_parser_for(handler: object) -> Callable[[web.Request], Awaitable[None]] | None:
+    """The parser of what `handler` declared with the apigami decorators, or None.
 
-    The envelope middleware calls this for every request: None at once for a route that
-    declares no inputs, else a coroutine that parses them into `validated(request, location)`;
-    failures raise `ValidationFailed` (400 for query/path, 422 for bodies) or 415. Replaces
-    apigami's middleware, which stores results under string request keys (aiohttp warns).
+    The envelope middleware asks once per route and runs the parser on each request: it
+    parses the declared inputs into `validated(request, location)`; failures raise
+    `ValidationFailed` (400 for query/path, 422 for bodies) or 415. Replaces apigami's
+    middleware, which stores results under string request keys (aiohttp warns).
     """
-    declared = getattr(request.match_info.handler, SCHEMAS_ATTR, None)
-    return _parse_inputs(request, declared) if declared else None
+    declared = getattr(handler, SCHEMAS_ATTR, None)
+    return functools.partial(_parse_inputs, declared=declared) if declared else None
 
 
 async def _parse_inputs(request: web.Request, declared: Any) -> None:
@@ -558,7 +559,7 @@ def setup_openapi(
     """Serve the document at /api/docs/openapi.json and Swagger UI at /api/docs.
 
     Call after adding routes or before: the document is built at startup, when the router is
-    frozen. Also installs the problem-raising parser that `validate_inputs` uses.
+    frozen. Also installs the problem-raising parser that `input_parser_for` uses.
     """
     app[_PARSER] = ProblemParser()
     r = app.router

@@ -36,6 +36,10 @@ _STANDARD = frozenset(
 )
 
 
+#: ".000Z" … ".999Z": the millisecond tail of a timestamp, looked up rather than formatted.
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+
+
 class RequestIdFilter(logging.Filter):
     """Stamp `record.request_id` from the context unless the caller gave one."""
 
@@ -55,11 +59,11 @@ class JsonFormatter(logging.Formatter):
 
     def timestamp(self, created: float) -> str:
         """ISO 8601 UTC with milliseconds; one strftime per second, not per line."""
-        second = int(created)
+        second, milli = divmod(int(created * 1000), 1000)
         if second != self._second:
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        return f"{self._stamp}.{int((created - second) * 1000):03d}Z"
+        return self._stamp + _MILLIS[milli]
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -124,28 +128,16 @@ class BatchingHandler(logging.Handler):
         if record.levelno >= logging.WARNING:
             self._wake.set()
 
-    def write_json(
-        self, logger: str, level: str, msg: str, request_id: str | None, fields: dict[str, Any]
-    ) -> None:
-        """Queue the line `JsonFormatter` would write for such a record, without the record.
+    def write_line(self, line: str) -> None:
+        """Queue one finished JSON line (no newline), as `format` would have produced it.
 
         For `direct_json_writer` callers only: the access log writes one line per request, and
-        building a `LogRecord` for it cost more than the rest of the line.
+        building a `LogRecord` (or even a dict for orjson) for it cost more than the rest of it.
         """
-        formatter = self.formatter
-        assert isinstance(formatter, JsonFormatter)
         if len(self._pending) >= self.max_pending:
             self.dropped += 1
             return
-        line = {
-            "ts": formatter.timestamp(time.time()),
-            "level": level,
-            "logger": logger,
-            "msg": msg,
-            "request_id": request_id,
-        }
-        line.update(fields)
-        self._pending.append(orjson.dumps(line, default=str).decode())
+        self._pending.append(line)
 
     def flush(self) -> None:
         """Write every pending line now, on the caller's thread."""

@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -138,12 +138,8 @@ class Metrics:
         self.in_flight = Gauge(
             "requests_in_flight", "Requests being handled", registry=self.registry
         )
-        self.cache_lookups = Counter(
-            "cache_lookups", "Cache lookups by answering tier", ["tier"], registry=self.registry
-        )
-        self._cache_children: dict[str, Any] = {}
-        self._cache_counts: dict[str, int] = {}
-        self.registry.register(_FnCollector(self._cache_ratios))
+        self._cache_lookups: Mapping[str, int] = {}
+        self.registry.register(_FnCollector(self._cache_series))
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Hot path: one request's duration under its route template, method and status."""
@@ -163,22 +159,27 @@ class Metrics:
         """Collect per-actor series from `snapshot()` at scrape time."""
         self.registry.register(_ActorCollector(snapshot))
 
-    def cache_lookup(self, tier: str) -> None:
-        """Count one cache lookup answered by `tier` (l1, l2 or miss); hot path."""
-        child = self._cache_children.get(tier)
-        if child is None:
-            child = self._cache_children[tier] = self.cache_lookups.labels(tier)
-        child.inc()
-        self._cache_counts[tier] = self._cache_counts.get(tier, 0) + 1
+    def track_cache(self, lookups: Mapping[str, int]) -> None:
+        """Report `lookups` (tier -> count, kept by the cache service) at scrape time.
 
-    def _cache_ratios(self) -> Iterable[Metric]:
-        counts = dict(self._cache_counts)
+        The service counts each lookup in a plain dict on the event loop; a per-lookup hook
+        into a prometheus Counter (which takes a lock) cost more than the L1 hit it counted.
+        """
+        self._cache_lookups = lookups
+
+    def _cache_series(self) -> Iterable[Metric]:
+        counts = dict(self._cache_lookups)
         total = sum(counts.values())
+        lookups = CounterMetricFamily(
+            "cache_lookups", "Cache lookups by answering tier", labels=["tier"]
+        )
         ratio = GaugeMetricFamily(
             "cache_hit_ratio", "Share of cache lookups answered by each tier", labels=["tier"]
         )
         for tier, count in sorted(counts.items()):
+            lookups.add_metric([tier], float(count))
             ratio.add_metric([tier], count / total if total else 0.0)
+        yield lookups
         yield ratio
 
     def render(self) -> bytes:

@@ -165,16 +165,19 @@ def test_direct_writer_only_when_it_is_the_sole_destination() -> None:
     assert direct_json_writer(access, logging.INFO) is None  # not JSON
 
 
-def test_write_json_matches_the_formatter() -> None:
+def test_write_line_queues_finished_lines_and_drops_beyond_the_bound() -> None:
     stream = _Stream()
-    h = _handler(stream)
-    fields = {"event": "access", "status": 200, "route": "/a/{id}"}
-    h.write_json("aiohttp.access", "INFO", "access", "rid-1", fields)
-    record = _record("access")
-    record.__dict__.update(fields)
-    record.name, record.request_id = "aiohttp.access", "rid-1"
-    h.handle(record)
+    h = _handler(stream, max_pending=2)
+    for n in range(3):
+        h.write_line(json.dumps({"n": n}))
     h.close()
-    direct, formatted = _lines(stream)
-    assert direct.pop("ts")[:4] == formatted.pop("ts")[:4]
-    assert list(direct.items()) == list(formatted.items())
+    lines = _lines(stream)
+    assert [line.get("n") for line in lines[:2]] == [0, 1]
+    assert lines[2]["dropped"] == 1  # the third waited for room, and is counted
+
+
+def test_timestamps_are_iso_utc_with_milliseconds() -> None:
+    f = JsonFormatter()
+    assert f.timestamp(0.0) == "1970-01-01T00:00:00.000Z"
+    assert f.timestamp(1_800_000_000.9994) == "2027-01-15T08:00:00.999Z"
+    assert f.timestamp(1_800_000_001.0) == "2027-01-15T08:00:01.000Z"  # the second changes

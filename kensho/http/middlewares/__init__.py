@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from kensho.config import Config
 from kensho.http.lifecycle import Lifecycle
-from kensho.http.middlewares.base import InputValidator, Middleware
+from kensho.http.middlewares.base import InputParsers, Middleware
 from kensho.http.middlewares.envelope import CLIENT_CLOSED, envelope_middleware
 from kensho.http.middlewares.rate_limit import RateLimiter, TokenBucketLimiter
 from kensho.http.middlewares.timeout import Deadlines, deadline
@@ -35,7 +35,7 @@ def build_middlewares(
     tracing: Tracing,
     lifecycle: Lifecycle,
     rate_limiter: RateLimiter | None = None,
-    validate: InputValidator | None = None,
+    input_parsers: InputParsers | None = None,
 ) -> list[Middleware]:
     """The app's middleware chain: one envelope frame (see its module for why)."""
     return [
@@ -45,6 +45,6 @@ def build_middlewares(
             tracing=tracing,
             request_timeout=config.request_timeout,
             rate_limiter=rate_limiter,
-            validate=validate,
+            input_parsers=input_parsers,
         )
     ]

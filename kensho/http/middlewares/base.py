@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-__all__ = ["Handler", "InputValidator", "Middleware"]
+__all__ = ["Handler", "InputParsers", "Middleware"]
 
-#: Parses a request's declared inputs: None when the route declares none (no await needed).
-InputValidator = Callable[[web.Request], Awaitable[None] | None]
+#: Given a route handler, the coroutine function that parses (validates) the inputs it
+#: declared, or None when it declares none. Asked once per route, not per request.
+InputParsers = Callable[[object], Callable[[web.Request], Awaitable[None]] | None]

@@ -19,10 +19,12 @@ __all__ = ["finish_span", "server_span"]
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def server_span(
-    tracing: Tracing, request: web.Request, request_id: str
-) -> AbstractContextManager[Span]:
-    """The request's server span (a context manager that makes it current)."""
+def server_span(tracing: Tracing, request: web.Request) -> AbstractContextManager[Span]:
+    """The request's server span (a context manager that makes it current).
+
+    The request id is not known yet (the envelope inside the span picks it): `finish_span`
+    records it with the status.
+    """
     route = route_template(request)
     method = request.method if request.method in _METHODS else "_OTHER"
     return tracing.tracer.start_as_current_span(
@@ -33,13 +35,14 @@ def server_span(
             "http.request.method": method,
             "http.route": route,
             "url.path": request.path[:1024],
-            "kensho.request_id": request_id,
         },
     )
 
 
-def finish_span(span: Span, status: int) -> None:
-    """Record the response status; a 5xx marks the span as an error."""
+def finish_span(span: Span, status: int, request_id: str | None) -> None:
+    """Record the response status and request id; a 5xx marks the span as an error."""
     span.set_attribute("http.response.status_code", status)
+    if request_id is not None:
+        span.set_attribute("kensho.request_id", request_id)
     if status >= 500:
         span.set_status(Status(StatusCode.ERROR))
