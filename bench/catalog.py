@@ -119,13 +119,14 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
     from kensho.cache import CacheService, CacheSettings
     from kensho.config import Config
     from kensho.http import keys
-    from kensho.http.access_log import JsonAccessLogger
     from kensho.http.app import create_app
-    from kensho.observability.logging import configure_logging
+    from kensho.http.server import serve
+    from kensho.observability.logging import configure_logging, flush_logging
     from kensho.store.pool import create_pool
 
     config = Config(
         port=port,
+        prestop_delay=0,
         database_url=dsn,
         redis_url=REDIS_URL,
         cache_prefix=f"bench:{os.getpid()}:",
@@ -136,9 +137,8 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
 
     async def stores(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(dsn, minsize=1, maxsize=8)
-        cache = CacheService(
-            CacheSettings.from_config(config), on_lookup=app[keys.METRICS].cache_lookup
-        )
+        cache = CacheService(CacheSettings.from_config(config))
+        app[keys.METRICS].track_cache(cache.lookups)
         await cache.start()
         app[keys.DB_POOL], app[keys.CACHE] = pool, cache
         yield
@@ -148,7 +148,11 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
         await pool.wait_closed()
 
     app = create_app(config, resources=[stores])
-    web.run_app(app, host="127.0.0.1", port=port, access_log_class=JsonAccessLogger, print=None)
+    try:  # as `kensho serve` runs it: its runner, access log, GC settings and signal handling
+        status = asyncio.run(serve(config, app))
+    finally:
+        flush_logging()
+    sys.exit(status)
 
 
 # -- load ----------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ service's lock-free L1 reader as its view (rule 3: an L1 hit needs no thread hop
 handles admin messages. An invalidation is I/O, so the actor hands it to the loop and waits on
 its own thread, never on the loop's.
 
-Prometheus series (`cache_lookups_total{tier}`, `cache_hit_ratio{tier}`) come from the
-service's `on_lookup` hook wired to `Metrics.cache_lookup` where the service is built.
+Prometheus series (`cache_lookups_total{tier}`, `cache_hit_ratio{tier}`) are read from the
+service's lookup counts at scrape time (`Metrics.track_cache`, wired where it is built).
 """
 
 from __future__ import annotations

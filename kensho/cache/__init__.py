@@ -7,7 +7,7 @@ stale-if-error, pattern invalidation across replicas and degraded mode without R
 from kensho.cache.keys import Namespace, Pattern
 from kensho.cache.lru import Entry, Freshness, LRUCache, LRUStats
 from kensho.cache.redis_tier import RedisSettings, RedisTier
-from kensho.cache.service import TIERS, CacheService, CacheSettings, Loader, LookupHook
+from kensho.cache.service import TIERS, CacheService, CacheSettings, Loader
 
 __all__ = [
     "TIERS",
@@ -18,7 +18,6 @@ __all__ = [
     "LRUCache",
     "LRUStats",
     "Loader",
-    "LookupHook",
     "Namespace",
     "Pattern",
     "RedisSettings",

@@ -67,6 +67,8 @@ class Namespace:
 
     def key(self, key: Key) -> bytes:
         """The stored form of `key`; raises `ValidationFailed` (400) for oversized keys."""
+        if type(key) is str and len(key) <= self.max_key_bytes // 4:  # short text: the hot path
+            return self.prefix + key.encode("utf-8", "surrogatepass")  # ≤ 4 bytes a character
         return self.prefix + to_bytes(key, limit=self.max_key_bytes)
 
     def strip(self, stored: bytes) -> bytes:

@@ -121,6 +121,22 @@ class LRUCache:
             self.stats.misses += 1
         return entry
 
+    def get_fresh(self, key: bytes) -> bytes | None:
+        """The value if its entry is fresh (counted as a hit), else None, counting nothing.
+
+        The hot path's read: one call, one clock reading. A caller that gets None falls back
+        to `get`, which counts the miss or stale hit.
+        """
+        slot = self._data.get(key)
+        if slot is None:
+            return None
+        entry = slot.entry
+        if not self.clock() < entry.fresh_until:
+            return None
+        slot.referenced = True
+        self.stats.hits += 1
+        return entry.value
+
     def peek(self, key: bytes) -> Entry | None:
         """The entry, expired or not, without counting or marking it (for tests and admin)."""
         slot = self._data.get(key)

@@ -26,13 +26,11 @@ from kensho.cache.lru import Clock, Entry, Freshness, LRUCache
 from kensho.cache.redis_tier import RedisSettings, RedisTier
 from kensho.config import Config
 
-__all__ = ["TIERS", "CacheService", "CacheSettings", "Loader", "LookupHook"]
+__all__ = ["TIERS", "CacheService", "CacheSettings", "Loader"]
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[[], Awaitable[bytes]]
-#: Called once per lookup with the tier that answered: "l1", "l2" or "miss".
-LookupHook = Callable[[str], None]
 TIERS = ("l1", "l2", "miss")
 _Flight = asyncio.Future[tuple[bytes, str]]
 
@@ -88,7 +86,6 @@ class CacheService:
         settings: CacheSettings | None = None,
         *,
         clock: Clock = time.time,
-        on_lookup: LookupHook | None = None,
     ) -> None:
         self.settings = settings or CacheSettings()
         self._clock = clock
@@ -105,11 +102,11 @@ class CacheService:
                 on_reconnect=self._on_reconnect,
                 clock=clock,
             )
-        self._on_lookup = on_lookup
         self._inflight: dict[bytes, _Flight] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._generation = 0
         self._listeners: list[Callable[[bytes], None]] = []
+        #: Lookups by the tier that answered ("l1", "l2" or "miss"); read by /metrics.
         self.lookups = dict.fromkeys(TIERS, 0)
         self.counters = dict.fromkeys(
             (
@@ -147,12 +144,15 @@ class CacheService:
 
     # -- reads --------------------------------------------------------------------------------
     def get_cached(self, key: Key) -> bytes | None:
-        """Lock-free L1 read of a fresh value; no I/O, no await (the hot path)."""
-        entry = self.l1.get(self._ns.key(key))
-        if entry is not None and entry.freshness(self._clock()) is Freshness.FRESH:
-            self._count("l1")
-            return entry.value
-        return None
+        """Lock-free L1 read of a fresh value; no I/O, no await (the hot path).
+
+        A miss is not counted here: the caller goes on to `get` or `get_or_load`, which count
+        the tier that answers.
+        """
+        value = self.l1.get_fresh(self._ns.key(key))
+        if value is not None:
+            self.lookups["l1"] += 1
+        return value
 
     async def get(self, key: Key) -> bytes | None:
         """A fresh value from L1, else from L2 (filling L1), else None."""
@@ -394,11 +394,6 @@ class CacheService:
     # -- helpers ------------------------------------------------------------------------------
     def _count(self, tier: str) -> None:
         self.lookups[tier] += 1
-        if self._on_lookup is not None:
-            try:
-                self._on_lookup(tier)
-            except Exception:
-                log.exception("cache: lookup hook failed")
 
     def _entry(self, value: bytes, ttl: float, stale_ttl: float, error_ttl: float | None) -> Entry:
         if not isinstance(value, bytes):

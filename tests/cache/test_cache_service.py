@@ -167,14 +167,14 @@ async def test_invalidate_pattern_local(svc: CacheService) -> None:
     assert await svc.get("anime:1") is None
 
 
-async def test_lookup_hook_and_hit_ratio(clock: FakeClock) -> None:
-    seen: list[str] = []
-    svc = CacheService(CacheSettings(prefix="h:"), clock=clock, on_lookup=seen.append)
+async def test_lookup_counts_and_hit_ratio(clock: FakeClock) -> None:
+    svc = CacheService(CacheSettings(prefix="h:"), clock=clock)
     loader = Loader()
     await svc.get_or_load("k", loader, ttl=10)
+    assert svc.lookups == {"l1": 0, "l2": 0, "miss": 1}
     await svc.get_or_load("k", loader, ttl=10)
-    await svc.get_or_load("k", loader, ttl=10)
-    assert seen == ["miss", "l1", "l1"]
+    assert svc.get_cached("k") == loader.value
+    assert svc.lookups == {"l1": 2, "l2": 0, "miss": 1}
     stats = svc.stats()
     assert stats["hit_ratio"] == pytest.approx(2 / 3)
     assert stats["hit_ratio_by_tier"]["miss"] == pytest.approx(1 / 3)

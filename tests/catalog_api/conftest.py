@@ -151,9 +151,9 @@ async def make_app(
                     if redis is None
                     else RedisSettings(redis, probe_interval=0.05, socket_timeout=0.2),
                 ),
-                on_lookup=app[keys.METRICS].cache_lookup,
                 **({} if clock is None else {"clock": clock}),
             )
+            app[keys.METRICS].track_cache(cache.lookups)
             await cache.start()
             app[keys.DB_POOL] = db
             app[keys.CACHE] = cache
