@@ -1,6 +1,7 @@
-"""The application factory: state in typed keys, middlewares in the house order, resources.
+"""The application factory: state in typed keys, the request envelope, routes, resources.
 
-`create_app` returns an app that is not started yet; tests may add routes before running it.
+`create_app` returns an app that is not started yet; tests may add routes (through
+`kensho.http.routing.Routes`) before running it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from kensho.http.breaker_routes import add_breaker_routes
 from kensho.http.catalog_routes import add_catalog_routes
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
-from kensho.http.middlewares import RateLimiter, TokenBucketLimiter, build_middlewares
+from kensho.http.middlewares import Envelope, RateLimiter, TokenBucketLimiter
 from kensho.http.openapi import input_parser_for, setup_openapi
 from kensho.http.readiness import ReadinessRegistry
 from kensho.http.resources import Resource, default_resources
 from kensho.http.routes import add_foundation_routes
+from kensho.http.routing import add_unmatched_route, check_routes
 from kensho.http.search_routes import add_search_routes
 from kensho.http.stream_routes import add_stream_routes
 from kensho.observability.metrics import Metrics
@@ -48,16 +50,14 @@ def create_app(
     lifecycle = Lifecycle()
     metrics = Metrics()
     tracing = tracing or Tracing(config.service_name, config.otel_endpoint)
-    app = web.Application(
-        middlewares=build_middlewares(
-            config,
-            metrics=metrics,
-            tracing=tracing,
-            lifecycle=lifecycle,
-            rate_limiter=rate_limiter,
-            input_parsers=input_parser_for,
-        ),
-        client_max_size=config.client_max_size,
+    app = web.Application(client_max_size=config.client_max_size)
+    app[keys.ENVELOPE] = Envelope(
+        metrics=metrics,
+        lifecycle=lifecycle,
+        tracing=tracing,
+        request_timeout=config.request_timeout,
+        rate_limiter=rate_limiter,
+        input_parsers=input_parser_for,
     )
     app[keys.CONFIG] = config
     app[keys.LIFECYCLE] = lifecycle
@@ -76,6 +76,8 @@ def create_app(
     if api_routes:
         add_api_routes(app)
         setup_openapi(app)
+    add_unmatched_route(app)
+    app.on_startup.append(check_routes)
     return app
 
 

@@ -33,6 +33,7 @@ from kensho.errors import ServiceUnavailable, Unauthorized, ValidationFailed
 from kensho.http import keys
 from kensho.http.bodies import read_json
 from kensho.http.openapi import json_schema, operation
+from kensho.http.routing import Routes
 from kensho.http.schemas.auth import LoginRequestSchema, LoginResponseSchema, MeSchema
 from kensho.upstream.client import CrunchyrollClient
 
@@ -186,10 +187,10 @@ async def me(request: web.Request) -> web.Response:
 
 
 def add_auth_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_post("/api/auth/login", login, name="auth-login")
-    r.add_post("/api/auth/logout", logout, name="auth-logout")
-    r.add_get("/api/auth/me", me, name="auth-me")
+    r = Routes(app)
+    r.post("/api/auth/login", login, name="auth-login")
+    r.post("/api/auth/logout", logout, name="auth-logout")
+    r.get("/api/auth/me", me, name="auth-me")
 
 
 # -- the resource --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from kensho.http import admin, keys
 from kensho.http.auth_routes import UPSTREAM, supervisor_handle
 from kensho.http.bodies import read_json
 from kensho.http.readiness import ReadinessCheck
+from kensho.http.routing import Routes
 from kensho.http.schemas.admin import BREAKER_STATES, BreakerOverrideSchema
 
 __all__ = ["BreakerCollector", "add_breaker_routes", "breaker_view"]
@@ -97,7 +98,7 @@ async def override(request: web.Request) -> web.Response:
 
 def add_breaker_routes(app: web.Application) -> None:
     """Route, metrics collector and the (not required) readiness check."""
-    app.router.add_post("/admin/breaker", override, name="admin-breaker")
+    Routes(app).post("/admin/breaker", override, name="admin-breaker")
     app[keys.METRICS].registry.register(BreakerCollector(app))
 
     async def probe() -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from kensho.cache import CacheService
+    from kensho.http.middlewares.envelope import Envelope
     from kensho.jobs.catalog_sync import CatalogSyncJob
     from kensho.upstream.client import CrunchyrollClient
 
@@ -29,6 +30,7 @@ __all__ = [
     "CONFIG",
     "DATABASE_DSN",
     "DB_POOL",
+    "ENVELOPE",
     "HTTP_CLIENT",
     "LIFECYCLE",
     "LOOP_MONITOR",
@@ -49,6 +51,8 @@ READINESS = web.AppKey("readiness", ReadinessRegistry)
 METRICS = web.AppKey("metrics", Metrics)
 TRACING = web.AppKey("tracing", Tracing)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)
+#: Wraps every route handler (kensho.http.routing.Routes adds routes through it).
+ENVELOPE: web.AppKey[Envelope] = web.AppKey("envelope")
 #: The root supervisor; set by the actor-tree resource when it opens.
 SUPERVISOR: web.AppKey[SupervisorLike] = web.AppKey("supervisor")
 #: Pools opened by later resources (kensho.store, kensho.cache, kensho.upstream).

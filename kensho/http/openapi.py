@@ -32,6 +32,7 @@ from apispec import APISpec
 from webargs.aiohttpparser import AIOHTTPParser
 
 from kensho import __version__, errors
+from kensho.http.routing import UNMATCHED_NAME, Routes
 from kensho.http.schemas import problem_example
 from kensho.http.schemas.problem import ProblemSchema
 
@@ -378,8 +379,10 @@ def _add_components(spec: APISpec) -> None:
 def _routes(app: web.Application) -> Iterator[tuple[str, str, web.AbstractRoute]]:
     """(METHOD, path template, route) of every route the docs should cover."""
     for resource in app.router.resources():
-        if isinstance(resource, web.StaticResource) or (resource.name or "").startswith(
-            _ROUTE_PREFIX
+        if (
+            isinstance(resource, web.StaticResource)
+            or (resource.name or "").startswith(_ROUTE_PREFIX)
+            or resource.name == UNMATCHED_NAME
         ):
             continue
         routes = list(resource)
@@ -562,10 +565,10 @@ def setup_openapi(
     frozen. Also installs the problem-raising parser that `input_parser_for` uses.
     """
     app[_PARSER] = ProblemParser()
-    r = app.router
-    r.add_get(SPEC_PATH, _spec_handler, name=_ROUTE_PREFIX + "spec")
-    r.add_get(DOCS_PATH, _ui_handler, name=_ROUTE_PREFIX + "ui")
-    r.add_get(STATIC_PATH + "/{filename}", _static_handler, name=_ROUTE_PREFIX + "static")
+    r = Routes(app)
+    r.get(SPEC_PATH, _spec_handler, name=_ROUTE_PREFIX + "spec")
+    r.get(DOCS_PATH, _ui_handler, name=_ROUTE_PREFIX + "ui")
+    r.get(STATIC_PATH + "/{filename}", _static_handler, name=_ROUTE_PREFIX + "static")
 
     async def build(app_: web.Application) -> None:
         app_[OPENAPI_DOCUMENT] = build_document(app_, servers=servers)

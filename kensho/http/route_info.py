@@ -6,7 +6,10 @@ from aiohttp import web
 
 from kensho.observability.metrics import UNMATCHED_ROUTE
 
-__all__ = ["UNMATCHED_ROUTE", "route_template"]
+__all__ = ["UNMATCHED_NAME", "UNMATCHED_ROUTE", "route_template"]
+
+#: Name of the catch-all route that answers unmatched requests (`kensho.http.routing`).
+UNMATCHED_NAME = "kensho-unmatched"
 
 
 def route_template(request: web.BaseRequest) -> str:
@@ -17,6 +20,6 @@ def route_template(request: web.BaseRequest) -> str:
         return UNMATCHED_ROUTE
     route = getattr(match_info, "route", None)
     resource = getattr(route, "resource", None)
-    if resource is None:
+    if resource is None or resource.name == UNMATCHED_NAME:
         return UNMATCHED_ROUTE
     return str(resource.canonical)

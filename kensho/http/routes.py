@@ -5,15 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from kensho.http import admin, health
+from kensho.http.routing import Routes
 
 __all__ = ["add_foundation_routes"]
 
 
 def add_foundation_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/health/live", health.live, name="health-live", allow_head=True)
-    r.add_get("/health/ready", health.ready, name="health-ready", allow_head=True)
-    r.add_get("/metrics", health.metrics, name="metrics")
-    r.add_get("/admin/actors", admin.actors, name="admin-actors")
-    r.add_get("/admin/actors/{name}", admin.actor, name="admin-actor")
-    r.add_post("/admin/actors/{name}/restart", admin.restart, name="admin-actor-restart")
+    r = Routes(app)
+    r.get("/health/live", health.live, name="health-live", allow_head=True)
+    r.get("/health/ready", health.ready, name="health-ready", allow_head=True)
+    r.get("/metrics", health.metrics, name="metrics")
+    r.get("/admin/actors", admin.actors, name="admin-actors")
+    r.get("/admin/actors/{name}", admin.actor, name="admin-actor")
+    r.post("/admin/actors/{name}/restart", admin.restart, name="admin-actor-restart")

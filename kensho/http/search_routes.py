@@ -29,6 +29,7 @@ from kensho.http.admin import audit_admin, authorize_admin
 from kensho.http.openapi import operation, querystring_schema
 from kensho.http.readiness import ReadinessCheck
 from kensho.http.resources import Resource
+from kensho.http.routing import Routes
 from kensho.http.schemas.admin import SearchAnalyticsSchema
 from kensho.http.schemas.search import (
     SearchAnalyticsQuerySchema,
@@ -340,7 +341,7 @@ async def analytics(request: web.Request) -> web.Response:
 
 def add_search_routes(app: web.Application) -> None:
     """Register the search routes (named, for `url_for`)."""
-    r = app.router
-    r.add_get("/api/search", search, name="search")
-    r.add_get("/api/search/suggest", suggest, name="search-suggest")
-    r.add_get("/admin/search/analytics", analytics, name="admin-search-analytics")
+    r = Routes(app)
+    r.get("/api/search", search, name="search")
+    r.get("/api/search/suggest", suggest, name="search-suggest")
+    r.get("/admin/search/analytics", analytics, name="admin-search-analytics")

@@ -21,6 +21,7 @@ from kensho.http.openapi import (
     operation,
     querystring_schema,
 )
+from kensho.http.routing import Routes
 from kensho.http.schemas.catalog import EpisodeIdPathSchema
 from kensho.http.schemas.playback import BandwidthViewSchema, HeartbeatSchema
 from kensho.http.schemas.streams import StreamQuerySchema, StreamResponseSchema
@@ -106,10 +107,10 @@ async def bandwidth_view(request: web.Request) -> web.Response:
 
 def add_stream_routes(app: web.Application) -> None:
     app[BANDWIDTH] = BandwidthMonitor(app[keys.METRICS].registry)
-    r = app.router
-    r.add_get("/api/episodes/{id}/stream", stream, name="episode-stream")
-    r.add_post("/api/streams/heartbeat", heartbeat, name="stream-heartbeat")
-    r.add_get("/admin/streams/bandwidth", bandwidth_view, name="admin-stream-bandwidth")
+    r = Routes(app)
+    r.get("/api/episodes/{id}/stream", stream, name="episode-stream")
+    r.post("/api/streams/heartbeat", heartbeat, name="stream-heartbeat")
+    r.get("/admin/streams/bandwidth", bandwidth_view, name="admin-stream-bandwidth")
     document_route(
         app,
         "GET",

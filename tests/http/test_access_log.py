@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from kensho.config import Config
 from kensho.http.access_log import JsonAccessLogger
 from kensho.http.app import create_app
+from kensho.http.routing import Routes
 from kensho.observability.logging import configure_logging, flush_logging
 
 
@@ -43,7 +44,7 @@ async def _client(aiohttp_client: Any) -> Any:
     async def item(request: web.Request) -> web.Response:
         return web.Response(text="x" * 10)
 
-    app.router.add_route("*", "/t/items/{id}", item)
+    Routes(app).add("*", "/t/items/{id}", item)
     server = TestServer(app)
     await server.start_server(access_log_class=JsonAccessLogger)
     return await aiohttp_client(server)

@@ -19,6 +19,7 @@ from kensho.http.access_log import JsonAccessLogger
 from kensho.http.app import create_app
 from kensho.http.middlewares.request_id import RequestIds
 from kensho.http.middlewares.timeout import Deadlines
+from kensho.http.routing import Routes
 from kensho.observability.metrics import Metrics
 
 
@@ -97,7 +98,7 @@ async def _access_client(aiohttp_client: Any) -> Any:
     async def item(request: web.Request) -> web.Response:
         return web.Response(text="x" * 10)
 
-    app.router.add_route("*", "/t/items/{id}", item)
+    Routes(app).add("*", "/t/items/{id}", item)
     server = TestServer(app)
     await server.start_server(access_log_class=JsonAccessLogger)
     return await aiohttp_client(server)

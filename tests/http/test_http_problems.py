@@ -11,6 +11,7 @@ from httpkit import LogCapture, MakeClient, assert_problem
 from kensho.errors import CircuitOpen, ValidationFailed
 from kensho.http.bodies import read_json
 from kensho.http.middlewares import deadline
+from kensho.http.routing import Routes
 
 PROBLEM = "application/problem+json"
 SECRET = "postgres://kensho:hunter2@db.internal/prod"
@@ -43,12 +44,12 @@ def _routes(app: web.Application) -> None:
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPFound("/health/live")
 
-    app.router.add_post("/t/echo", echo)
-    app.router.add_get("/t/boom", boom)
-    app.router.add_get("/t/slow", slow)
-    app.router.add_get("/t/default-slow", default_slow)
-    app.router.add_get("/t/breaker", breaker)
-    app.router.add_get("/t/moved", moved)
+    Routes(app).post("/t/echo", echo)
+    Routes(app).get("/t/boom", boom)
+    Routes(app).get("/t/slow", slow)
+    Routes(app).get("/t/default-slow", default_slow)
+    Routes(app).get("/t/breaker", breaker)
+    Routes(app).get("/t/moved", moved)
 
 
 async def _problem(resp: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from aiohttp import web
 from httpkit import LogCapture, MakeClient
 
 from kensho.http.middlewares.request_id import is_sane_request_id
+from kensho.http.routing import Routes
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -19,7 +20,7 @@ def _routes(app: web.Application) -> None:
         logging.getLogger("kensho.test").info("handling")
         return web.Response(text="ok")
 
-    app.router.add_get("/t/chatty", chatty)
+    Routes(app).get("/t/chatty", chatty)
 
 
 @pytest.mark.parametrize("rid", ["abc", "req-1.2:3_x", "A" * 128, "0"])

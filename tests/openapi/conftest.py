@@ -23,6 +23,7 @@ from kensho.http.openapi import (
     setup_openapi,
     validated,
 )
+from kensho.http.routing import Routes
 
 
 @operation("Browse anime", tags=["catalog"], response=schemas.AnimeListSchema)
@@ -45,8 +46,8 @@ async def login(request: web.Request) -> web.Response:
 def make_app(config: Config | None = None) -> web.Application:
     """create_app + the sample routes + the docs, middlewares as app.py will install them."""
     app = create_app(config or Config(), resources=[], api_routes=False)
-    app.router.add_get("/api/anime", browse, name="anime-list")
-    app.router.add_post("/api/auth/login", login, name="auth-login")
+    Routes(app).get("/api/anime", browse, name="anime-list")
+    Routes(app).post("/api/auth/login", login, name="auth-login")
     setup_openapi(app)
     return app
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
+from kensho.config import Config
+from kensho.http.app import create_app
 from kensho.http.openapi import build_document, undocumented_routes
 from kensho.http.schemas.search import (
     SearchHitSchema,
@@ -15,7 +15,7 @@ from kensho.http.search_routes import add_search_routes
 
 
 def test_routes_are_documented() -> None:
-    app = web.Application()
+    app = create_app(Config(), resources=[], api_routes=False)
     add_search_routes(app)
     assert undocumented_routes(app) == []
     doc = build_document(app)
