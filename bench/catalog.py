@@ -4,11 +4,26 @@ Setup: a throw-away PostgreSQL database (on `BENCH_DATABASE_URL`'s server, defau
 gets the schema and `BENCH_ANIME` bundle entries through the real catalog sync; Redis is
 `BENCH_REDIS_URL`. Each server runs in its own subprocess (`python -m bench.catalog --serve
 full|bare PORT DSN`): "full" is the real app (every middleware, cache, ETag, negotiation) with
-the catalog routes; "bare" is a plain aiohttp handler answering the same bytes for every id. The
-load comes from `wrk` with a Lua script cycling through Zipf-sampled ids (else an aiohttp
-client). Measured, interleaved over rounds: peak throughput of each, p99 of the full stack at half
-its peak (wrk paced with `delay()`), and the cache hit ratio (l1+l2 lookups) after warm-up, read
-from /metrics. `main()` prints and returns a JSON dict.
+the catalog routes; "bare" is a plain aiohttp handler answering the same bytes for every id. Both
+start once and stay up for the whole run. The load comes from `wrk` with a Lua script cycling
+through Zipf-sampled ids (else an aiohttp client).
+
+Warm-up: every distinct id of the sample list is fetched once from the full server (sequential
+requests: wrk's Lua counter is per thread, so a wrk warm-up only covers the start of the cycle
+and cold misses would leak into the measurement), then a short load run against each server.
+
+Throughput, by paired short rounds (`loadgen.paired_rounds`): `BENCH_ROUNDS` rounds (default 10),
+each a `BENCH_DURATION`-second run (default 2) against bare and one against full, the order
+alternating every round; each round gives full rps / bare rps, and the headline
+`throughput_ratio` is the median of those per-round ratios. Why: this machine is shared and its
+throughput drifts 20-40 % from one second to the next, so separate long runs per side (a ratio of
+medians) mostly measured the drift; two runs seconds apart see about the same machine,
+alternation cancels a steady drift, and the median drops the rounds a neighbour spoiled.
+`bare` / `full_stack` are each side's medians over the rounds.
+
+Also measured: the cache hit ratio (l1+l2 lookups) over the rounds, read from /metrics before and
+after them, and afterwards the p99 of the full stack at half its median peak (wrk paced with
+`delay()`, `BENCH_HALF_PEAK_DURATION` seconds, default 5). `main()` prints and returns a JSON dict.
 """
 
 from __future__ import annotations
@@ -19,7 +34,6 @@ import os
 import random
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -27,11 +41,13 @@ import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from bench.loadgen import run_wrk, start_server, summarize
+from bench.loadgen import paired_rounds, run_wrk, start_server, summarize
 
-DURATION = float(os.environ.get("BENCH_DURATION", "5"))
+DURATION = float(os.environ.get("BENCH_DURATION", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+WARM_UP = float(os.environ.get("BENCH_WARM_UP", "2"))
+HALF_PEAK_DURATION = float(os.environ.get("BENCH_HALF_PEAK_DURATION", "5"))
 N_ANIME = int(os.environ.get("BENCH_ANIME", "1000"))
 ZIPF_S = float(os.environ.get("BENCH_ZIPF_S", "1.1"))
 SERVER_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -217,8 +233,13 @@ def _lookups(port: int) -> dict[str, float]:
     return {tier: float(v) for tier, v in found}
 
 
-def _median(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+def _fetch_all(port: int, ids: list[str]) -> int:
+    """GET each distinct id once, in first-seen order, so every sampled id is cached; the count."""
+    distinct = list(dict.fromkeys(ids))
+    for anime_id in distinct:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/anime/{anime_id}") as resp:
+            resp.read()
+    return len(distinct)
 
 
 def main() -> dict[str, Any]:
@@ -239,19 +260,22 @@ def main() -> dict[str, Any]:
         ids = _zipf_ids(popular, 20_000)
         full, full_port = start_server("bench.catalog", "full", (dsn, popular[0]))
         procs.append(full)
-        warm = _load(tool, full_port, ids, 2.0)  # warm-up: fills the cache
         bare, bare_port = start_server(
             "bench.catalog", "bare", (dsn, popular[0]), env={"BENCH_FULL_PORT": str(full_port)}
         )
         procs.append(bare)
+        warmed_ids = _fetch_all(full_port, ids)  # every sampled id cached before any load
+        warm = _load(tool, full_port, ids, WARM_UP)
+        _load(tool, bare_port, ids, WARM_UP)
         before = _lookups(full_port)
-        rounds = [
-            (_load(tool, bare_port, ids, DURATION), _load(tool, full_port, ids, DURATION))
-            for _ in range(ROUNDS)
-        ]
+        paired = paired_rounds(
+            lambda: _load(tool, bare_port, ids, DURATION),
+            lambda: _load(tool, full_port, ids, DURATION),
+            ROUNDS,
+        )
         after = _lookups(full_port)
-        b, f = _median([r[0] for r in rounds]), _median([r[1] for r in rounds])
-        half = _load(tool, full_port, ids, DURATION, rate=f["rps"] / 2)
+        b, f = paired["baseline"], paired["candidate"]
+        half = _load(tool, full_port, ids, HALF_PEAK_DURATION, rate=f["rps"] / 2)
         delta = {t: after.get(t, 0.0) - before.get(t, 0.0) for t in ("l1", "l2", "miss")}
         total = sum(delta.values()) or 1.0
         result: dict[str, Any] = {
@@ -262,11 +286,21 @@ def main() -> dict[str, Any]:
             "connections": CONNECTIONS,
             "duration_s": DURATION,
             "rounds": ROUNDS,
+            "method": "paired rounds, order alternating; median of per-round full/bare ratios",
+            "warm_up_ids": warmed_ids,
             "warm_up": warm,
             "bare": b,
             "full_stack": f,
-            "throughput_ratio": round(f["rps"] / b["rps"], 3),
+            "throughput_ratio": round(paired["ratio"], 3),
+            "round_ratios": [round(r, 3) for r in paired["ratios"]],
+            "ratio_min": round(paired["ratio_min"], 3),
+            "ratio_max": round(paired["ratio_max"], 3),
+            "round_rps": {
+                "bare": [round(r["rps"]) for r in paired["baseline_runs"]],
+                "full_stack": [round(r["rps"]) for r in paired["candidate_runs"]],
+            },
             "throughput_target": 0.5,
+            "half_peak_duration_s": HALF_PEAK_DURATION,
             "half_peak": {"target_rps": round(f["rps"] / 2), **half},
             "p99_target_ms": 20.0,
             "cache_hit_ratio": round((delta["l1"] + delta["l2"]) / total, 4),

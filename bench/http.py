@@ -1,8 +1,17 @@
 """/health/live throughput and p99: the full middleware stack against a bare aiohttp handler.
 
-Each server runs in its own subprocess (`python -m bench.http --serve full|bare PORT`), the load
-comes from `wrk` when installed (else an aiohttp client in this process), one server at a time
-on loopback. `main()` prints and returns a JSON dict; the target is full >= 70% of bare.
+Each server runs in its own subprocess (`python -m bench.http --serve full|bare PORT`); both start
+once, get a short warm-up, and stay up for the whole run. The load comes from `wrk` when installed
+(else an aiohttp client in this process), one server at a time on loopback.
+
+How: paired short rounds (`loadgen.paired_rounds`): `BENCH_ROUNDS` rounds (default 10), each a
+`BENCH_DURATION`-second run (default 2) against bare and one against full, the order alternating
+every round; each round gives full rps / bare rps, and the headline `full_vs_bare` is the median
+of those per-round ratios. Why: this machine is shared and its throughput drifts 20-40 % from one
+second to the next, so separate long runs per side (a ratio of medians) mostly measured the
+drift; two runs seconds apart see about the same machine, alternation cancels a steady drift, and
+the median drops the rounds a neighbour spoiled. `bare` / `full_stack` are each side's medians
+over the rounds. `main()` prints and returns a JSON dict; the target is full >= 70% of bare.
 """
 
 from __future__ import annotations
@@ -11,21 +20,18 @@ import asyncio
 import json
 import os
 import shutil
-import statistics
+import subprocess
 import sys
 import time
 from typing import Any
 
-from bench.loadgen import run_wrk, start_server, summarize
+from bench.loadgen import paired_rounds, run_wrk, start_server, summarize
 
-DURATION = float(os.environ.get("BENCH_DURATION", "5"))
+DURATION = float(os.environ.get("BENCH_DURATION", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+WARM_UP = float(os.environ.get("BENCH_WARM_UP", "1"))
 PATH = "/health/live"
-
-
-def _median(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
 def _serve(mode: str, port: int) -> None:
@@ -58,16 +64,12 @@ def _serve(mode: str, port: int) -> None:
     sys.exit(status)
 
 
-def _wrk(port: int) -> dict[str, float]:
-    return run_wrk(f"http://127.0.0.1:{port}{PATH}", connections=CONNECTIONS, seconds=DURATION)
-
-
-async def _aiohttp_load(port: int) -> dict[str, float]:
+async def _aiohttp_load(port: int, seconds: float) -> dict[str, float]:
     import aiohttp
 
     latencies: list[float] = []
     url = f"http://127.0.0.1:{port}{PATH}"
-    end = time.perf_counter() + DURATION
+    end = time.perf_counter() + seconds
     async with aiohttp.ClientSession() as session:
 
         async def one() -> None:
@@ -78,34 +80,53 @@ async def _aiohttp_load(port: int) -> dict[str, float]:
                 latencies.append(time.perf_counter() - t0)
 
         await asyncio.gather(*(one() for _ in range(CONNECTIONS)))
-    return summarize(latencies, DURATION)
+    return summarize(latencies, seconds)
 
 
-def _measure(mode: str, tool: str) -> dict[str, float]:
-    proc, port = start_server("bench.http", mode, timeout=20)
-    try:
-        return _wrk(port) if tool == "wrk" else asyncio.run(_aiohttp_load(port))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+def _load(tool: str, port: int, seconds: float) -> dict[str, float]:
+    if tool == "wrk":
+        url = f"http://127.0.0.1:{port}{PATH}"
+        return run_wrk(url, connections=CONNECTIONS, seconds=seconds)
+    return asyncio.run(_aiohttp_load(port, seconds))
 
 
 def main() -> dict[str, Any]:
-    """Run bare then full; print and return the JSON result."""
+    """Start bare and full, warm both, run the paired rounds; print and return the JSON result."""
     tool = "wrk" if shutil.which("wrk") else "aiohttp"
-    # Interleave rounds and keep each side's median: the machine is shared and noisy.
-    rounds = [(_measure("bare", tool), _measure("full", tool)) for _ in range(ROUNDS)]
-    bare = _median([b for b, _ in rounds])
-    full = _median([f for _, f in rounds])
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        bare, bare_port = start_server("bench.http", "bare", timeout=20)
+        procs.append(bare)
+        full, full_port = start_server("bench.http", "full", timeout=20)
+        procs.append(full)
+        for port in (bare_port, full_port):
+            _load(tool, port, WARM_UP)
+        paired = paired_rounds(
+            lambda: _load(tool, bare_port, DURATION),
+            lambda: _load(tool, full_port, DURATION),
+            ROUNDS,
+        )
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
     result: dict[str, Any] = {
         "benchmark": "http /health/live",
         "load_generator": tool,
+        "method": "paired rounds, order alternating; median of per-round full/bare ratios",
         "connections": CONNECTIONS,
         "duration_s": DURATION,
         "rounds": ROUNDS,
-        "bare": bare,
-        "full_stack": full,
-        "full_vs_bare": round(full["rps"] / bare["rps"], 3),
+        "bare": paired["baseline"],
+        "full_stack": paired["candidate"],
+        "full_vs_bare": round(paired["ratio"], 3),
+        "round_ratios": [round(r, 3) for r in paired["ratios"]],
+        "ratio_min": round(paired["ratio_min"], 3),
+        "ratio_max": round(paired["ratio_max"], 3),
+        "round_rps": {
+            "bare": [round(r["rps"]) for r in paired["baseline_runs"]],
+            "full_stack": [round(r["rps"]) for r in paired["candidate_runs"]],
+        },
         "target": 0.70,
     }
     print(json.dumps(result, indent=2))

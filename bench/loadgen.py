@@ -1,16 +1,34 @@
-"""Shared by the HTTP benchmarks: start a server subprocess, drive it with wrk, read the numbers."""
+"""Shared by the HTTP benchmarks: start a server subprocess, drive it with wrk, read the numbers.
+
+`paired_rounds` is how the throughput-ratio benchmarks compare two servers on this shared,
+noisy machine (its throughput drifts 20-40 % between seconds): short back-to-back runs of each
+side per round, the order alternating every round so a drift favours neither side, one ratio per
+round, and the median of those ratios as the result.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypedDict
 
-__all__ = ["free_port", "run_wrk", "start_server", "summarize"]
+__all__ = [
+    "PairedRounds",
+    "free_port",
+    "median_fields",
+    "paired_rounds",
+    "run_wrk",
+    "start_server",
+    "summarize",
+]
+
+Measure = Callable[[], dict[str, float]]
 
 
 def free_port() -> int:
@@ -85,3 +103,54 @@ def _field(pattern: str, text: str) -> str:
 def _ms(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def median_fields(runs: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Each field's median over `runs` (dicts with the same keys, e.g. `run_wrk` results)."""
+    return {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
+
+
+class PairedRounds(TypedDict):
+    baseline: dict[str, float]  # median of each field over the rounds
+    candidate: dict[str, float]
+    baseline_runs: list[dict[str, float]]  # one per round, in round order
+    candidate_runs: list[dict[str, float]]
+    ratios: list[float]  # candidate rps / baseline rps, per round
+    ratio: float  # median of `ratios`
+    ratio_min: float
+    ratio_max: float
+
+
+def paired_rounds(baseline: Measure, candidate: Measure, rounds: int) -> PairedRounds:
+    """`rounds` back-to-back pairs of measurements, baseline first in even rounds, candidate first
+    in odd ones; each measurement returns at least `rps`.
+
+    Both servers should already be running and warm. The ratio is taken within a round (the two
+    runs are seconds apart, so they see about the same machine) and the median over rounds drops
+    the rounds a neighbour spoiled; alternating the order cancels a steady drift within a round.
+    """
+    if rounds < 1:
+        raise ValueError("rounds must be >= 1")
+    base_runs: list[dict[str, float]] = []
+    cand_runs: list[dict[str, float]] = []
+    ratios: list[float] = []
+    for n in range(rounds):
+        if n % 2 == 0:
+            b = baseline()
+            c = candidate()
+        else:
+            c = candidate()
+            b = baseline()
+        base_runs.append(b)
+        cand_runs.append(c)
+        ratios.append(c["rps"] / b["rps"] if b["rps"] else 0.0)
+    return {
+        "baseline": median_fields(base_runs),
+        "candidate": median_fields(cand_runs),
+        "baseline_runs": base_runs,
+        "candidate_runs": cand_runs,
+        "ratios": ratios,
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
