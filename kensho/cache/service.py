@@ -149,7 +149,15 @@ class CacheService:
         A miss is not counted here: the caller goes on to `get` or `get_or_load`, which count
         the tier that answers.
         """
-        value = self.l1.get_fresh(self._ns.key(key))
+        return self.get_stored(self._ns.key(key))
+
+    def stored_key(self, key: Key) -> bytes:
+        """The form `key` is stored under (namespaced bytes); raises `ValidationFailed` (400)."""
+        return self._ns.key(key)
+
+    def get_stored(self, stored: bytes) -> bytes | None:
+        """`get_cached` for a key already in its stored form (`stored_key`)."""
+        value = self.l1.get_fresh(stored)
         if value is not None:
             self.lookups["l1"] += 1
         return value

@@ -68,6 +68,8 @@ _NAMES: Final = {v: k for k, v in _CODES.items()}
 _TAG_LEN: Final = 34  # '"' + 32 hex digits + '"'
 _DB_DOWN = (psycopg2.Error, OSError, TimeoutError, RuntimeError)
 MAX_PATTERN = 256
+_KNOWN_MAX = 8192
+_ACCEPT_ENCODING = istr("Accept-Encoding")
 #: Codings warmed per anime: what current browsers negotiate (br) and older clients (gzip).
 WARM_CODINGS: Final = ("br", "gzip")
 
@@ -125,6 +127,16 @@ class CatalogApi:
         self.lists = _policy(
             min(config.catalog_ttl, 30.0), config.catalog_stale_ttl, config.catalog_error_ttl
         )
+        #: (request target, Accept-Encoding) -> stored cache key of the representation they
+        #: ask for, for requests whose inputs were valid: a request seen before skips parsing
+        #: and validating them again (bounded; cleared when full).
+        self.known: dict[tuple[str, str | None], bytes] = {}
+
+    def remember(self, request: tuple[str, str | None], key: str) -> None:
+        """Record that the (valid) `request` asks for the representation cached under `key`."""
+        if len(self.known) >= _KNOWN_MAX:
+            self.known.clear()
+        self.known[request] = self.cache.stored_key(key)
 
     async def _cached(self, key: str, load: Callable[[], Awaitable[bytes]], p: _Policy) -> bytes:
         hit = self.cache.get_cached(key)
@@ -200,14 +212,6 @@ class CatalogApi:
 
         base = _anime_base(anime_id, selection)
         return await self.representation(base, coding, identity_ok, identity, self.detail)
-
-    def cached_anime(
-        self, anime_id: str, selection: tuple[str, ...] | None, coding: str, identity_ok: bool
-    ) -> bytes | None:
-        """`anime(...)` if L1 holds it fresh, else None: no coroutine, no await (the hot path)."""
-        return self.cache.get_cached(
-            _coded_key(_anime_base(anime_id, selection), coding, identity_ok)
-        )
 
     async def warm(self, anime_id: str) -> None:
         """Load what browsers fetch most: the full anime in br and gzip (and its layers)."""
@@ -315,10 +319,18 @@ def _api(request: web.Request) -> CatalogApi:
 async def get_anime(request: web.Request) -> web.Response:
     """GET /api/anime/{id}."""
     api = _api(request)
+    seen = (request.raw_path, request.headers.get(_ACCEPT_ENCODING))
+    stored = api.known.get(seen)
+    if stored is not None:  # the hot path: a request seen before, its answer in L1
+        rep = api.cache.get_stored(stored)
+        if rep:
+            return respond(request, rep, api.detail)
     anime_id = _anime_id(request)
     selection = parse_fields(request.query.get("fields"), q.ANIME_FIELDS)
     coding, identity_ok = _coding(request)
-    rep = api.cached_anime(anime_id, selection, coding, identity_ok)
+    key = _coded_key(_anime_base(anime_id, selection), coding, identity_ok)
+    api.remember(seen, key)
+    rep = api.cache.get_cached(key)
     if rep is None:
         rep = await api.anime(anime_id, selection, coding, identity_ok)
     if not rep:

@@ -59,7 +59,11 @@ class JsonFormatter(logging.Formatter):
 
     def timestamp(self, created: float) -> str:
         """ISO 8601 UTC with milliseconds; one strftime per second, not per line."""
-        second, milli = divmod(int(created * 1000), 1000)
+        return self.timestamp_ms(int(created * 1000))
+
+    def timestamp_ms(self, ms: int) -> str:
+        """`timestamp` of a time given in whole milliseconds since the epoch."""
+        second, milli = divmod(ms, 1000)
         if second != self._second:
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from kensho.catalog import CatalogEntry
+from kensho.http import keys
 
 from .conftest import MakeApp
 
@@ -257,3 +258,51 @@ async def test_head_has_headers_and_no_body(
     assert resp.status == 200
     assert resp.headers["ETag"]
     assert await resp.read() == b""
+
+
+async def test_repeated_requests_answer_as_the_first_did(
+    make_app: MakeApp, entries: tuple[CatalogEntry, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot path remembers (target, Accept-Encoding) -> cache key of valid requests only;
+    whatever it remembers, each answer equals the first one, and bad input stays a 400."""
+    import kensho.http.catalog_routes as routes
+
+    monkeypatch.setattr(routes, "_KNOWN_MAX", 4)  # force the memo to fill and be cleared
+    client = await make_app()
+    path, reference = await _biggest(client, entries)
+    cases = [  # (target, Accept-Encoding, the Content-Encoding it must get)
+        (path, "", None),
+        (path, "gzip", "gzip"),
+        (path, "br", "br"),
+        (path + "?fields=id,titles", "", None),
+        (path + "?fields=titles,id", "gzip, identity;q=0", "gzip"),
+        ("/api/anime/x*y", "", None),
+        (path + "?fields=nope", "", None),
+    ]
+    titles = orjson.dumps({k: orjson.loads(reference)[k] for k in ("id", "titles")})
+    first: dict[tuple[str, str], tuple[int, str | None]] = {}
+    for _ in range(3):
+        for target, accept, coding in cases:
+            resp = await client.get(
+                target, headers={"Accept-Encoding": accept}, auto_decompress=False
+            )
+            body = await resp.read()
+            seen = (resp.status, resp.headers.get("ETag"))
+            assert first.setdefault((target, accept), seen) == seen
+            if resp.status == 200:
+                assert resp.headers.get("Content-Encoding") == coding
+                assert _decode(coding, body) == (reference if "fields" not in target else titles)
+    assert first[("/api/anime/x*y", "")][0] == 400
+    assert first[(path + "?fields=nope", "")][0] == 400
+    api = client.app[routes.CATALOG]
+    assert 0 < len(api.known) <= 4  # bounded, and only valid requests were remembered
+
+
+async def test_a_remembered_request_reloads_after_invalidation(
+    make_app: MakeApp, entries: tuple[CatalogEntry, ...]
+) -> None:
+    client = await make_app()
+    path = f"/api/anime/{entries[0].series_id}"
+    etag = await _etag(client, path)
+    await client.app[keys.CACHE].invalidate(f"anime:{entries[0].series_id}|*")
+    assert await _etag(client, path) == etag  # memo hit, L1 miss: the slow path reloads

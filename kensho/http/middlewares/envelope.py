@@ -18,7 +18,6 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 from aiohttp import web
@@ -120,9 +119,12 @@ class Envelope:
         observe, mint, cache_default = self.metrics.observe_request, self.mint, self.cache_default
         perf_counter, current_task = time.perf_counter, asyncio.current_task
         plan: RoutePlan | None = None if template is None else self.plan(handler, template)
+        # `current_task()` without a loop asks `get_running_loop()`, a getpid() system call on
+        # Python 3.11; with the loop that ran the last request it is a dict lookup.
+        loop: asyncio.AbstractEventLoop | None = None
 
         async def enveloped(request: web.Request) -> web.StreamResponse:
-            nonlocal plan
+            nonlocal plan, loop
             if plan is None:
                 plan = self.plan(handler, route_template(request))
             rid = request.headers.get(_HEADER)
@@ -144,7 +146,11 @@ class Envelope:
                     if limit is None:
                         response = await handler(request)
                     else:
-                        task: asyncio.Task[Any] = current_task()  # type: ignore[assignment]
+                        task = current_task(loop) if loop is not None else None
+                        if task is None:  # first request, or the app runs on another loop now
+                            task = current_task()
+                            assert task is not None
+                            loop = task.get_loop()
                         bucket = deadlines.arm(task, limit)
                         cancelling = task.cancelling()
                         try:
@@ -172,11 +178,10 @@ class Envelope:
                 request_id_var.reset(token)
                 lifecycle.in_flight -= 1
                 observe(plan.template, request.method, status, perf_counter() - start)
-            if not response.prepared:
-                headers = response.headers
-                headers[_HEADER] = rid
-                if _CACHE_CONTROL not in headers:
-                    headers[_CACHE_CONTROL] = cache_default
+            # (On a response the handler already sent, e.g. a stream, these change nothing.)
+            headers = response.headers
+            headers[_HEADER] = rid
+            headers.setdefault(_CACHE_CONTROL, cache_default)
             return response
 
         wrapped = enveloped if not self.tracing.enabled else self._traced(enveloped)
