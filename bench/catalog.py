@@ -41,7 +41,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from bench.loadgen import paired_rounds, run_wrk, start_server, summarize
+from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server, summarize
 
 DURATION = float(os.environ.get("BENCH_DURATION", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -286,19 +286,12 @@ def main() -> dict[str, Any]:
             "connections": CONNECTIONS,
             "duration_s": DURATION,
             "rounds": ROUNDS,
-            "method": "paired rounds, order alternating; median of per-round full/bare ratios",
             "warm_up_ids": warmed_ids,
             "warm_up": warm,
             "bare": b,
             "full_stack": f,
             "throughput_ratio": round(paired["ratio"], 3),
-            "round_ratios": [round(r, 3) for r in paired["ratios"]],
-            "ratio_min": round(paired["ratio_min"], 3),
-            "ratio_max": round(paired["ratio_max"], 3),
-            "round_rps": {
-                "bare": [round(r["rps"]) for r in paired["baseline_runs"]],
-                "full_stack": [round(r["rps"]) for r in paired["candidate_runs"]],
-            },
+            **paired_summary(paired),
             "throughput_target": 0.5,
             "half_peak_duration_s": HALF_PEAK_DURATION,
             "half_peak": {"target_rps": round(f["rps"] / 2), **half},

@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any
 
-from bench.loadgen import paired_rounds, run_wrk, start_server, summarize
+from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server, summarize
 
 DURATION = float(os.environ.get("BENCH_DURATION", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -113,20 +113,13 @@ def main() -> dict[str, Any]:
     result: dict[str, Any] = {
         "benchmark": "http /health/live",
         "load_generator": tool,
-        "method": "paired rounds, order alternating; median of per-round full/bare ratios",
         "connections": CONNECTIONS,
         "duration_s": DURATION,
         "rounds": ROUNDS,
         "bare": paired["baseline"],
         "full_stack": paired["candidate"],
         "full_vs_bare": round(paired["ratio"], 3),
-        "round_ratios": [round(r, 3) for r in paired["ratios"]],
-        "ratio_min": round(paired["ratio_min"], 3),
-        "ratio_max": round(paired["ratio_max"], 3),
-        "round_rps": {
-            "bare": [round(r["rps"]) for r in paired["baseline_runs"]],
-            "full_stack": [round(r["rps"]) for r in paired["candidate_runs"]],
-        },
+        **paired_summary(paired),
         "target": 0.70,
     }
     print(json.dumps(result, indent=2))

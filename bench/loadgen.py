@@ -23,6 +23,7 @@ __all__ = [
     "free_port",
     "median_fields",
     "paired_rounds",
+    "paired_summary",
     "run_wrk",
     "start_server",
     "summarize",
@@ -153,4 +154,18 @@ def paired_rounds(baseline: Measure, candidate: Measure, rounds: int) -> PairedR
         "ratio": statistics.median(ratios),
         "ratio_min": min(ratios),
         "ratio_max": max(ratios),
+    }
+
+
+def paired_summary(paired: PairedRounds) -> dict[str, object]:
+    """The per-round part of a benchmark's JSON: method, round ratios, their range, rps."""
+    return {
+        "method": "paired rounds, order alternating; median of per-round full/bare ratios",
+        "round_ratios": [round(r, 3) for r in paired["ratios"]],
+        "ratio_min": round(paired["ratio_min"], 3),
+        "ratio_max": round(paired["ratio_max"], 3),
+        "round_rps": {
+            "bare": [round(r["rps"]) for r in paired["baseline_runs"]],
+            "full_stack": [round(r["rps"]) for r in paired["candidate_runs"]],
+        },
     }

@@ -179,3 +179,22 @@ def make_kit(aiohttp_client: Any, db_pool: Any, redis_url: str, redis_prefix: st
         return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
 
     return build
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put the root logger and the logging module's switches back after a test reconfigured
+    them (`configure_logging`), and stop its writer thread."""
+    from kensho.observability.logging import flush_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, logging._srcfile, logging.logThreads)
+    yield
+    flush_logging()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in saved[0]:
+        root.addHandler(h)
+    root.setLevel(saved[1])
+    logging._srcfile, logging.logThreads = saved[2], saved[3]
+    logging.logProcesses = logging.logMultiprocessing = True

@@ -75,3 +75,24 @@ def assert_problem(body: dict[str, Any], status: int, slug: str, rid: str | None
     assert isinstance(body["request_id"], str) and body["request_id"]
     if rid is not None:
         assert body["request_id"] == rid
+
+
+async def access_log_client(aiohttp_client: Any) -> Any:
+    """An app with a `/t/items/{id}` route, served with our access logger as `kensho serve`
+    runs it."""
+    from aiohttp.test_utils import TestServer
+
+    from kensho.config import Config
+    from kensho.http.access_log import JsonAccessLogger
+    from kensho.http.app import create_app
+    from kensho.http.routing import Routes
+
+    app = create_app(Config(), resources=[], api_routes=False)
+
+    async def item(request: web.Request) -> web.Response:
+        return web.Response(text="x" * 10)
+
+    Routes(app).add("*", "/t/items/{id}", item)
+    server = TestServer(app)
+    await server.start_server(access_log_class=JsonAccessLogger)
+    return await aiohttp_client(server)

@@ -5,49 +5,21 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from httpkit import access_log_client
 
-from kensho.config import Config
 from kensho.http.access_log import JsonAccessLogger
-from kensho.http.app import create_app
-from kensho.http.routing import Routes
 from kensho.observability.logging import configure_logging, flush_logging
 
 
 @pytest.fixture
-def json_stream() -> Iterator[io.StringIO]:
+def json_stream(restore_logging: None) -> io.StringIO:
     """The server's logging set-up (queued JSON, the access log writes lines directly)."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level, logging._srcfile, logging.logThreads)
     stream = io.StringIO()
     configure_logging("INFO", "json", stream, queued=True)
-    yield stream
-    flush_logging()
-    # (pytest's own capturing handler is back on the root logger by now; it removes it itself)
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    for h in saved[0]:
-        root.addHandler(h)
-    root.setLevel(saved[1])
-    logging._srcfile, logging.logThreads = saved[2], saved[3]
-    logging.logProcesses = logging.logMultiprocessing = True
-
-
-async def _client(aiohttp_client: Any) -> Any:
-    app = create_app(Config(), resources=[], api_routes=False)
-
-    async def item(request: web.Request) -> web.Response:
-        return web.Response(text="x" * 10)
-
-    Routes(app).add("*", "/t/items/{id}", item)
-    server = TestServer(app)
-    await server.start_server(access_log_class=JsonAccessLogger)
-    return await aiohttp_client(server)
+    return stream
 
 
 def _only_ours() -> None:
@@ -69,7 +41,7 @@ async def test_direct_lines_carry_every_field_as_json(
     aiohttp_client: Any, json_stream: io.StringIO
 ) -> None:
     _only_ours()
-    client = await _client(aiohttp_client)
+    client = await access_log_client(aiohttp_client)
     assert JsonAccessLogger(logging.getLogger("aiohttp.access"), "")._direct is not None
     await client.get("/t/items/7", headers={"X-Request-ID": "acc-7"})
     await client.request("PROPFIND", "/t/items/8")
@@ -95,7 +67,7 @@ async def test_hostile_request_ids_cannot_break_a_line(
     aiohttp_client: Any, json_stream: io.StringIO, hostile: str
 ) -> None:
     _only_ours()
-    client = await _client(aiohttp_client)
+    client = await access_log_client(aiohttp_client)
     headers = {"X-Request-ID": hostile.encode("utf-8").decode("latin-1")}
     resp = await client.get("/t/items/1", headers=headers)
     assert resp.status == 200

@@ -8,18 +8,13 @@ import re
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from httpkit import LogCapture
+from httpkit import LogCapture, access_log_client
 from prometheus_client.parser import text_string_to_metric_families
 
-from kensho.config import Config
 from kensho.errors import ServiceUnavailable, Timeout
 from kensho.http.access_log import JsonAccessLogger
-from kensho.http.app import create_app
 from kensho.http.middlewares.request_id import RequestIds
 from kensho.http.middlewares.timeout import Deadlines
-from kensho.http.routing import Routes
 from kensho.observability.metrics import Metrics
 
 
@@ -91,19 +86,6 @@ def test_minted_ids_are_32_hex_and_unique_per_app() -> None:
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
 
 
-async def _access_client(aiohttp_client: Any) -> Any:
-    """The app served with our access logger, as `kensho serve` runs it."""
-    app = create_app(Config(), resources=[], api_routes=False)
-
-    async def item(request: web.Request) -> web.Response:
-        return web.Response(text="x" * 10)
-
-    Routes(app).add("*", "/t/items/{id}", item)
-    server = TestServer(app)
-    await server.start_server(access_log_class=JsonAccessLogger)
-    return await aiohttp_client(server)
-
-
 async def _access_lines(logs: LogCapture, n: int) -> list[dict[str, Any]]:
     """The access log is written after the response went out: wait for it, not for a time."""
     for _ in range(1000):
@@ -115,7 +97,7 @@ async def _access_lines(logs: LogCapture, n: int) -> list[dict[str, Any]]:
 
 
 async def test_access_log_fields(aiohttp_client: Any, logs: LogCapture) -> None:
-    client = await _access_client(aiohttp_client)
+    client = await access_log_client(aiohttp_client)
     resp = await client.get("/t/items/secret-42", headers={"X-Request-ID": "acc-1"})
     assert resp.status == 200
     (line,) = await _access_lines(logs, 1)
@@ -130,7 +112,7 @@ async def test_access_log_fields(aiohttp_client: Any, logs: LogCapture) -> None:
 async def test_access_log_bounds_hostile_methods_and_paths(
     aiohttp_client: Any, logs: LogCapture, method: str
 ) -> None:
-    client = await _access_client(aiohttp_client)
+    client = await access_log_client(aiohttp_client)
     resp = await client.request(method, "/nowhere/" + "%2e" * 2000)
     assert resp.status in (400, 404, 405)  # aiohttp may refuse the request line itself
     (line,) = await _access_lines(logs, 1)

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -44,21 +43,6 @@ class _Broken(io.StringIO):
 
 def _lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level, logging._srcfile, logging.logThreads)
-    yield
-    flush_logging()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    for h in saved[0]:
-        root.addHandler(h)
-    root.setLevel(saved[1])
-    logging._srcfile, logging.logThreads = saved[2], saved[3]
-    logging.logProcesses = logging.logMultiprocessing = True
 
 
 def _handler(stream: io.StringIO, **kw: Any) -> BatchingHandler:
