@@ -244,16 +244,10 @@ def _fetch_all(port: int, ids: list[str]) -> int:
 
 def main() -> dict[str, Any]:
     """Create and load a database, run the rounds, drop the database; print the JSON."""
-    import psycopg2
-    from psycopg2 import sql
+    from kensho.store.scratch import create_scratch_database
 
     tool = "wrk" if shutil.which("wrk") else "aiohttp"
-    name = f"kensho_bench_{os.getpid()}"
-    admin = psycopg2.connect(SERVER_DSN)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = SERVER_DSN.rsplit("/", 1)[0] + "/" + name
+    dsn, drop = create_scratch_database(SERVER_DSN, "kensho_bench")
     procs: list[Any] = []
     try:
         popular = asyncio.run(_load_database(dsn))
@@ -304,11 +298,7 @@ def main() -> dict[str, Any]:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=30)
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        admin.close()
+        drop()
     print(json.dumps(result, indent=2))
     return result
 

@@ -11,7 +11,6 @@ import asyncio
 import gc
 import json
 import os
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -19,30 +18,19 @@ from types import MappingProxyType
 from typing import Any
 
 import aiohttp
-import psycopg2
-from psycopg2.extensions import make_dsn
 
 from kensho.catalog import Catalog, load_catalog
 from kensho.jobs.catalog_source import AnonymousFetcher, HttpCatalogSource
 from kensho.jobs.catalog_sync import CatalogSync
 from kensho.store.migrations import migrate
 from kensho.store.pool import create_pool, fetch_one
+from kensho.store.scratch import scratch_database
 from kensho.upstream.simulator.app import running_simulator
 from kensho.upstream.simulator.config import SimConfig
 
 PAGE_SIZE = 100
 CONCURRENCY = 32
 PREFETCH = 2
-
-
-def _admin(dsn: str, statement: str) -> None:
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
 
 
 async def _run(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -131,12 +119,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             database="postgres",
             delete_on_stop=True,
         )
-    name = f"kensho_bench_{secrets.token_hex(4)}"
-    _admin(server, f"CREATE DATABASE {name}")
     try:
-        result = asyncio.run(_run(make_dsn(server, dbname=name), args))
+        with scratch_database(server, "kensho_bench") as dsn:
+            result = asyncio.run(_run(dsn, args))
     finally:
-        _admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         if stop is not None:
             stop()
     print(json.dumps(result, indent=2))

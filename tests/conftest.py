@@ -16,45 +16,11 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
-import psycopg2
 import pytest
 import redis.asyncio as aioredis
-from psycopg2 import sql
-from psycopg2.extensions import parse_dsn
 
-
-def _create_database(admin_dsn: str, prefix: str = "kensho_test") -> tuple[str, Callable[[], None]]:
-    """Create an empty database with a random name; return its DSN and a drop function."""
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    conn = psycopg2.connect(admin_dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-
-    def drop() -> None:
-        c = psycopg2.connect(admin_dsn)
-        c.autocommit = True
-        try:
-            with c.cursor() as cur:
-                cur.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-        finally:
-            c.close()
-
-    return _with_dbname(admin_dsn, name), drop
-
-
-def _with_dbname(dsn: str, dbname: str) -> str:
-    """`dsn` pointing at `dbname`, as a URI (Config requires `scheme://`)."""
-    params = {k: v for k, v in parse_dsn(dsn).items() if k != "dbname"}
-    query = urlencode(params)
-    return f"postgresql:///{quote(dbname)}" + (f"?{query}" if query else "")
+from kensho.store.scratch import create_scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +44,7 @@ def postgres_server_dsn() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(postgres_server_dsn: str) -> Iterator[str]:
     """A fresh, empty database for this test session (dropped at the end)."""
-    dsn, drop = _create_database(postgres_server_dsn)
+    dsn, drop = create_scratch_database(postgres_server_dsn, "kensho_test")
     try:
         yield dsn
     finally:
@@ -91,7 +57,7 @@ def make_database(postgres_server_dsn: str) -> Iterator[Callable[[], str]]:
     drops: list[Callable[[], None]] = []
 
     def make() -> str:
-        dsn, drop = _create_database(postgres_server_dsn)
+        dsn, drop = create_scratch_database(postgres_server_dsn, "kensho_test")
         drops.append(drop)
         return dsn
 

@@ -46,7 +46,6 @@ class _Encoded(dict[str, str]):
 
 
 _methods = _Encoded()
-_last_stamp: list[Any] = [-1, ""]
 
 
 class JsonAccessLogger(AbstractAccessLogger):
@@ -76,14 +75,10 @@ class JsonAccessLogger(AbstractAccessLogger):
         remote = self._remote
         if remote is None:
             remote = self._remote = orjson.dumps(request.remote).decode()
-        now = int(_time.time() * 1000)
-        last = _last_stamp  # [ms, text]: at 10k requests/s a stamp serves ~10 lines
-        if now != last[0]:
-            last[0], last[1] = now, self._timestamp(now)
         self._direct.write_line(
             self._line
             % (
-                last[1],
+                self._timestamp(int(_time.time() * 1000)),
                 access[0],
                 _methods[request.method[:_MAX_METHOD]],
                 access[1],

@@ -330,9 +330,7 @@ async def get_anime(request: web.Request) -> web.Response:
     coding, identity_ok = _coding(request)
     key = _coded_key(_anime_base(anime_id, selection), coding, identity_ok)
     api.remember(seen, key)
-    rep = api.cache.get_cached(key)
-    if rep is None:
-        rep = await api.anime(anime_id, selection, coding, identity_ok)
+    rep = await api.anime(anime_id, selection, coding, identity_ok)
     if not rep:
         raise NotFound(f"No anime has the id {anime_id}.")
     return respond(request, rep, api.detail)

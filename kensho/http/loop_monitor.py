@@ -30,7 +30,7 @@ class LoopMonitor:
         max_lag: float = LIVE_MAX_LAG,
     ) -> None:
         self.interval = interval
-        self.max_lag_allowed = max_lag
+        self.lag_limit = max_lag
         self.last_lag = 0.0
         self.max_lag = 0.0
         self.ticks = 0
@@ -61,7 +61,7 @@ class LoopMonitor:
         self.liveness = self._render()  # a ticker that died (or was stopped) fails liveness
 
     def _render(self) -> tuple[int, bytes]:
-        ok = self.running and self.last_lag < self.max_lag_allowed
+        ok = self.running and self.last_lag < self.lag_limit
         body = {
             "status": "ok" if ok else "failing",
             "loop_lag_ms": round(self.last_lag * 1000, 3),

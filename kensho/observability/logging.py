@@ -56,6 +56,8 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self._second = -1
         self._stamp = ""
+        self._last_ms = -1  # at 10k lines/s a millisecond's text serves ~10 lines
+        self._last_text = ""
 
     def timestamp(self, created: float) -> str:
         """ISO 8601 UTC with milliseconds; one strftime per second, not per line."""
@@ -63,11 +65,14 @@ class JsonFormatter(logging.Formatter):
 
     def timestamp_ms(self, ms: int) -> str:
         """`timestamp` of a time given in whole milliseconds since the epoch."""
+        if ms == self._last_ms:
+            return self._last_text
         second, milli = divmod(ms, 1000)
         if second != self._second:
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        return self._stamp + _MILLIS[milli]
+        self._last_ms, self._last_text = ms, self._stamp + _MILLIS[milli]
+        return self._last_text
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {

@@ -94,15 +94,14 @@ class _RequestHistogram(Collector):
             "+Inf",
         ]  # as prometheus_client spells them
 
-    def series(self, key: tuple[str, str, int]) -> list[float]:
-        """The counts of one label set: [bucket 0, ..., +Inf bucket, sum], not cumulative."""
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Hot path: one request's duration under its route template, method and status."""
+        if method not in _METHODS:
+            method = "OTHER"  # client-controlled: keep the label set bounded
+        key = (route, method, status)
         series = self._series.get(key)
-        if series is None:
+        if series is None:  # [bucket 0, ..., +Inf bucket, sum]: per bucket, not cumulative
             series = self._series[key] = [0.0] * (len(self._bounds) + 2)
-        return series
-
-    def observe(self, key: tuple[str, str, int], seconds: float) -> None:
-        series = self.series(key)
         series[bisect_left(self._bounds, seconds)] += 1
         series[-1] += seconds
 
@@ -135,7 +134,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.request_duration = _RequestHistogram()
-        self._request_series = self.request_duration._series
+        #: Hot path, one call a request: record a duration (route template, method, status).
+        self.observe_request = self.request_duration.observe
         self.registry.register(self.request_duration)
         self.active_connections = Gauge(
             "active_connections", "Open client connections", registry=self.registry
@@ -145,15 +145,6 @@ class Metrics:
         )
         self._cache_lookups: Mapping[str, int] = {}
         self.registry.register(_FnCollector(self._cache_series))
-
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Hot path: one request's duration under its route template, method and status."""
-        if method not in _METHODS:
-            method = "OTHER"  # client-controlled: keep the label set bounded
-        key = (route, method, status)
-        series = self._request_series.get(key) or self.request_duration.series(key)
-        series[bisect_left(_BUCKETS, seconds)] += 1  # one call a request, not two
-        series[-1] += seconds
 
     def track_in_flight(self, count: Callable[[], int]) -> None:
         """Report `count()` as requests_in_flight at scrape time."""

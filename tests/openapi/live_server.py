@@ -21,16 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-import psycopg2
 import redis
 from aiohttp import web
-from psycopg2 import sql
-from psycopg2.extensions import parse_dsn
 
 from kensho.catalog import Catalog, load_catalog
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
+from kensho.http.serving import serving
+from kensho.store.scratch import scratch_database
 from kensho.upstream.simulator import SimConfig, running_simulator
 
 __all__ = ["ADMIN_TOKEN", "DEMO", "LiveServer", "live_server", "small_catalog"]
@@ -64,29 +63,6 @@ def small_catalog(head: int = 20, tail: int = 10) -> Catalog:
 
 
 @contextlib.contextmanager
-def _database(server_dsn: str) -> Iterator[str]:
-    """A fresh database on `server_dsn`, dropped afterwards."""
-    name = f"kensho_openapi_{secrets.token_hex(6)}"
-    params = {k: v for k, v in parse_dsn(server_dsn).items() if k != "dbname"}
-
-    def execute(statement: sql.Composable) -> None:
-        conn = psycopg2.connect(**{**params, "dbname": "postgres"})
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement)
-        finally:
-            conn.close()
-
-    execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        query = "&".join(f"{k}={v}" for k, v in params.items())
-        yield f"postgresql:///{name}" + (f"?{query}" if query else "")
-    finally:
-        execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-@contextlib.contextmanager
 def _redis_keys_dropped(redis_url: str, prefix: str) -> Iterator[None]:
     """Delete the keys under `prefix` afterwards: Redis is shared with other test sessions."""
     try:
@@ -106,18 +82,11 @@ async def _serve(config: Config, catalog: Catalog) -> AsyncIterator[tuple[str, w
     """Simulator, then the app; yields once the catalog sync has loaded the catalog."""
     async with running_simulator(SimConfig(catalog=catalog)) as sim_url:
         app = create_app(dataclasses.replace(config, upstream_url=sim_url))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
+        async with serving(app) as url:
             job = app[keys.CATALOG_SYNC]
             await job.settled.wait()  # loaded, the index rebuilt and the cache re-warmed
             assert job.status.loaded, f"the catalog sync did not load: {job.status}"
-            yield f"http://{host}:{port}", app
-        finally:
-            await runner.cleanup()
+            yield url, app
 
 
 @contextlib.contextmanager
@@ -127,7 +96,10 @@ def live_server(
     """Run the real app until the block ends; the cache prefix is random, the database new."""
     catalog = catalog or small_catalog()
     prefix = f"kensho-test:{secrets.token_hex(6)}:"
-    with _database(server_dsn) as dsn, _redis_keys_dropped(redis_url, prefix):
+    with (
+        scratch_database(server_dsn, "kensho_openapi") as dsn,
+        _redis_keys_dropped(redis_url, prefix),
+    ):
         config = Config(
             database_url=dsn,
             redis_url=redis_url,

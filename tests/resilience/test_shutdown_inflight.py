@@ -22,6 +22,7 @@ from auth.kit import DEMO, episodes
 from serverproc import read_log, server_env, start_server, wait_for_port
 
 from kensho.auth.crypto import KEY_FILE
+from kensho.http.serving import serving
 from kensho.upstream.simulator import SimConfig, create_sim_app
 
 pytestmark = pytest.mark.slow
@@ -57,15 +58,8 @@ async def simulator(arrivals: Arrivals) -> AsyncIterator[str]:
     """The simulator with an outermost arrivals middleware (it runs before the latency fault)."""
     app = create_sim_app(SimConfig(stream_limit_premium=IN_FLIGHT * 4))
     app.middlewares.insert(0, arrivals.middleware)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def _stream(

@@ -145,7 +145,7 @@ class Envelope:
                     limit = plan.limit
                     if limit is None:
                         response = await handler(request)
-                    else:
+                    else:  # `Deadlines.call`, inlined: one coroutine frame fewer a request
                         task = current_task(loop) if loop is not None else None
                         if task is None:  # first request, or the app runs on another loop now
                             task = current_task()

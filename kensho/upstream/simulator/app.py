@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from kensho.catalog.bundle import load_catalog
+from kensho.http.serving import serving
 from kensho.upstream.simulator import content, faults, playback
 from kensho.upstream.simulator.auth import principal_of, token_handler
 from kensho.upstream.simulator.config import SimConfig
@@ -57,12 +58,5 @@ def create_sim_app(config: SimConfig | None = None) -> web.Application:
 async def running_simulator(config: SimConfig | None = None) -> AsyncIterator[str]:
     """Serve the simulator on ``config.host:config.port`` (0 = a free port); yields the base URL."""
     config = config or SimConfig()
-    runner = web.AppRunner(create_sim_app(config), access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, config.host, config.port)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(create_sim_app(config), config.host, config.port) as url:
+        yield url
