@@ -61,7 +61,9 @@ async def test_client_id_grant_is_anonymous(sim: Any) -> None:
     [
         None,
         "Basic " + base64.b64encode(b"kensho-sim-client:wrong").decode(),
-        "Basic " + base64.b64encode(b"rotated-client:x").decode(),
+        "Basic " + base64.b64encode(b"bad client:x").decode(),
+        "Basic " + base64.b64encode(b":secret").decode(),
+        "Basic " + base64.b64encode(b"id:s\x00cret").decode(),
         "Basic !!!notbase64",
         "Basic " + base64.b64encode(b"no-colon").decode(),
         "Bearer abc",
@@ -79,8 +81,23 @@ async def test_bad_basic_client_is_invalid_client(sim: Any, auth: str | None) ->
     }
 
 
+async def test_any_well_formed_client_is_accepted_by_default(sim: Any) -> None:
+    """Real clients bring their own (rotating) Basic credentials, in the header or the body."""
+    for raw in (b"t-kdgp2h8c3jub8fn0fq:yfLDfMfrYvKXh4JXS1LEI2cCqu1v5Wan", b"noaihdevm_6iyg0a8l0q:"):
+        basic = "Basic " + base64.b64encode(raw).decode()
+        resp = await sim.post(
+            "/auth/v1/token", data={"grant_type": "client_id"}, headers={"Authorization": basic}
+        )
+        assert resp.status == 200, raw
+    form = {"grant_type": "client_id", "client_id": "mdnx-client", "client_secret": "s3cret"}
+    assert (await sim.post("/auth/v1/token", data=form)).status == 200
+    # an allow-listed id still needs its own secret
+    form["client_id"] = "kensho-sim-client"
+    assert (await sim.post("/auth/v1/token", data=form)).status == 401
+
+
 async def test_configurable_client_allow_list(make_sim: MakeClient) -> None:
-    client = await make_sim(clients={"tv": "s3cret"})
+    client = await make_sim(clients={"tv": "s3cret"}, strict_clients=True)
     ok = "Basic " + base64.b64encode(b"tv:s3cret").decode()
     assert (
         await client.post(
@@ -147,6 +164,7 @@ async def test_oversized_body_is_refused(sim: Any) -> None:
 
 
 async def _refresh(sim: Any, token: str, device_id: str = DEVICE) -> Any:
+    sim.session.cookie_jar.clear()  # the body's token alone (the etp_rt cookie is tested apart)
     return await sim.post(
         "/auth/v1/token",
         data={
@@ -186,6 +204,7 @@ async def test_refresh_bound_to_device(sim: Any) -> None:
 
 @pytest.mark.parametrize("token", ["", "x" * 100_00, "garbage", "\u00e9\u00e9"])
 async def test_bad_refresh_token_is_400(sim: Any, token: str) -> None:
+    await login(sim)
     assert (await _refresh(sim, token)).status == 400
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from kensho.catalog import Catalog, load_catalog
 from kensho.upstream.simulator.auth import MAX_REMEMBERED_BEARERS, encode_jwt
-from kensho.upstream.simulator.content import MAX_REMEMBERED_ORIGINS
+from kensho.upstream.simulator.links import MAX_REMEMBERED_ORIGINS
 from kensho.upstream.simulator.index import index_for, slugify
 from kensho.upstream.simulator.shapes import (
     SEASON_CACHE,
@@ -47,7 +47,7 @@ def test_bounded_cache_never_exceeds_its_limit() -> None:
 def test_shape_caches_stay_bounded_over_the_whole_catalog() -> None:
     index = index_for(load_catalog())
     for season in index.seasons.values():
-        season_flat(season)
+        season_flat(season, "http://x")
         assert len(SEASON_CACHE) <= SEASON_CACHE.limit
     assert len(SERIES_CACHE) <= SERIES_CACHE.limit
     assert len(index.seasons) > SEASON_CACHE.limit  # the bound was actually exercised
@@ -58,9 +58,9 @@ def test_another_catalog_with_the_same_ids_is_not_served_stale_parts() -> None:
     second = index_for(_small_catalog("Second Title"))
     entry_id = first.catalog.entries[0].series_id
     one, two = first.seasons_of[entry_id][0], second.seasons_of[entry_id][0]
-    assert season_flat(one)["slug_title"] == "first-title"
-    assert season_flat(two)["slug_title"] == "second-title"
-    assert season_flat(one)["slug_title"] == "first-title"
+    assert season_flat(one, "http://x")["slug_title"] == "first-title"
+    assert season_flat(two, "http://x")["slug_title"] == "second-title"
+    assert season_flat(one, "http://x")["slug_title"] == "first-title"
     episode = first.episodes[first.episode_ids[one.id][0]]
     assert episode_flat(first, episode, "http://x")["series_slug_title"] == "first-title"
 

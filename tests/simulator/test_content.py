@@ -69,6 +69,7 @@ SEASON_KEYS = {
     "extended_maturity_rating",
     "keywords",
     "season_tags",
+    "images",
     "availability_notes",
     "versions",
 }
@@ -119,6 +120,9 @@ EPISODE_KEYS = {
     "streams_link",
     "hd_flag",
     "tenant_categories",
+    "available_date",
+    "premium_date",
+    "extended_maturity_rating",
 }
 PANEL_KEYS = {
     "id",
@@ -135,7 +139,6 @@ PANEL_KEYS = {
     "external_id",
     "new",
     "search_metadata",
-    "streams_link",
 }
 EPISODE_VERSION_KEYS = {
     "guid",
@@ -252,7 +255,8 @@ async def test_objects_panels(sim: Any, auth: dict[str, str]) -> None:
         "images",
         "channel_id",
     }
-    assert set(data[2]) == PANEL_KEYS | {"episode_metadata"}
+    assert set(data[2]) == PANEL_KEYS | {"episode_metadata", "streams_link", "rating"}
+    assert set(data[2]["rating"]) == {"up", "down", "total", "rating"}
     assert data[2]["episode_metadata"]["season_id"] == season_id(DEATH_NOTE, 1)
     assert float(data[0]["rating"]["average"]) == pytest.approx(8.71 / 2, abs=0.05)
 

@@ -10,11 +10,22 @@ from aiohttp import web
 
 from kensho.catalog.bundle import load_catalog
 from kensho.http.serving import serving
-from kensho.upstream.simulator import content, faults, playback
+from kensho.upstream.simulator import (
+    accounts,
+    content,
+    discover,
+    faults,
+    images,
+    legacy,
+    media,
+    movies,
+    playback,
+)
 from kensho.upstream.simulator.auth import principal_of, token_handler
 from kensho.upstream.simulator.config import SimConfig
 from kensho.upstream.simulator.faults import Handler
 from kensho.upstream.simulator.index import index_for
+from kensho.upstream.simulator.links import cors_middleware
 from kensho.upstream.simulator.responses import json_error
 from kensho.upstream.simulator.state import STATE, SimState
 
@@ -41,17 +52,34 @@ def create_sim_app(config: SimConfig | None = None) -> web.Application:
     config = config or SimConfig()
     catalog = config.catalog or load_catalog()
     app = web.Application(
-        middlewares=[faults.stats_middleware, faults.fault_middleware, api_middleware],
+        middlewares=[
+            faults.stats_middleware,
+            faults.fault_middleware,
+            cors_middleware,
+            api_middleware,
+        ],
         client_max_size=_CLIENT_MAX_SIZE,
     )
     state = SimState(config=config, index=index_for(catalog), rng=random.Random(config.seed))
     state.accounts = {a.email.lower(): a for a in config.accounts}
     app[STATE] = state
+    app[images.IMAGES] = images.ImageCache()
+    app.router.add_get("/", home, name="home")
     app.router.add_post("/auth/v1/token", token_handler, name="token")
-    app.router.add_routes(content.routes)
-    app.router.add_routes(playback.routes)
-    app.router.add_routes(faults.routes)
+    for module in (accounts, content, discover, movies, legacy, playback, media, images, faults):
+        app.router.add_routes(module.routes)
     return app
+
+
+async def home(request: web.Request) -> web.Response:
+    """``GET /``: crunchyroll-rs fetches the home page before logging in (Cloudflare cookies)."""
+    response = web.Response(
+        text="<!DOCTYPE html><html><head><title>Kenshō Crunchyroll simulator</title></head>"
+        "<body>Crunchyroll API simulator: see docs/simulator.md</body></html>",
+        content_type="text/html",
+    )
+    response.set_cookie("__cf_bm", request.app[STATE].token(16), httponly=True)
+    return response
 
 
 @asynccontextmanager

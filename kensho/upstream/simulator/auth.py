@@ -1,5 +1,7 @@
 """``POST /auth/v1/token`` and the bearer check: HS256 JWTs with ``benefits``, rotating refresh
-tokens bound to ``device_id``, a Basic client allow-list and the real error shapes."""
+tokens bound to ``device_id`` (also set as the browser's ``etp_rt`` cookie), the grants the public
+clients send (``client_id``, ``password``, ``refresh_token``, ``refresh_token_profile_id``,
+``etp_rt_cookie``), any well-formed client by default and the real error shapes."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kensho.upstream.simulator.config import Account
+from kensho.upstream.simulator.config import Account, well_formed_client
 from kensho.upstream.simulator.responses import json_error, json_response
 from kensho.upstream.simulator.state import STATE, Principal, RefreshGrant, SimState
 
@@ -21,6 +23,8 @@ __all__ = ["Principal", "decode_jwt", "encode_jwt", "principal_of", "token_handl
 
 _MAX_FIELD = 512
 MAX_REMEMBERED_BEARERS = 1024
+#: the browser session cookie lives as long as the refresh token it carries (no expiry here)
+ETP_RT_MAX_AGE = 30 * 86_400
 
 
 def _b64(data: bytes) -> str:
@@ -80,6 +84,8 @@ def principal_of(request: web.Request) -> Principal | None:
                 country=str(claims.get("country", "US")),
                 client_id=str(claims.get("client_id", "")),
                 device_id=str(claims.get("device_id", "")),
+                profile_id=claims.get("profile_id"),
+                subject=str(claims.get("sub", "")),
             ),
         )
         if len(state.bearers) >= MAX_REMEMBERED_BEARERS:
@@ -89,25 +95,46 @@ def principal_of(request: web.Request) -> Principal | None:
     return principal if expires > state.config.clock() else None
 
 
-def _client(request: web.Request, state: SimState) -> str | None:
+def _client(request: web.Request, state: SimState, fields: dict[str, str]) -> str | None:
+    """The calling app's client id, or None (answered 401 ``invalid_client``).
+
+    Credentials come from ``Authorization: Basic`` (RS, CRD, yt-dlp) or from the form fields
+    ``client_id``/``client_secret`` (multi-downloader-nx). Any well-formed pair is accepted
+    unless ``strict_clients``; an allow-listed id must always bring its own secret.
+    """
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic" or len(value) > 1024:
+    if scheme.lower() == "basic":
+        if len(value) > 1024:
+            return None
+        try:
+            raw = base64.b64decode(value.strip(), validate=True).decode()
+        except (ValueError, binascii.Error):
+            return None
+        client_id, sep, secret = raw.partition(":")
+        if not sep:
+            return None
+    elif "client_id" in fields:
+        client_id, secret = fields["client_id"], fields.get("client_secret", "")
+    else:
         return None
-    try:
-        client_id, sep, secret = (
-            base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        )
-    except (ValueError, binascii.Error):
+    if not well_formed_client(client_id, secret):
         return None
     known = state.config.clients.get(client_id)
-    if not sep or known is None or not hmac.compare_digest(known.encode(), secret.encode()):
-        return None
-    return client_id
+    if known is None:
+        return None if state.config.strict_clients else client_id
+    return client_id if hmac.compare_digest(known.encode(), secret.encode()) else None
 
 
 def _issue(
-    state: SimState, client_id: str, device_id: str, device_type: str, account: Account | None
-) -> dict[str, Any]:
+    state: SimState,
+    client_id: str,
+    device_id: str,
+    device_type: str,
+    account: Account | None,
+    *,
+    profile_id: str | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """The token answer and, for an account, the new refresh token (also the ``etp_rt``)."""
     now = int(state.config.clock())
     expires_in = state.config.expires_in
     country = account.country if account else "US"
@@ -121,9 +148,8 @@ def _issue(
         "benefits": ["cr_premium", "cr_fan_pack"] if account and account.premium else [],
     }
     if account:
-        claims.update(
-            sub=account.account_id, account_id=account.account_id, profile_id=account.profile_id
-        )
+        profile = profile_id or account.profile_id
+        claims.update(sub=account.account_id, account_id=account.account_id, profile_id=profile)
     else:
         claims["sub"] = str(uuid.UUID(int=state.rng.getrandbits(128), version=4))
     body: dict[str, Any] = {
@@ -133,35 +159,59 @@ def _issue(
         "scope": "offline_access",
         "country": country,
     }
-    if account:
-        refresh = state.token(24)
-        state.refresh[refresh] = RefreshGrant(account, device_id, device_type)
-        body.update(
-            refresh_token=refresh, account_id=account.account_id, profile_id=account.profile_id
+    if account is None:
+        return body, None
+    refresh = state.token(24)
+    profile = profile_id or account.profile_id
+    state.refresh[refresh] = RefreshGrant(account, device_id, device_type, profile)
+    body.update(refresh_token=refresh, account_id=account.account_id, profile_id=profile)
+    return body, refresh
+
+
+def _answer(body: dict[str, Any], refresh: str | None) -> web.Response:
+    """The token JSON; an account login also sets the browser session cookie ``etp_rt``."""
+    response = json_response(body)
+    if refresh is not None:
+        response.set_cookie(
+            "etp_rt", refresh, max_age=ETP_RT_MAX_AGE, httponly=True, secure=False, samesite="Lax"
         )
-    return body
+    return response
 
 
 def _bad_refresh() -> web.Response:
     return json_error(400, "auth.obtain_access_token.invalid_refresh_token", error="invalid_grant")
 
 
+def _held_refresh(
+    request: web.Request, state: SimState, fields: dict[str, str], device_id: str
+) -> tuple[str, RefreshGrant] | None:
+    """The refresh token a grant brings: the form field (bound to the login's device) or else
+    the ``etp_rt`` cookie (a browser session: not bound, the browser's device id is unknown)."""
+    body_token = fields.get("refresh_token", "")
+    held = state.refresh.get(body_token) if body_token else None
+    if held is not None:
+        return (body_token, held) if held.device_id == device_id else None
+    cookie = request.cookies.get("etp_rt", "")
+    held = state.refresh.get(cookie) if 0 < len(cookie) <= _MAX_FIELD else None
+    return (cookie, held) if held is not None else None
+
+
 async def token_handler(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    client_id = _client(request, state)
-    if client_id is None:
-        return json_error(401, "auth.obtain_access_token.client_inactive", error="invalid_client")
     form = (
         await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
     )
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    client_id = _client(request, state, fields)
+    if client_id is None:
+        return json_error(401, "auth.obtain_access_token.client_inactive", error="invalid_client")
     if any(len(v) > _MAX_FIELD for v in fields.values()):
         return json_error(400, "auth.obtain_access_token.invalid_request", error="invalid_request")
     grant = fields.get("grant_type", "")
     device_id = fields.get("device_id", "")
     device_type = fields.get("device_type", "")
     if grant == "client_id":
-        return json_response(_issue(state, client_id, device_id, device_type, None))
+        return _answer(*_issue(state, client_id, device_id, device_type, None))
     if grant == "password":
         account = state.accounts.get(fields.get("username", "").strip().lower())
         password = fields.get("password", "")
@@ -169,14 +219,27 @@ async def token_handler(request: web.Request) -> web.Response:
             return json_error(
                 401, "auth.obtain_access_token.invalid_credentials", error="invalid_grant"
             )
-        return json_response(_issue(state, client_id, device_id, device_type, account))
-    if grant == "refresh_token":
-        old = fields.get("refresh_token", "")
-        held = state.refresh.get(old)
-        if held is None or held.device_id != device_id:
+        return _answer(*_issue(state, client_id, device_id, device_type, account))
+    if grant in ("refresh_token", "refresh_token_profile_id", "etp_rt_cookie"):
+        if grant == "etp_rt_cookie":
+            cookie = request.cookies.get("etp_rt", "")
+            found = (cookie, state.refresh[cookie]) if cookie in state.refresh else None
+        else:
+            found = _held_refresh(request, state, fields, device_id)
+        if found is None:
             return _bad_refresh()
+        old, held = found
+        profile = held.profile_id
+        if grant == "refresh_token_profile_id":
+            profile = fields.get("profile_id", "")
+            if profile not in held.account.profile_ids:
+                return json_error(
+                    400, "auth.obtain_access_token.invalid_profile_id", error="invalid_request"
+                )
         del state.refresh[old]
-        return json_response(_issue(state, client_id, device_id, device_type, held.account))
+        device = device_id or held.device_id
+        kind = device_type or held.device_type
+        return _answer(*_issue(state, client_id, device, kind, held.account, profile_id=profile))
     return json_error(
         400, "auth.obtain_access_token.unsupported_grant_type", error="unsupported_grant_type"
     )

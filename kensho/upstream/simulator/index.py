@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from kensho.catalog.bundle import Catalog, CatalogEntry
 from kensho.catalog.derive import SeasonPlan, episode_id, season_id, seasons_for
 
-__all__ = ["EpisodeRef", "SeasonRef", "SimIndex", "category_slug", "index_for", "slugify"]
+__all__ = [
+    "EpisodeRef",
+    "SeasonRef",
+    "SimIndex",
+    "category_slug",
+    "index_for",
+    "season_tag",
+    "slugify",
+]
 
 
 def slugify(text: str) -> str:
@@ -23,8 +31,25 @@ def slugify(text: str) -> str:
     return slug or "title"
 
 
+#: MyAnimeList genre spellings -> Crunchyroll's category ids (crunchyroll-rs ``Category``)
+_CATEGORY_ALIASES = {"shounen": "shonen", "shoujo": "shojo", "sci-fi": "sci-fi"}
+_QUARTERS = ("winter", "spring", "summer", "fall")
+
+
 def category_slug(genre: str) -> str:
-    return slugify(genre)
+    slug = slugify(genre)
+    return _CATEGORY_ALIASES.get(slug, slug)
+
+
+def season_tag(entry: CatalogEntry) -> str | None:
+    """The simulcast season the entry first aired in, e.g. ``fall-2006`` (None if unknown)."""
+    begin = entry.begin
+    if not begin or len(begin) < 7 or not begin[:4].isdigit() or not begin[5:7].isdigit():
+        return None
+    month = int(begin[5:7])
+    if not 1 <= month <= 12:
+        return None
+    return f"{_QUARTERS[(month - 1) // 3]}-{begin[:4]}"
 
 
 @dataclass(frozen=True, slots=True)

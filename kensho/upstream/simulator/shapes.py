@@ -12,7 +12,14 @@ from typing import Any, Generic, TypeVar
 
 from kensho.catalog.bundle import CatalogEntry
 from kensho.catalog.derive import is_premium_only
-from kensho.upstream.simulator.index import EpisodeRef, SeasonRef, SimIndex, slugify
+from kensho.upstream.simulator.images import SIZES
+from kensho.upstream.simulator.index import (
+    EpisodeRef,
+    SeasonRef,
+    SimIndex,
+    season_tag,
+    slugify,
+)
 
 __all__ = [
     "SEASON_CACHE",
@@ -20,6 +27,7 @@ __all__ = [
     "BoundedCache",
     "duration_ms",
     "episode_flat",
+    "episode_rating",
     "episodes_flat",
     "panel",
     "rating_block",
@@ -39,7 +47,8 @@ def duration_ms(entry: CatalogEntry) -> int:
     return _DURATION_MS.get(entry.kind, _DEFAULT_DURATION_MS)
 
 
-def _images(base: str, kind: str, ident: str, sizes: tuple[tuple[int, int], ...]) -> list[Any]:
+def _images(base: str, kind: str, ident: str) -> list[Any]:
+    """One variant of `kind` at every advertised size (a list of lists, as the API nests it)."""
     return [
         [
             {
@@ -48,15 +57,16 @@ def _images(base: str, kind: str, ident: str, sizes: tuple[tuple[int, int], ...]
                 "width": w,
                 "height": h,
             }
-            for w, h in sizes
+            for w, h in SIZES[kind]
         ]
     ]
 
 
 def series_images(base: str, series_id: str) -> dict[str, Any]:
+    """Posters of a series (or of a season: the same kinds, drawn with its caption)."""
     return {
-        "poster_tall": _images(base, "poster_tall", series_id, ((60, 90), (240, 360), (480, 720))),
-        "poster_wide": _images(base, "poster_wide", series_id, ((320, 180), (1200, 675))),
+        "poster_tall": _images(base, "poster_tall", series_id),
+        "poster_wide": _images(base, "poster_wide", series_id),
     }
 
 
@@ -83,7 +93,26 @@ def rating_block(entry: CatalogEntry) -> dict[str, Any]:
     stars = {
         f"{n}s": {"displayed": str(total // 5), "unit": "", "percentage": 20} for n in range(1, 6)
     }
-    return {**stars, "total": total, "average": f"{average:.1f}", "rating": None}
+    return {**stars, "total": total, "average": f"{average:.1f}", "rating": ""}
+
+
+def episode_rating(entry: CatalogEntry, number: int) -> dict[str, Any]:
+    """An episode's ``rating`` (``ratings=true``): up and down votes, as yt-dlp and
+    crunchyroll-rs ``EpisodeRating`` read them (``displayed`` + ``unit``, e.g. "1.7" + "K")."""
+    total = max(1, entry.members // 50 // number)
+    up = total * (int((entry.rating or 7.0) * 10) - 10) // 90
+
+    def votes(n: int) -> dict[str, str]:
+        return (
+            {"displayed": f"{n / 1000:.1f}", "unit": "K"}
+            if n >= 1000
+            else {
+                "displayed": str(n),
+                "unit": "",
+            }
+        )
+
+    return {"up": votes(up), "down": votes(total - up), "total": total, "rating": ""}
 
 
 K = TypeVar("K")
@@ -131,6 +160,7 @@ class _SeriesParts:
     is_mature: bool
     keywords: list[str]
     genres: list[str]
+    season_tags: list[str]
     duration_ms: int
     first_air: int  # proleptic ordinal of the first air date
 
@@ -147,6 +177,7 @@ class _SeasonParts:
     description: str  # "<season title>, episode "
     identifier: str  # "<series id>|S<n>|E"
     first_episode_day: int  # ordinal of episode 1's air date
+    base: str  # the link base the cached bodies were built with
 
 
 #: ~16k series and ~18k seasons in the full catalog: a sync asks for a series' seasons, then their
@@ -155,6 +186,8 @@ SERIES_CACHE: BoundedCache[str, _SeriesParts] = BoundedCache(2048)
 SEASON_CACHE: BoundedCache[str, _SeasonParts] = BoundedCache(1024)
 _SUBTITLES = list(SUBTITLE_LOCALES)
 _AUDIO = ["ja-JP"]
+#: crunchyroll-rs ``LanguagePresentation`` needs both keys whenever the object is present
+_LANGUAGE_PRESENTATION = {"audio_notation": "", "text_notation": ""}
 
 
 def _series_parts(entry: CatalogEntry) -> _SeriesParts:
@@ -174,15 +207,16 @@ def _series_parts(entry: CatalogEntry) -> _SeriesParts:
             is_mature=maturity == ["TV-MA"],
             keywords=[t.text for t in entry.titles if t.text != entry.title],
             genres=list(entry.genres),
+            season_tags=[t] if (t := season_tag(entry)) else [],
             duration_ms=duration_ms(entry),
             first_air=start.toordinal(),
         ),
     )
 
 
-def _season_parts(season: SeasonRef) -> _SeasonParts:
+def _season_parts(season: SeasonRef, base: str) -> _SeasonParts:
     parts = SEASON_CACHE.get(season.id)
-    if parts is not None and parts.season is season:
+    if parts is not None and parts.season is season and parts.base == base:
         return parts
     series = _series_parts(season.entry)
     entry, plan = season.entry, season.plan
@@ -213,6 +247,7 @@ def _season_parts(season: SeasonRef) -> _SeasonParts:
         "keywords": [],
         "season_tags": [],
         "availability_notes": "",
+        "images": series_images(base, season.id),
         "versions": [
             {
                 "guid": season.id,
@@ -234,6 +269,7 @@ def _season_parts(season: SeasonRef) -> _SeasonParts:
             description=f"{title}, episode ",
             identifier=f"{entry.series_id}|S{plan.number}|E",
             first_episode_day=series.first_air + 7 * season.first_episode,
+            base=base,
         ),
     )
 
@@ -266,20 +302,20 @@ def series_flat(index: SimIndex, entry: CatalogEntry, base: str) -> dict[str, An
         "extended_maturity_rating": {},
         "content_descriptors": [],
         "keywords": parts.keywords,
-        "season_tags": [],
+        "season_tags": parts.season_tags,
         "tenant_categories": parts.genres,
         "availability_notes": "",
         "availability_status": "available",
         "content_provider": "Kensho Simulator",
         "awards": [],
         "livestream": None,
-        "language_presentation": {},
+        "language_presentation": _LANGUAGE_PRESENTATION,
     }
 
 
-def season_flat(season: SeasonRef) -> dict[str, Any]:
+def season_flat(season: SeasonRef, base: str) -> dict[str, Any]:
     """The season's flat object (a shallow copy of the cached one)."""
-    return dict(_season_parts(season).flat)
+    return dict(_season_parts(season, base).flat)
 
 
 _NO_ADS: list[Any] = []
@@ -316,6 +352,8 @@ def _episode_template(
         "upload_date": None,
         "free_available_date": None,
         "premium_available_date": None,
+        "available_date": None,
+        "premium_date": None,
         "availability_starts": None,
         "availability_ends": "9998-11-30T23:59:59Z",
         "audio_locale": "ja-JP",
@@ -329,6 +367,7 @@ def _episode_template(
         "is_mature": series.is_mature,
         "mature_blocked": False,
         "maturity_ratings": series.maturity,
+        "extended_maturity_rating": {},
         "available_offline": None,
         "closed_captions_available": False,
         "availability_notes": "",
@@ -361,24 +400,8 @@ def _episode(parts: _SeasonParts, n: int, eid: str, nxt: str | None, base: str) 
     body["sequence_number"] = float(n)
     body["episode_air_date"] = body["upload_date"] = body["free_available_date"] = aired
     body["premium_available_date"] = body["availability_starts"] = aired
-    body["images"] = {
-        "thumbnail": [
-            [
-                {
-                    "source": f"{base}/imgsrv/thumbnail/{eid}/320x180.jpg",
-                    "type": "thumbnail",
-                    "width": 320,
-                    "height": 180,
-                },
-                {
-                    "source": f"{base}/imgsrv/thumbnail/{eid}/1920x1080.jpg",
-                    "type": "thumbnail",
-                    "width": 1920,
-                    "height": 1080,
-                },
-            ]
-        ]
-    }
+    body["available_date"] = body["premium_date"] = aired
+    body["images"] = {"thumbnail": _images(base, "thumbnail", eid)}
     body["is_premium_only"] = body["available_offline"] = premium
     body["versions"] = [
         {
@@ -403,12 +426,12 @@ def _episode(parts: _SeasonParts, n: int, eid: str, nxt: str | None, base: str) 
 def episode_flat(index: SimIndex, episode: EpisodeRef, base: str) -> dict[str, Any]:
     season, n = episode.season, episode.number
     nxt = index.episode_ids[season.id][n] if n < season.plan.episode_count else None
-    return _episode(_season_parts(season), n, episode.id, nxt, base)
+    return _episode(_season_parts(season, base), n, episode.id, nxt, base)
 
 
 def episodes_flat(index: SimIndex, season: SeasonRef, base: str) -> list[dict[str, Any]]:
     """Every episode of `season` in order (the season's parts are looked up once)."""
-    parts = _season_parts(season)
+    parts = _season_parts(season, base)
     ids = index.episode_ids[season.id]
     nexts: tuple[str | None, ...] = (*ids[1:], None)
     pairs = zip(ids, nexts, strict=True)
@@ -443,9 +466,10 @@ def panel(
         "external_id": f"{kind[:3].upper()}:{flat['id']}",
         "new": False,
         "search_metadata": {"score": score if score is not None else 0.0},
-        "streams_link": flat.get("streams_link", ""),
         f"{kind}_metadata": meta,
     }
+    if "streams_link" in flat:  # episodes and movies only (crunchyroll-rs' strict Series denies it)
+        body["streams_link"] = flat["streams_link"]
     if ratings is not None:
         body["rating"] = ratings
     return body

@@ -23,6 +23,14 @@ class Principal:
     country: str
     client_id: str
     device_id: str
+    profile_id: str | None = None
+    #: the JWT ``sub``: who an anonymous token is (its streams are counted under it)
+    subject: str = ""
+
+    @property
+    def stream_owner(self) -> str:
+        """The key streams are limited by: the account, or the anonymous token's subject."""
+        return self.account_id or f"anonymous:{self.subject}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,7 @@ class RefreshGrant:
     account: Account
     device_id: str
     device_type: str
+    profile_id: str
 
 
 @dataclass(slots=True)
@@ -76,7 +85,7 @@ class SimState:
     statuses: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     #: bearer token -> (exp, principal) of tokens whose signature checked out (see ``auth``)
     bearers: dict[str, tuple[float, Principal]] = field(default_factory=dict)
-    #: (scheme, Host header) -> the request's origin URL (see ``content._base``)
+    #: (scheme, Host header) -> the request's origin URL (see ``links.base_url``)
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def token(self, nbytes: int = 16) -> str:
