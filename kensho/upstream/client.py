@@ -65,8 +65,9 @@ class ClientSettings:
     client_secret: str = "kensho-sim-secret"
     device_type: str = "ANDROIDTV"
     user_agent: str = "Crunchyroll/3.60.0 Android/12 okhttp/4.12.0"
-    play_device: str = "tv"
-    play_platform: str = "android_tv"
+    # Kenshō's front end plays HLS (hls.js): Apple platforms get HLS, the others a DASH MPD
+    play_device: str = "web"
+    play_platform: str = "safari"
     locale: str = "en-US"
     pool_size: int = 32
     limit_per_host: int = 0

@@ -10,8 +10,8 @@ from typing import Any
 
 from kensho.catalog import Catalog, load_catalog
 from kensho.upstream.simulator.auth import MAX_REMEMBERED_BEARERS, encode_jwt
-from kensho.upstream.simulator.links import MAX_REMEMBERED_ORIGINS
 from kensho.upstream.simulator.index import index_for, slugify
+from kensho.upstream.simulator.links import MAX_REMEMBERED_ORIGINS
 from kensho.upstream.simulator.shapes import (
     SEASON_CACHE,
     SERIES_CACHE,

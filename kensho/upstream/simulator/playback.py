@@ -6,11 +6,13 @@ Paths: ``/playback/v{1,2,3}/{id}/{device}/{platform}/play`` (www host, crunchyro
 Crunchy-Downloader); token release by ``DELETE …/v1/token/{id}/{token}`` or
 ``PATCH …/inactive``, keepalive by ``PATCH …/keepAlive``, on both hosts' layouts.
 
-The answer's ``url`` is a DASH MPD that is fetchable exactly as returned (its ``playbackGuid``
-is in it; clients that append ``accountid``/``playbackGuid`` again get the same answer); the
-HLS master for browsers is ``…/master.m3u8`` beside it (``hardSubs`` stays empty: no burned-in
-renditions). Anonymous tokens play free episodes; premium-only episodes refuse them and free
-accounts with 403 ``playback.premium_required`` (an assumption: no client documents the body).
+The answer's ``url`` is fetchable exactly as returned (its ``playbackGuid`` is in it; clients
+that append ``accountid``/``playbackGuid`` again get the same answer): a DASH MPD, as the real
+service returns, except for Apple platforms (``ios/*``, ``web/safari``: an assumption, Apple
+players need HLS), which get the HLS master ``…/master.m3u8``; both exist for every episode
+(``hardSubs`` stays empty: no burned-in renditions). Anonymous tokens play free episodes;
+premium-only episodes refuse them and free accounts with 403 ``playback.premium_required``
+(an assumption: no client documents the body).
 """
 
 from __future__ import annotations
@@ -134,7 +136,8 @@ async def play(request: web.Request) -> web.Response:
         now,
         now + ttl,
     )
-    return json_response(_play_body(request, episode, token, ttl))
+    hls = device == "ios" or (device, platform) == ("web", "safari")
+    return json_response(_play_body(request, episode, token, ttl, hls=hls))
 
 
 for _prefix in ("/playback", ""):
@@ -142,9 +145,12 @@ for _prefix in ("/playback", ""):
         routes.get(f"{_prefix}/{_version}/{_ID}/{{device}}/{{platform}}/play")(play)
 
 
-def _play_body(request: web.Request, episode: EpisodeRef, token: str, ttl: float) -> dict[str, Any]:
+def _play_body(
+    request: web.Request, episode: EpisodeRef, token: str, ttl: float, *, hls: bool
+) -> dict[str, Any]:
     """The camelCase body of crunchyroll-rs ``Stream`` (exactly its fields: its strict build
-    denies others) and multi-downloader-nx ``CrunchyPlayStream``."""
+    denies others) and multi-downloader-nx ``CrunchyPlayStream``; `url` is the HLS master for
+    Apple platforms (`hls`), else the DASH MPD."""
     base = base_url(request)
     eid = episode.id
     subtitles = {
@@ -152,13 +158,14 @@ def _play_body(request: web.Request, episode: EpisodeRef, token: str, ttl: float
         for loc in SUBTITLE_LOCALES
     }
     premium = is_premium_only(episode.season.plan, episode.number)
+    manifest = "master.m3u8" if hls else "manifest.mpd"
     return {
         "assetId": "A" + eid[1:],
         "audioLocale": "ja-JP",
         "audioRole": "main",
         "burnedInLocale": "",
         "playbackType": "on_demand",
-        "url": f"{base}/playback/manifests/{eid}/manifest.mpd?playbackGuid={token}",
+        "url": f"{base}/playback/manifests/{eid}/{manifest}?playbackGuid={token}",
         "token": token,
         "hardSubs": {"none": {"hlang": "", "url": "", "quality": ""}},
         "subtitles": {**subtitles, "none": {"language": "", "url": "", "format": ""}},
