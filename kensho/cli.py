@@ -21,6 +21,23 @@ def _build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8090)
     sim.add_argument("--expires-in", type=int, default=300, help="access-token lifetime (s)")
+    sim.add_argument(
+        "--public-url",
+        default=None,
+        help="base of the links it hands out (env KENSHO_SIM_PUBLIC_URL); default: the caller's",
+    )
+    sim.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="ID:SECRET",
+        help="allow-list a Basic client (repeatable; the secret may be empty)",
+    )
+    sim.add_argument(
+        "--strict-clients",
+        action="store_true",
+        help="refuse clients not on the allow-list (default: any well-formed client)",
+    )
 
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("--status", action="store_true", help="list migrations and their state")

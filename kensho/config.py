@@ -58,6 +58,9 @@ class Config:
     sim_port: int = _opt(
         8091, lo=0, hi=65535, help="in-process simulator's port (stable: image URLs embed it)"
     )
+    sim_public_url: str | None = _opt(
+        None, help="base of the links the in-process simulator hands out (images, streams)"
+    )
     upstream_client_id: str = _opt("kensho-sim-client", help="Crunchyroll Basic client id")
     upstream_client_secret: str | None = _opt(
         "kensho-sim-secret", secret=True, help="client secret"
@@ -136,6 +139,13 @@ class Config:
                     "KENSHO_SIM_ACCOUNTS is invalid: expected items "
                     "email:password:premium|free[:COUNTRY] separated by ';'"
                 ) from None
+        if self.sim_public_url is not None:
+            from kensho.upstream.simulator.config import parse_public_url
+
+            try:
+                parse_public_url(self.sim_public_url)
+            except ValueError as exc:
+                raise ConfigError(f"KENSHO_SIM_PUBLIC_URL={exc}") from None
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError(
                 f"KENSHO_DB_POOL_MIN={self.db_pool_min} is larger than "

@@ -9,11 +9,19 @@ import sys
 
 from aiohttp import web
 
-from kensho.upstream.simulator.config import DEFAULT_ACCOUNTS, SimConfig, parse_accounts
+from kensho.upstream.simulator.config import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_CLIENTS,
+    SimConfig,
+    parse_accounts,
+    parse_client,
+    parse_public_url,
+)
 
 __all__ = ["sim_main"]
 
 ACCOUNTS_ENV = "KENSHO_SIM_ACCOUNTS"
+PUBLIC_URL_ENV = "KENSHO_SIM_PUBLIC_URL"
 
 
 def sim_main(args: argparse.Namespace) -> int:
@@ -31,11 +39,26 @@ def sim_main(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65_535:
         print("kensho sim: --port must be 0..65535", file=sys.stderr)
         return 2
+    clients = dict(DEFAULT_CLIENTS)
+    try:
+        clients.update(parse_client(item) for item in getattr(args, "client", None) or [])
+    except ValueError as exc:
+        print(f"kensho sim: --client: {exc}", file=sys.stderr)
+        return 2
+    raw_public = getattr(args, "public_url", None) or os.environ.get(PUBLIC_URL_ENV) or None
+    try:
+        public_url = parse_public_url(raw_public) if raw_public else None
+    except ValueError as exc:
+        print(f"kensho sim: --public-url/{PUBLIC_URL_ENV}: {exc}", file=sys.stderr)
+        return 2
     config = SimConfig(
         host=args.host,
         port=args.port,
         expires_in=args.expires_in,
         accounts=accounts,
+        clients=clients,
+        strict_clients=bool(getattr(args, "strict_clients", False)),
+        public_url=public_url,
         seed=getattr(args, "seed", 0) or 0,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

@@ -117,12 +117,11 @@ def movie_listing_panel(
     index: SimIndex, entry: CatalogEntry, base: str, ratings: bool
 ) -> dict[str, Any]:
     flat = movie_listing_flat(index, entry, base)
-    return panel(
-        flat,
-        "movie_listing",
-        slug=flat["slug"],
-        ratings=rating_block(entry) if ratings else None,
+    body = panel(
+        flat, "movie_listing", slug=flat["slug"], ratings=rating_block(entry) if ratings else None
     )
+    del body["search_metadata"]  # crunchyroll-rs' strict MovieListing does not know it
+    return body
 
 
 def _movie_entry(request: web.Request) -> CatalogEntry | None:
