@@ -27,7 +27,7 @@ from types import MappingProxyType
 from rapidfuzz import fuzz
 
 from kensho.search.cursor import CursorPosition, decode_cursor, encode_cursor, fingerprint
-from kensho.search.normalize import compact, grams, normalize
+from kensho.search.normalize import compact, grams, kana_romaji, normalize, warm_kana
 from kensho.search.records import SearchRecord
 from kensho.search.suggest import Suggestion, suggest
 
@@ -198,6 +198,17 @@ class SearchIndex:
         if after is not None:
             position = decode_cursor(self._key, after, version=self.version, query_fp=qfp)
         ranked = self._rank(norm, kind, genre)
+        romaji = kana_romaji(norm)
+        if romaji is not None:
+            # A kana query also meets romaji titles, best score per entry. The reading is a
+            # guess: its fuzzy matches count only when the kana found nothing, its exact and
+            # prefix ones (score >= 200) always ("クレイモア" stays Claymore).
+            floor = 0.0 if not ranked else 200.0
+            best = {i: (s, t) for s, i, t in self._rank(romaji, kind, genre) if s >= floor}
+            for s, i, t in ranked:
+                if i not in best or s > best[i][0]:
+                    best[i] = (s, t)
+            ranked = sorted(((s, i, t) for i, (s, t) in best.items()), key=lambda r: (-r[0], r[1]))
         start = 0
         if position is not None:
             keys = [(-s, i) for s, i, _ in ranked]
@@ -260,6 +271,7 @@ def build_index(records: Iterable[SearchRecord], *, cursor_key: bytes | None = N
     `cursor_key` signs pagination cursors; give the same key to every rebuild (and every
     process) or outstanding cursors stop verifying. Without one a random key is used.
     """
+    warm_kana()  # here on the builder's thread, not on the loop at the first kana query
     recs = sorted(records, key=lambda r: (-r.popularity, r.id))
     ids = [r.id for r in recs]
     if len(set(ids)) != len(ids):

@@ -9,11 +9,13 @@ has no spaces, so tokens and candidate grams over CJK runs are bigrams.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from importlib import resources
+from typing import Any
 
-__all__ = ["compact", "grams", "is_cjk", "normalize", "tokens"]
+__all__ = ["compact", "grams", "is_cjk", "kana_romaji", "normalize", "tokens", "warm_kana"]
 
 # Apostrophes join ("JoJo's" -> "jojos"); "×" is how Japanese titles write " x ".
 _SPECIAL = {"'": "", "’": "", "‘": "", "`": "", "´": "", "×": " x "}
@@ -91,6 +93,38 @@ def normalize(text: str) -> str:
         s = _LONG_VOWEL.sub(r"\1", s)
         s = _TSU_WO.sub(lambda m: "tu" if m.group() == "tsu" else "o", s)
     return _SPACES.sub(" ", s).strip()
+
+
+@functools.cache
+def _kakasi() -> Any:
+    """pykakasi's converter: loading its dictionaries takes ~0.5 s, so `warm_kana()` does it
+    where blocking is allowed (the index build), not on the first query."""
+    import pykakasi
+
+    return pykakasi.kakasi()  # type: ignore[no-untyped-call]
+
+
+def warm_kana() -> None:
+    """Load the transliteration dictionaries now (call off the event loop)."""
+    _kakasi()
+
+
+def _is_kana(ch: str) -> bool:
+    o = ord(ch)
+    return 0x3041 <= o <= 0x3096 or o in (0x30FC, 0x309D, 0x309E)  # hiragana, ー, ゝゞ
+
+
+def kana_romaji(norm: str) -> str | None:
+    """A query typed in kana only (``しんげきのきょじん``), as normalised Hepburn romaji
+    (``shingekinokyojin``), so it can meet romaji titles; None for any other query.
+
+    Takes a `normalize()`d string (katakana already folded to hiragana). Kanji queries are left
+    alone: they meet the Japanese titles themselves.
+    """
+    if not norm or not all(_is_kana(c) or c == " " for c in norm) or len(norm) > 200:
+        return None
+    romaji = " ".join(part["hepburn"] for part in _kakasi().convert(norm))
+    return normalize(romaji) or None
 
 
 def compact(norm: str) -> str:

@@ -88,3 +88,29 @@ def test_grams_ignore_spaces_and_use_bigrams_for_cjk() -> None:
     assert grams("ab") == {"ab"}
     assert grams("") == set()
     assert compact("steins gate") == "steinsgate"
+
+
+def test_kana_queries_get_a_romaji_reading() -> None:
+    from kensho.search.normalize import kana_romaji
+
+    assert kana_romaji(normalize("しんげきのきょじん")) == "shingekinokyojin"
+    assert kana_romaji(normalize("シンゲキノキョジン")) == "shingekinokyojin"
+    for other in ("進撃の巨人", "attack on titan", "しんげき巨人", "", "ー" * 500):
+        assert kana_romaji(normalize(other)) is None, other
+
+
+def test_a_kana_query_finds_the_kanji_and_romaji_title() -> None:
+    from kensho.search import SearchRecord, build_index
+
+    records = [
+        SearchRecord(
+            id="aot",
+            titles=(("ja", "進撃の巨人"), ("romaji", "Shingeki no Kyojin")),
+            kind="tv",
+            genres=(),
+            popularity=100,
+        ),  # fmt: skip
+        SearchRecord(id="other", titles=(("ja", "しんげき"),), kind="tv", genres=(), popularity=1),
+    ]
+    index = build_index(records)
+    assert [h.id for h in index.search("しんげきのきょじん").items][:1] == ["aot"]
