@@ -109,7 +109,7 @@ def test_a_kana_query_finds_the_kanji_and_romaji_title() -> None:
             kind="tv",
             genres=(),
             popularity=100,
-        ),  # fmt: skip
+        ),
         SearchRecord(id="other", titles=(("ja", "しんげき"),), kind="tv", genres=(), popularity=1),
     ]
     index = build_index(records)
