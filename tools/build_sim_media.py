@@ -55,9 +55,7 @@ def _sources(width: int, height: int) -> list[str]:
 
 
 def _video_args(height: int, crf: int) -> list[str]:
-    box = (
-        f"drawbox=x='mod(t*{height // 2},iw-ih/6)':y=ih*0.72:w=ih/6:h=ih/10:color=white:t=fill"
-    )
+    box = f"drawbox=x='mod(t*{height // 2},iw-ih/6)':y=ih*0.72:w=ih/6:h=ih/10:color=white:t=fill"
     gop = str(FPS * SEGMENT_SECONDS)
     return [
         "-vf", box, "-c:v", "libx264", "-profile:v", "main", "-preset", "veryslow",
@@ -79,7 +77,8 @@ def _hls(name: str, width: int, height: int, crf: int, out: Path) -> list[float]
     )  # fmt: skip
     playlist = (target / "index.m3u8").read_text()
     (target / "index.m3u8").unlink()
-    return [float(line[8:].rstrip(",")) for line in playlist.splitlines() if line.startswith("#EXTINF:")]
+    lines = playlist.splitlines()
+    return [float(line[8:].rstrip(",")) for line in lines if line.startswith("#EXTINF:")]
 
 
 def _timeline(rep: ET.Element) -> dict[str, object]:
@@ -92,7 +91,8 @@ def _timeline(rep: ET.Element) -> dict[str, object]:
     return {"timescale": int(template.get("timescale", "1")), "timeline": segments}
 
 
-def _dash(name: str, width: int, height: int, crf: int, out: Path, tmp: Path) -> dict[str, object]:
+def _dash(name: str, size: tuple[int, int], crf: int, out: Path, tmp: Path) -> dict[str, object]:
+    width, height = size
     work = tmp / name
     work.mkdir()
     _ffmpeg(
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 "bandwidth": size * 8 // LOOP_SECONDS,
                 "durations": durations,
             }
-            meta["dash"].update(_dash(name, width, height, crf, out, Path(tmp)))  # type: ignore[attr-defined]
+            meta["dash"].update(_dash(name, (width, height), crf, out, Path(tmp)))  # type: ignore[attr-defined]
     (out / "media.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"wrote {out} ({total // 1024} KiB)")
