@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("redis_client")
 
 PLAY = "/playback/v3/{id}/{device}/{platform}/play"
 TOKEN = "/auth/v1/token"
-RELEASE = "/playback/v1/token/{content_id}/{token}"
+RELEASE = "/playback/v1/token/{id}/{token}"
 
 
 class ShiftedClock:
