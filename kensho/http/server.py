@@ -45,6 +45,11 @@ def serve_main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"kensho: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from kensho.store.embedded import missing_embedded
+
+    if (missing := missing_embedded(config)) is not None:
+        print(f"kensho: {missing}", file=sys.stderr)
+        return EXIT_CONFIG
     configure_logging(config.log_level, config.log_format, queued=True)
     log.info("starting", extra={"event": "starting", "config": config.redacted()})
     try:

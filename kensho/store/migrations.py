@@ -234,6 +234,11 @@ def migrate_main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"kensho migrate: {exc}", file=sys.stderr)
         return 2
+    from kensho.store.embedded import missing_embedded
+
+    if (missing := missing_embedded(config, redis=False)) is not None:
+        print(f"kensho migrate: {missing}", file=sys.stderr)
+        return 2
     stop = None
     dsn = config.database_url
     if dsn is None:
