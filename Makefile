@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench sim fmt clean
+.PHONY: run test lint bench rollout sim fmt lock clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Kenshō needs Python 3.11+")'
@@ -30,6 +30,17 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The image's hash-pinned installs (Dockerfile). Python 3.11, as in the image, with this machine's
+# pip configuration left out so nothing local leaks into the files.
+lock: $(STAMP)
+	@$(BIN)/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the lock is for the image: Python 3.11")'
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes \
+	  --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements/image.lock pyproject.toml
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes \
+	  --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements/build.lock requirements/build.in
 
 sim: $(STAMP)
 	$(BIN)/kensho sim --port 8090
