@@ -217,6 +217,11 @@ class Supervisor:
     def children(self) -> tuple[str, ...]:
         return tuple(c.name for c in self._children)
 
+    @property
+    def child_specs(self) -> tuple[ChildSpec, ...]:
+        """The children's specs in start order (deployment checks add up their timeouts)."""
+        return tuple(c.spec for c in self._children)
+
     def snapshot(self) -> dict[str, Any]:
         """The supervision tree as JSON-able data: per actor its stats and summary()."""
         kids: list[dict[str, Any]] = []
