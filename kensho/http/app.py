@@ -68,6 +68,7 @@ def create_app(
 
     metrics.track_connections(lambda: lifecycle.connections())  # noqa: PLW0108 - bound later
     metrics.track_actors(lambda: sup.snapshot() if (sup := app.get(keys.SUPERVISOR)) else None)
+    _track_readiness(metrics, app[keys.READINESS], lifecycle)
 
     app.cleanup_ctx.append(_observability)
     for resource in default_resources(config) if resources is None else resources:
@@ -88,6 +89,20 @@ def add_api_routes(app: web.Application) -> None:
     add_auth_routes(app)
     add_stream_routes(app)
     add_breaker_routes(app)
+
+
+def _track_readiness(metrics: Metrics, readiness: ReadinessRegistry, lifecycle: Lifecycle) -> None:
+    """Readiness on /metrics, for the not-ready, flapping and dependency-down alerts."""
+
+    def ready() -> bool | None:
+        last = readiness.last
+        return None if last is None else last.ready and not lifecycle.draining
+
+    def checks() -> list[tuple[str, bool, bool]]:
+        last = readiness.last
+        return [] if last is None else [(c.name, c.required, c.ok) for c in last.checks]
+
+    metrics.track_readiness(ready, checks, lambda: readiness.transitions)
 
 
 async def _observability(app: web.Application) -> AsyncIterator[None]:

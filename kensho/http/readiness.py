@@ -67,6 +67,10 @@ class ReadinessRegistry:
         self._cached: ReadinessReport | None = None
         self._running: asyncio.Task[ReadinessReport] | None = None
         self.evaluations = 0
+        #: The latest evaluation (never cleared), for `/metrics`; None before the first probe.
+        self.last: ReadinessReport | None = None
+        #: Flips between ready and not ready across evaluations (readiness flapping).
+        self.transitions = 0
 
     def add(self, check: ReadinessCheck) -> None:
         self._checks[check.name] = check
@@ -95,7 +99,9 @@ class ReadinessRegistry:
         else:
             status = "degraded"
         report = ReadinessReport(status, tuple(results), self._clock())
-        self._cached = report
+        if self.last is not None and self.last.ready != report.ready:
+            self.transitions += 1
+        self._cached = self.last = report
         return report
 
 

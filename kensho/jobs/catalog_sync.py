@@ -197,6 +197,9 @@ class _Metrics:
             registry=reg,
         )
         self.runs = Counter("catalog_sync_runs", "sync runs by result", ["result"], registry=reg)
+        for result in ("complete", "failed", "cancelled"):
+            # Exported at 0 from the start, so the first failure is an increase an alert sees.
+            self.runs.labels(result)
         self.pages = Counter("catalog_sync_pages", "browse pages committed", registry=reg)
         self.rows = Counter(
             "catalog_sync_rows_written", "rows written by table", ["table"], registry=reg

@@ -67,6 +67,42 @@ class _ActorCollector(Collector):
         return [depth, done, failed, restarts]
 
 
+class _ReadinessCollector(Collector):
+    """readiness_ready, readiness_check_ok{check,required}, readiness_transitions_total.
+
+    Read from the latest readiness evaluation (probes run every few seconds in every
+    deployment), so a scrape never runs a check itself.
+    """
+
+    def __init__(
+        self,
+        ready: Callable[[], bool | None],
+        checks: Callable[[], Iterable[tuple[str, bool, bool]]],
+        transitions: Callable[[], int],
+    ) -> None:
+        self._ready, self._checks, self._transitions = ready, checks, transitions
+
+    def collect(self) -> Iterable[Metric]:
+        ready = GaugeMetricFamily(
+            "readiness_ready", "1 when the last /health/ready evaluation was ready (not draining)"
+        )
+        checks = GaugeMetricFamily(
+            "readiness_check_ok",
+            "1 when a readiness check passed at the last evaluation",
+            labels=["check", "required"],
+        )
+        transitions = CounterMetricFamily(
+            "readiness_transitions", "Flips between ready and not ready across evaluations"
+        )
+        state = self._ready()
+        if state is not None:
+            ready.add_metric([], 1.0 if state else 0.0)
+        for name, required, ok in self._checks():
+            checks.add_metric([name, "true" if required else "false"], 1.0 if ok else 0.0)
+        transitions.add_metric([], float(self._transitions()))
+        return [ready, checks, transitions]
+
+
 class _FnCollector(Collector):
     """Adapts a function yielding metric families to a registry collector."""
 
@@ -157,6 +193,16 @@ class Metrics:
     def track_actors(self, snapshot: SnapshotFn) -> None:
         """Collect per-actor series from `snapshot()` at scrape time."""
         self.registry.register(_ActorCollector(snapshot))
+
+    def track_readiness(
+        self,
+        ready: Callable[[], bool | None],
+        checks: Callable[[], Iterable[tuple[str, bool, bool]]],
+        transitions: Callable[[], int],
+    ) -> None:
+        """Report the latest readiness evaluation at scrape time: `ready()` (None before the
+        first probe), `checks()` as (name, required, ok), `transitions()` so far."""
+        self.registry.register(_ReadinessCollector(ready, checks, transitions))
 
     def track_cache(self, lookups: Mapping[str, int]) -> None:
         """Report `lookups` (tier -> count, kept by the cache service) at scrape time.

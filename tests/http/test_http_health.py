@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 from httpkit import MakeClient, StandInSupervisor
+from prometheus_client.parser import text_string_to_metric_families
 
 from kensho.http import keys
 from kensho.http.readiness import ReadinessCheck, ReadinessRegistry
@@ -150,3 +151,53 @@ async def test_draining_is_503_but_live_stays_200(make_client: MakeClient) -> No
     assert resp.status == 503
     assert (await resp.json())["status"] == "shutting_down"
     assert (await client.get("/health/live")).status == 200
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+async def test_metrics_show_the_last_readiness_evaluation_per_check(
+    make_client: MakeClient,
+) -> None:
+    up = {"redis": True}
+
+    async def redis() -> None:
+        if not up["redis"]:
+            raise ConnectionRefusedError
+
+    client = await make_client(
+        lambda app: _add_check(app, ReadinessCheck("redis", False, redis)), ready_cache_seconds=0
+    )
+    before = _samples(await (await client.get("/metrics")).text())
+    assert ("readiness_ready", ()) not in before  # nothing evaluated yet: no claim either way
+    assert before[("readiness_transitions_total", ())] == 0
+    await client.get("/health/ready")
+    up["redis"] = False
+    await client.get("/health/ready")
+    after = _samples(await (await client.get("/metrics")).text())
+    assert after[("readiness_check_ok", (("check", "redis"), ("required", "false")))] == 0
+    assert after[("readiness_check_ok", (("check", "actors"), ("required", "true")))] == 1
+    assert after[("readiness_ready", ())] == 1  # degraded still takes traffic
+    assert after[("readiness_transitions_total", ())] == 0
+
+
+async def test_readiness_flips_are_counted_and_draining_is_not_ready(
+    make_client: MakeClient, supervisor: StandInSupervisor
+) -> None:
+    client = await make_client(ready_cache_seconds=0)
+    for failed in (False, True, False, True):
+        supervisor.failed = failed
+        await client.get("/health/ready")
+    samples = _samples(await (await client.get("/metrics")).text())
+    assert samples[("readiness_transitions_total", ())] == 3
+    assert samples[("readiness_ready", ())] == 0
+    supervisor.failed = False
+    await client.get("/health/ready")
+    client.app[keys.LIFECYCLE].begin_draining()
+    samples = _samples(await (await client.get("/metrics")).text())
+    assert samples[("readiness_ready", ())] == 0  # the last evaluation was ready, but draining
