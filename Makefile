@@ -42,6 +42,10 @@ lock: $(STAMP)
 	  --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 	  --output-file requirements/build.lock requirements/build.in
 
+# docker compose's secrets, once (tools/compose_env.py never overwrites an existing .env).
+.env: $(STAMP)
+	$(BIN)/python tools/compose_env.py
+
 sim: $(STAMP)
 	$(BIN)/kensho sim --port 8090
 
