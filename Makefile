@@ -31,6 +31,11 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Zero-downtime rollout through HAProxy (bench/rollout.py; needs haproxy and the machine's
+# PostgreSQL and Redis).
+rollout: $(STAMP)
+	$(BIN)/python -m bench rollout
+
 # The image's hash-pinned installs (Dockerfile). Python 3.11, as in the image, with this machine's
 # pip configuration left out so nothing local leaks into the files.
 lock: $(STAMP)
