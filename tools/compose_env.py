@@ -32,8 +32,9 @@ def render(example: str) -> str:
         if sep and not line.lstrip().startswith("#") and not value.strip():
             if name.strip() not in GENERATORS:
                 raise SystemExit(f"{name.strip()} is empty in the example and has no generator")
-            line = f"{name}={GENERATORS[name.strip()]()}"
-        out.append(line)
+            out.append(f"{name}={GENERATORS[name.strip()]()}")
+        else:
+            out.append(line)
     return "\n".join(out) + "\n"
 
 

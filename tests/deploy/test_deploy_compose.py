@@ -194,3 +194,19 @@ def test_prometheus_scrapes_the_replicas_and_loads_the_rules(stack: dict[str, An
     (pattern,) = config["rule_files"]
     rules_dir = Path(mounts[str(Path(pattern).parent)])
     assert sorted(rules_dir.glob(Path(pattern).name)), f"no rule files in {rules_dir}"
+
+
+def test_make_env_fills_every_secret_once_and_never_overwrites(tmp_path: Path) -> None:
+    out = tmp_path / ".env"
+    tool = [sys.executable, str(REPO / "tools" / "compose_env.py"), "--out", str(out)]
+    subprocess.run(tool, check=True, capture_output=True)
+    first = out.read_text()
+    values = dict(
+        line.split("=", 1)
+        for line in first.splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert all(values.values()), values
+    assert out.stat().st_mode & 0o077 == 0  # secrets: owner only
+    subprocess.run(tool, check=True, capture_output=True)
+    assert out.read_text() == first  # a second run keeps the session key
