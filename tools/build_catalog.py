@@ -18,12 +18,17 @@ import html
 import json
 import sys
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kensho.catalog.titles import display_title  # noqa: E402
+
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data"
 DEFAULT_OUT = ROOT / "kensho" / "catalog" / "data"
 BUNDLE_NAME = "catalog.json.gz"
@@ -41,6 +46,13 @@ _KINDS = {
 #: bangumi-data "resource" sites are search keywords for torrent trackers, not ids.
 _SKIP_SITES = frozenset({"dmhy", "mikan", "bangumi_moe"})
 _JST = timezone(timedelta(hours=9))
+#: Rows appended to anime.csv after the published data set (12,294 rows ending at 26081, a
+#: MyAnimeList scrape of early 2017): anime that first aired years later (2019-2024), two of
+#: them under MyAnimeList ids that do not exist, with made-up genres ("Hentai" on Jujutsu Kaisen
+#: and Solo Leveling, "Friendship"). The real entries come from bangumi-data (mal:40748,
+#: mal:52299, mal:38000). Shipping them would show "Jujutsu kaisen", a hentai OVA, above the
+#: real series in search (docs/catalog.md).
+_SPURIOUS_CSV_ROWS = frozenset({"50321", "390145", "405612"})
 _B32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
 
@@ -58,8 +70,15 @@ def _jst_date(stamp: str) -> str | None:
     return moment.astimezone(_JST).date().isoformat()
 
 
+def _clean(text: str) -> str:
+    """HTML entities unescaped, invisible format characters (BOM, zero-width spaces) dropped,
+    whitespace runs as one space."""
+    text = "".join(c for c in html.unescape(text) if unicodedata.category(c) != "Cf")
+    return " ".join(text.split())
+
+
 def _add_title(titles: list[list[str]], lang: str, text: str) -> None:
-    text = " ".join(html.unescape(text).split())
+    text = _clean(text)
     if text and [lang, text] not in titles:
         titles.append([lang, text])
 
@@ -69,6 +88,8 @@ def _read_anime_csv(path: Path) -> dict[str, dict[str, Any]]:
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             mal = row["anime_id"].strip()
+            if mal in _SPURIOUS_CSV_ROWS:
+                continue
             name = html.unescape(row["name"]).strip()
             titles: list[list[str]] = []
             _add_title(titles, "romaji", name)
@@ -151,37 +172,6 @@ def _merge_bangumi(entries: dict[str, dict[str, Any]], item: dict[str, Any]) -> 
         entry["official_site"] = item["officialSite"]
 
 
-#: Words an English title keeps in lower case unless it starts the title.
-_SMALL_WORDS = frozenset(
-    {"a", "an", "and", "as", "at", "but", "by", "for", "in", "nor", "of", "on", "or", "the"}
-    | {"to", "vs", "via", "with", "no", "wa", "ga", "wo", "ni", "de"}
-)
-
-
-def _headline_case(text: str) -> str:
-    """'attack on titan' -> 'Attack on Titan'; only for titles the source gave all lower-case.
-
-    bangumi-data has some English titles in lower case; a front end shows the display title
-    as a heading. Hyphenated suffixes stay as they are ('handa-kun' -> 'Handa-kun').
-    """
-    words = text.split(" ")
-    out = [
-        word[0].upper() + word[1:] if word and (i == 0 or word not in _SMALL_WORDS) else word
-        for i, word in enumerate(words)
-    ]
-    return " ".join(out)
-
-
-def _display_title(titles: Sequence[Sequence[str]]) -> str:
-    for lang in ("en", "romaji", "ja", "zh-Hans", "zh-Hant"):
-        for tlang, text in titles:
-            if tlang == lang:
-                if lang == "en" and text == text.lower() and any(c.isalpha() for c in text):
-                    return _headline_case(text)
-                return text
-    return titles[0][1] if titles else "Untitled"
-
-
 def _assign_series_ids(entries: Iterable[dict[str, Any]]) -> None:
     """Real Crunchyroll ids first (earliest-airing entry wins a shared id), then derived ids."""
     ordered = sorted(entries, key=lambda e: (e["begin"] or "9999", e["key"]))
@@ -210,7 +200,7 @@ def build(source: Path) -> dict[str, Any]:
         _merge_bangumi(entries, item)
     for entry in entries.values():
         entry["kind"] = entry["kind"] or "tv"
-        entry["title"] = _display_title(entry["titles"])
+        entry["title"] = display_title(entry["titles"])
         entry["external_ids"] = dict(sorted(entry["external_ids"].items()))
     _assign_series_ids(entries.values())
     ordered = sorted(entries.values(), key=lambda e: (-e["members"], e["key"]))

@@ -5,7 +5,12 @@ it) derives them here, deterministically: same entry, same seasons, same ids, fo
 
 Rules (also in ``docs/catalog.md``):
 - episode count: the entry's count; unknown -> 1 for movies and music, else ``DEFAULT_EPISODES``.
-- seasons: consecutive blocks of at most ``SEASON_LENGTH`` (26, two cours) episodes.
+- seasons: an entry is one season, as its sources have it: MyAnimeList (whose ids key the
+  catalog) gives every season its own entry ("Shingeki no Kyojin Season 2"), so splitting one
+  would invent seasons (Death Note is one season of 37 episodes, as on Crunchyroll). Only a
+  long run of more than ``LONG_RUN`` (100) episodes, which the sources list as one entry
+  although it spans years of broadcast (BLEACH 366, Doraemon 1,787), is split into blocks of
+  ``SEASON_LENGTH`` (26, two cours), as streaming services split their long runners.
 - ids: ``G`` + Crockford base32 of sha256 -- seasons 11 characters, episodes 13, so they never
   collide with series ids (9 characters, or the 12-character real Crunchyroll ones).
 - premium: episode 1 of every season is free; the newest quarter of each season (rounded up, at
@@ -22,6 +27,7 @@ from kensho.catalog.bundle import CatalogEntry
 
 __all__ = [
     "DEFAULT_EPISODES",
+    "LONG_RUN",
     "SEASON_LENGTH",
     "SeasonPlan",
     "episode_count",
@@ -32,6 +38,10 @@ __all__ = [
 ]
 
 DEFAULT_EPISODES = 12
+#: more episodes than this make a long run, the only entries split into several seasons
+LONG_RUN = 100
+#: episodes per season of a long run (two cours); the blocks of earlier releases, so the ids
+#: of long runs did not change when shorter entries stopped being split
 SEASON_LENGTH = 26
 _SINGLE = frozenset({"movie", "music"})
 _B32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
@@ -58,8 +68,10 @@ def episode_count(entry: CatalogEntry) -> int:
 
 
 def seasons_for(entry: CatalogEntry) -> tuple[SeasonPlan, ...]:
-    """Split the episodes into seasons of at most `SEASON_LENGTH`."""
+    """One season with every episode; a long run in seasons of at most `SEASON_LENGTH`."""
     total = episode_count(entry)
+    if total <= LONG_RUN:
+        return (SeasonPlan(1, total),)
     plans = []
     number = 1
     while total > 0:

@@ -11,6 +11,7 @@ from kensho.catalog import load_catalog
 from kensho.catalog.bundle import CatalogEntry, Title
 from kensho.catalog.derive import (
     DEFAULT_EPISODES,
+    LONG_RUN,
     SEASON_LENGTH,
     SeasonPlan,
     episode_id,
@@ -41,7 +42,10 @@ BASE = CatalogEntry(
     [
         ("tv", 12, (12,)),
         ("tv", 26, (26,)),
-        ("tv", 64, (26, 26, 12)),
+        ("tv", 37, (37,)),  # Death Note: one season upstream, never split by length
+        ("tv", 64, (64,)),
+        ("tv", LONG_RUN, (LONG_RUN,)),
+        ("tv", LONG_RUN + 1, (26, 26, 26, 23)),  # a long run: blocks of SEASON_LENGTH
         ("tv", None, (DEFAULT_EPISODES,)),
         ("tv", 0, (DEFAULT_EPISODES,)),
         ("tv", -5, (DEFAULT_EPISODES,)),
@@ -61,6 +65,20 @@ def test_huge_count_splits_into_bounded_seasons() -> None:
     plans = seasons_for(replace(BASE, episodes=1818))
     assert sum(p.episode_count for p in plans) == 1818
     assert max(p.episode_count for p in plans) == SEASON_LENGTH
+
+
+def test_death_note_is_one_season_of_37() -> None:
+    death_note = load_catalog().by_series_id["G6QWD3EE6"]
+    assert seasons_for(death_note) == (SeasonPlan(1, 37),)
+
+
+def test_only_long_runs_have_several_seasons() -> None:
+    """No season is invented for an entry the sources list as one run of <= LONG_RUN."""
+    for entry in load_catalog().entries:
+        plans = seasons_for(entry)
+        total = sum(p.episode_count for p in plans)
+        assert (len(plans) > 1) == (total > LONG_RUN), entry.key
+        assert all(p.episode_count == SEASON_LENGTH for p in plans[:-1])
 
 
 def test_ids_stable_and_distinct() -> None:

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from kensho.catalog import CatalogEntry, load_catalog
+from kensho.catalog import CatalogEntry, SeasonPlan, episode_id, load_catalog, season_id
+from kensho.catalog.derive import SEASON_LENGTH, episode_count
 from kensho.errors import UpstreamError
 from kensho.jobs.catalog_sync import CatalogSync, CatalogSyncJob
 from kensho.store.pool import execute, fetch_all, fetch_one
 
+from . import conftest
 from .conftest import FakeSource
 
 
@@ -159,6 +161,58 @@ async def test_removed_upstream_items_are_marked_and_can_return(
     back = await _sync(clean_pool, source).run()
     assert back.removed == 0
     assert await _count(clean_pool, "SELECT count(*) FROM series WHERE removed_at IS NOT NULL") == 0
+
+
+def _split_by_length(entry: CatalogEntry) -> tuple[SeasonPlan, ...]:
+    """How releases before issue 16 derived seasons: blocks of 26 whatever the upstream had."""
+    total, plans = episode_count(entry), []
+    while total > 0:
+        plans.append(SeasonPlan(len(plans) + 1, min(SEASON_LENGTH, total)))
+        total -= plans[-1].episode_count
+    return tuple(plans)
+
+
+async def test_a_database_with_length_split_seasons_is_brought_up_to_date(
+    clean_pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Death Note was synced as 26 + 11 episodes; upstream now has one season of 37. The next
+    sync keeps season 1 and its first 26 episode ids, adds episodes 27-37 to it and marks the
+    old season 2 and its 11 episodes removed (docs/catalog.md, "Existing databases")."""
+    dn = load_catalog().by_series_id["G6QWD3EE6"]
+    monkeypatch.setattr(conftest, "seasons_for", _split_by_length)
+    old = FakeSource([dn])
+    monkeypatch.undo()
+    new = FakeSource([dn])
+    assert [s["number_of_episodes"] for s in old.seasons_by_series[dn.series_id]] == [26, 11]
+    assert [s["number_of_episodes"] for s in new.seasons_by_series[dn.series_id]] == [37]
+    await _sync(clean_pool, old).run()
+    first_ids = await fetch_all(
+        clean_pool,
+        "SELECT id FROM episodes WHERE season_id = %s ORDER BY episode_number",
+        (season_id(dn.series_id, 1),),
+    )
+
+    result = await _sync(clean_pool, new).run()
+    assert result.complete and result.removed == 0  # the series itself stays
+    seasons = await fetch_all(
+        clean_pool,
+        "SELECT id, number_of_episodes, removed_at IS NOT NULL FROM seasons ORDER BY id",
+    )
+    assert sorted(seasons) == sorted(
+        [(season_id(dn.series_id, 1), 37, False), (season_id(dn.series_id, 2), 11, True)]
+    )
+    live = await fetch_all(
+        clean_pool,
+        "SELECT id FROM episodes WHERE season_id = %s AND removed_at IS NULL "
+        "ORDER BY episode_number",
+        (season_id(dn.series_id, 1),),
+    )
+    assert live[:26] == first_ids and len(live) == 37
+    assert live[36] == (episode_id(dn.series_id, 1, 37),)
+    gone = await fetch_all(
+        clean_pool, "SELECT season_id FROM episodes WHERE removed_at IS NOT NULL"
+    )
+    assert gone == [(season_id(dn.series_id, 2),)] * 11
 
 
 async def test_empty_listing_does_not_remove_everything(

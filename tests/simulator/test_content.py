@@ -182,7 +182,8 @@ async def test_series(sim: Any, auth: dict[str, str]) -> None:
     [series] = _envelope(await _get(sim, f"/content/v2/cms/series/{DEATH_NOTE}", auth))
     assert set(series) == SERIES_KEYS
     assert series["id"] == DEATH_NOTE and series["title"] == "Death Note"
-    assert series["episode_count"] == 37 and series["season_count"] == 2
+    # one season upstream (and on Crunchyroll): never split by length (issue 16)
+    assert series["episode_count"] == 37 and series["season_count"] == 1
     assert series["series_launch_year"] == 2006
     assert "Mystery" in series["tenant_categories"] and "死亡笔记" in series["keywords"]
     _images_ok(series["images"], {"poster_tall", "poster_wide"})
@@ -190,30 +191,44 @@ async def test_series(sim: Any, auth: dict[str, str]) -> None:
 
 async def test_seasons_and_episodes(sim: Any, auth: dict[str, str]) -> None:
     seasons = _envelope(await _get(sim, f"/content/v2/cms/series/{DEATH_NOTE}/seasons", auth))
-    assert [s["id"] for s in seasons] == [season_id(DEATH_NOTE, 1), season_id(DEATH_NOTE, 2)]
-    for s in seasons:
-        assert set(s) == SEASON_KEYS
+    assert [s["id"] for s in seasons] == [season_id(DEATH_NOTE, 1)]
+    assert set(seasons[0]) == SEASON_KEYS
     assert seasons[0]["identifier"] == f"{DEATH_NOTE}|S1"
-    assert [s["number_of_episodes"] for s in seasons] == [26, 11]
-    [single] = _envelope(await _get(sim, f"/content/v2/cms/seasons/{seasons[1]['id']}", auth))
-    assert single == seasons[1]
+    assert seasons[0]["number_of_episodes"] == 37
+    [single] = _envelope(await _get(sim, f"/content/v2/cms/seasons/{seasons[0]['id']}", auth))
+    assert single == seasons[0]
+    # the second season earlier releases derived by length is gone
+    await _get(sim, f"/content/v2/cms/seasons/{season_id(DEATH_NOTE, 2)}", auth, status=404)
 
     episodes = _envelope(
-        await _get(sim, f"/content/v2/cms/seasons/{seasons[1]['id']}/episodes", auth)
+        await _get(sim, f"/content/v2/cms/seasons/{seasons[0]['id']}/episodes", auth)
     )
-    assert len(episodes) == 11
+    assert len(episodes) == 37
+    assert [e["episode_number"] for e in episodes] == list(range(1, 38))
     for ep in episodes[:-1]:
         assert set(ep) == EPISODE_KEYS | {"next_episode_id", "next_episode_title"}
     assert set(episodes[-1]) == EPISODE_KEYS  # the last one has no next episode
     assert episodes[0]["next_episode_id"] == episodes[1]["id"]
-    assert episodes[0]["id"] == episode_id(DEATH_NOTE, 2, 1)
+    # ids of the first 26 episodes are the ones earlier releases gave them
+    assert episodes[0]["id"] == episode_id(DEATH_NOTE, 1, 1) == "GA2WD0B9AX9S1"
+    assert episodes[36]["id"] == episode_id(DEATH_NOTE, 1, 37)
     assert episodes[0]["is_premium_only"] is False and episodes[-1]["is_premium_only"] is True
     assert set(episodes[0]["versions"][0]) == EPISODE_VERSION_KEYS
     _images_ok(episodes[0]["images"], {"thumbnail"})
     assert episodes[0]["episode_air_date"].endswith("Z")
 
-    [one] = _envelope(await _get(sim, f"/content/v2/cms/episodes/{episodes[3]['id']}", auth))
-    assert one == episodes[3]
+    [one] = _envelope(await _get(sim, f"/content/v2/cms/episodes/{episodes[30]['id']}", auth))
+    assert one == episodes[30]
+
+
+async def test_long_run_is_split_into_seasons(sim: Any, auth: dict[str, str]) -> None:
+    """BLEACH (366 episodes in one MyAnimeList entry) is the kind of run that is split."""
+    bleach = next(e for e in load_catalog().entries if e.key == "mal:269")
+    url = f"/content/v2/cms/series/{bleach.series_id}/seasons"
+    seasons = _envelope(await _get(sim, url, auth))
+    counts = [s["number_of_episodes"] for s in seasons]
+    assert counts == [26] * 14 + [2] and sum(counts) == 366
+    assert [s["season_number"] for s in seasons] == list(range(1, 16))
 
 
 @pytest.mark.parametrize(
