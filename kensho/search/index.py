@@ -28,13 +28,14 @@ from rapidfuzz import fuzz
 
 from kensho.search.cursor import CursorPosition, decode_cursor, encode_cursor, fingerprint
 from kensho.search.normalize import compact, grams, kana_romaji, normalize, warm_kana
+from kensho.search.readings import has_katakana, kana_reading, loanword_key
 from kensho.search.records import SearchRecord
 from kensho.search.suggest import Suggestion, suggest
 
 __all__ = ["ALGORITHM_VERSION", "Hit", "SearchIndex", "SearchPage", "build_index"]
 
 #: Bump when scoring changes: it is part of the index version, so old cursors get 410.
-ALGORITHM_VERSION = "1"
+ALGORITHM_VERSION = "2"
 MAX_CANDIDATES = 250  # titles scored per query; bounds latency and the depth of a result set
 MIN_FUZZY = 60.0  # below this a fuzzy title is noise
 PREFIX_TABLE_LEN = 4  # prefixes up to this length are precomputed (popular titles first)
@@ -202,12 +203,21 @@ class SearchIndex:
         if romaji is not None:
             # A kana query also meets romaji titles, best score per entry. The reading is a
             # guess: its fuzzy matches count only when the kana found nothing, its exact and
-            # prefix ones (score >= 200) always ("クレイモア" stays Claymore).
+            # prefix ones (score >= 200) always. Katakana loanwords ("クレイモア") meet the
+            # katakana readings of Latin Japanese titles instead (`_title_forms`).
             floor = 0.0 if not ranked else 200.0
             best = {i: (s, t) for s, i, t in self._rank(romaji, kind, genre) if s >= floor}
             for s, i, t in ranked:
                 if i not in best or s > best[i][0]:
                     best[i] = (s, t)
+            # A katakana loanword spelled otherwise than the reading guessed ("トライガン" for
+            # TRIGUN, read "トリガン") meets it by consonant skeleton; such a match ranks with
+            # prefix matches: under any real exact match, over fuzzy ones.
+            key = loanword_key(norm) if has_katakana(query) else None
+            for s, i, t in self._rank(key, kind, genre) if key is not None else ():
+                near = _score(2, 100.0, self.popularity[self.title_entry[t]])
+                if s >= 300 and near > best.get(i, (0.0, 0))[0]:
+                    best[i] = (near, t)
             ranked = sorted(((s, i, t) for i, (s, t) in best.items()), key=lambda r: (-r[0], r[1]))
         start = 0
         if position is not None:
@@ -250,12 +260,17 @@ _QUALIFIER = re.compile(r"\s*[(（][^()（）]{1,24}[)）]\s*$")
 
 def _title_forms(rec: SearchRecord) -> Iterable[tuple[str, str, str]]:
     """(lang, text, normalised) for every title, plus the title without a trailing
-    disambiguator such as "(TV)" or "(2011)", which catalogs add and users never type."""
+    disambiguator such as "(TV)" or "(2011)", which catalogs add and users never type, and a
+    Japanese title written in Latin letters as read in katakana ("CLAYMORE" -> "クレイモア")."""
     for lang, text in rec.titles:
         yield lang, text, normalize(text)
         bare = _QUALIFIER.sub("", text)
         if bare != text and bare.strip():
             yield lang, text, normalize(bare)
+        if lang == "ja" and (reading := kana_reading(text)) is not None:
+            yield lang, text, normalize(reading)
+            if (key := loanword_key(normalize(reading))) is not None:
+                yield lang, text, key
 
 
 def _version(records: Iterable[SearchRecord]) -> str:
