@@ -14,8 +14,8 @@ from kensho.catalog import load_catalog, read_bundle
 from kensho.catalog.bundle import BUNDLE_NAME, Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-#: where CI keeps shared/ (beside the clone); KENSHO_CATALOG_SOURCE points elsewhere
-SOURCE = Path(os.environ.get("KENSHO_CATALOG_SOURCE", ROOT.parent / "shared" / "data"))
+#: where CI keeps shared/ (beside the clone); KENSHO_TEST_CATALOG_SOURCE points elsewhere
+SOURCE = Path(os.environ.get("KENSHO_TEST_CATALOG_SOURCE", ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="module")
