@@ -23,6 +23,7 @@ __all__ = [
     "AdoptSession",
     "CompleteRefresh",
     "CreateSession",
+    "DropStream",
     "FailRefresh",
     "GetStream",
     "Invalidate",
@@ -117,6 +118,14 @@ class GetStream:
 
 
 @dataclass(frozen=True, slots=True)
+class DropStream:
+    """The viewer stopped playing: forget the grant and hand it back (to release), or None."""
+
+    session_key: str
+    episode_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Sweep:
     """Drop expired sessions; hand back every grant that should now be released."""
 
@@ -180,6 +189,8 @@ class SessionPoolActor(KenshoActor):
         if isinstance(message, GetStream):
             grant = self._streams.get(message.session_key, {}).get(message.episode_id)
             return grant if grant is not None and grant.cache_until > now else None
+        if isinstance(message, DropStream):
+            return self._drop_stream(message.session_key, message.episode_id)
         if isinstance(message, Sweep):
             return self._sweep(now)
         raise TypeError(f"SessionPoolActor cannot handle {type(message).__name__}")
@@ -192,6 +203,15 @@ class SessionPoolActor(KenshoActor):
         if previous is None:
             self._stream_count += 1
         return previous
+
+    def _drop_stream(self, key: str, episode_id: str) -> StreamGrant | None:
+        held = self._streams.get(key)
+        grant = held.pop(episode_id, None) if held is not None else None
+        if grant is not None:
+            self._stream_count -= 1
+            if not held:
+                del self._streams[key]
+        return grant
 
     def _drop_streams(self, key: str) -> tuple[StreamGrant, ...]:
         grants = tuple(self._streams.pop(key, {}).values())

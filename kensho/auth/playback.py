@@ -20,7 +20,14 @@ from typing import Any
 from yarl import URL
 
 from kensho.actors.handle import ActorHandle
-from kensho.actors.session_pool import GetStream, PutStream, StreamGrant, Sweep, SweepResult
+from kensho.actors.session_pool import (
+    DropStream,
+    GetStream,
+    PutStream,
+    StreamGrant,
+    Sweep,
+    SweepResult,
+)
 from kensho.auth.quality import parse_master, select_quality
 from kensho.auth.service import AuthService, Caller
 from kensho.errors import Forbidden, UpstreamError
@@ -158,6 +165,18 @@ class PlaybackService:
                 done += 1
         self.released += done
         return done
+
+    async def stop(self, plain: str, episode_id: str) -> bool:
+        """The viewer stopped playing `episode_id`: release its stream token upstream now
+        (it frees one of the account's concurrent streams). False when nothing was held."""
+        session = await self.auth.session(plain)
+        grant: StreamGrant | None = await self.sessions.ask(
+            DropStream(session.token_hash, episode_id)
+        )
+        if grant is None:
+            return False
+        await self.release([grant])
+        return True
 
     def _release_later(self, grants: list[StreamGrant]) -> None:
         task = asyncio.ensure_future(self.release(grants))

@@ -78,6 +78,26 @@ async def stream(request: web.Request) -> web.Response:
 
 
 @operation(
+    "Stop playing an episode: release its stream",
+    tags=["streams"],
+    status=204,
+    auth="session",
+    errors=(503,),
+    description="Releases the upstream stream token at once, freeing one of the account's "
+    "concurrent streams. Idempotent: 204 whether or not a stream was held.",
+)
+@match_info_schema(EpisodeIdPathSchema)
+async def stop_stream(request: web.Request) -> web.Response:
+    plain = bearer_token(request)
+    path = _load(EpisodeIdPathSchema(), dict(request.match_info), status=400)
+    playback = request.app.get(PLAYBACK)
+    if playback is None:
+        raise ServiceUnavailable("Streaming is not available yet.")
+    await playback.stop(plain, path["id"])
+    return web.Response(status=204, headers={"Cache-Control": "no-store"})
+
+
+@operation(
     "Report what the player received (bandwidth monitoring)",
     tags=["streams"],
     status=204,
@@ -109,6 +129,7 @@ def add_stream_routes(app: web.Application) -> None:
     app[BANDWIDTH] = BandwidthMonitor(app[keys.METRICS].registry)
     r = Routes(app)
     r.get("/api/episodes/{id}/stream", stream, name="episode-stream")
+    r.delete("/api/episodes/{id}/stream", stop_stream, name="episode-stream-stop")
     r.post("/api/streams/heartbeat", heartbeat, name="stream-heartbeat")
     r.get("/admin/streams/bandwidth", bandwidth_view, name="admin-stream-bandwidth")
     document_route(

@@ -197,3 +197,39 @@ async def test_heartbeat_feeds_metrics_and_admin_view(make_kit: Any) -> None:
         q = (await view.json())["qualities"]["1080p"]
         assert q["reports"] == 2 and q["bytes"] == 20_000_000 and q["average_kbps"] == 8000.0
         assert q["underruns"] == 1
+
+
+async def test_stop_releases_the_stream_upstream_at_once(make_kit: Any) -> None:
+    """DELETE /api/episodes/{id}/stream: the viewer pressed Stop; the account's stream frees."""
+    free1, free2, _ = episodes()
+    async with make_kit(sim=SimConfig(stream_limit_free=1)) as kit:
+        token = await kit.login(FREE)
+        first = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert first.status == 200
+        manifest = (await first.json())["manifest_url"]
+        # the free account's one stream is taken
+        over = await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
+        assert over.status == 429
+
+        stop = await kit.client.delete(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert stop.status == 204
+        playback = kit.app[__import__("kensho.http.auth_routes", fromlist=["PLAYBACK"]).PLAYBACK]
+        assert playback.released == 1
+        async with kit.upstream.session.get(manifest) as r:
+            assert r.status == 403  # the stream token is gone upstream
+        second = await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
+        assert second.status == 200, await second.text()
+
+        again = await kit.client.delete(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert again.status == 204 and playback.released == 1  # idempotent, nothing held
+
+
+async def test_stop_needs_a_session_and_a_valid_id(make_kit: Any) -> None:
+    free1, _, _ = episodes()
+    async with make_kit() as kit:
+        assert (await kit.client.delete(f"/api/episodes/{free1}/stream")).status == 401
+        token = await kit.login(DEMO)
+        for bad in ("x" * 200, "%00", "a%20b", "..%2F..%2Fetc"):
+            resp = await kit.client.delete(f"/api/episodes/{bad}/stream", headers=bearer(token))
+            assert resp.status in (400, 404), bad
+            assert resp.content_type == "application/problem+json"
