@@ -659,6 +659,8 @@ class CatalogSyncJob:
         self._interval = interval
         self._after_run = after_run
         self._task: asyncio.Task[None] | None = None
+        #: set by `trigger` to end the wait between runs early
+        self._wake = asyncio.Event()
         #: set once a run and its `after_run` hook are over (or no run was needed at start):
         #: from then on the catalog's readers (search index, warm cache) reflect the catalog
         self.settled = asyncio.Event()
@@ -672,6 +674,22 @@ class CatalogSyncJob:
         self.sync._stopping = False
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop(), name="catalog-sync")
+
+    def trigger(self) -> bool:
+        """Run a sync now (an operator asked); False when one is running or about to.
+
+        A job waiting for its next interval wakes up; a job whose task has ended (interval 0)
+        runs once more. The interval then counts from the end of this run.
+        """
+        if self.sync.status.running or self._wake.is_set():
+            return False
+        self.sync._stopping = False
+        self._wake.set()  # cleared when the run it asked for is over
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._loop(run_now=True), name="catalog-sync"
+            )
+        return True
 
     async def stop(self) -> None:
         """Cancel the task and wait for it; the last committed page stays the checkpoint."""
@@ -702,10 +720,11 @@ class CatalogSyncJob:
         interrupted = row is not None and row[0] != "complete"
         return not status.loaded or interrupted
 
-    async def _loop(self) -> None:
-        run_now = await self._needs_initial_run()
-        if not run_now:
-            self.settled.set()
+    async def _loop(self, *, run_now: bool | None = None) -> None:
+        if run_now is None:
+            run_now = await self._needs_initial_run()
+            if not run_now:
+                self.settled.set()
         while True:
             if run_now:
                 try:
@@ -720,8 +739,11 @@ class CatalogSyncJob:
                     if self.sync._stopping:
                         return
                     await self._notify(result)
+                finally:
+                    self._wake.clear()  # a trigger during the run was served by it
                 self.settled.set()
             if self._interval <= 0:
                 return
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
             run_now = True

@@ -327,3 +327,32 @@ async def test_job_notifies_readers_after_a_complete_run_only(
     await asyncio.wait_for(failing._task, 30)
     assert failing.status.last_result == "failed"
     assert len(seen) == 2
+
+
+async def test_trigger_runs_a_sync_now_and_refuses_while_one_runs(
+    clean_pool: Any, source: FakeSource
+) -> None:
+    """The console's "Sync now": a job waiting an hour for its next run wakes up at once."""
+    job = CatalogSyncJob(_sync(clean_pool, source), interval=3600)
+    job.start()
+    await asyncio.wait_for(job.settled.wait(), 30)
+    calls = len(source.browse_calls)
+
+    job.sync.run_finished.clear()
+    assert job.trigger() is True
+    assert job.trigger() is False  # asked for already: one run serves both
+    await asyncio.wait_for(job.sync.run_finished.wait(), 30)
+    assert len(source.browse_calls) > calls and job.status.last_result == "complete"
+    await asyncio.wait_for(job.stop(), 2)
+
+    # a job whose task ended (interval 0: start only) runs once more when triggered
+    once = CatalogSyncJob(_sync(clean_pool, source), interval=0)
+    once.start()
+    assert once._task is not None
+    await asyncio.wait_for(once._task, 10)  # loaded and complete: nothing to do at start
+    calls = len(source.browse_calls)
+    assert once.trigger() is True
+    await asyncio.wait_for(once._task, 30)
+    assert len(source.browse_calls) > calls
+    assert once.trigger() is True  # the run is over: it can be asked for again
+    await asyncio.wait_for(once.stop(), 5)
