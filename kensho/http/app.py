@@ -16,6 +16,7 @@ from kensho.http import keys
 from kensho.http.auth_routes import add_auth_routes
 from kensho.http.breaker_routes import add_breaker_routes
 from kensho.http.catalog_routes import add_catalog_routes
+from kensho.http.console_routes import add_console_routes
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
 from kensho.http.middlewares import Envelope, RateLimiter, TokenBucketLimiter
@@ -26,6 +27,7 @@ from kensho.http.routes import add_foundation_routes
 from kensho.http.routing import add_unmatched_route, check_routes
 from kensho.http.search_routes import add_search_routes
 from kensho.http.stream_routes import add_stream_routes
+from kensho.http.web_routes import add_web_routes
 from kensho.observability.metrics import Metrics
 from kensho.observability.tracing import Tracing
 
@@ -89,6 +91,8 @@ def add_api_routes(app: web.Application) -> None:
     add_auth_routes(app)
     add_stream_routes(app)
     add_breaker_routes(app)
+    add_console_routes(app)
+    add_web_routes(app)  # root-level pages: before the catch-all
 
 
 def _track_readiness(metrics: Metrics, readiness: ReadinessRegistry, lifecycle: Lifecycle) -> None:

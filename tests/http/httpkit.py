@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -96,3 +98,25 @@ async def access_log_client(aiohttp_client: Any) -> Any:
     server = TestServer(app)
     await server.start_server(access_log_class=JsonAccessLogger)
     return await aiohttp_client(server)
+
+
+async def read_event(resp: aiohttp.ClientResponse) -> tuple[str, Any]:
+    """The next event (name, parsed data) of an event stream; comment lines are skipped."""
+    name, data = "message", []
+    while True:
+        raw = await asyncio.wait_for(resp.content.readline(), 10)
+        if not raw:
+            raise EOFError("the stream ended")
+        line = raw.decode().rstrip("\r\n")
+        if not line:
+            if data:
+                return name, json.loads("\n".join(data))
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)

@@ -11,6 +11,8 @@ Deliberate limits, each for a reason:
   login runs after it (its generated failures trip the per-address limiter: 429 from then on,
   which is documented), and the breaker override runs last (`forced_open` turns upstream calls
   into 503s).
+- `GET /admin/events` is a stream that lasts as long as its client: Schemathesis, which reads
+  whole bodies, leaves it out; `test_the_console_feed_is_an_event_stream` reads its first event.
 - `status_code_conformance` is not applied to the docs routes (not in the document) and
   `304` is not exercised: the document declares no `If-None-Match` parameter, so generated
   requests never send one.
@@ -42,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
 from kensho.catalog import episode_id, seasons_for
 from kensho.http.openapi import SPEC_PATH, undocumented_routes
 from kensho.http.route_info import UNMATCHED_NAME
+from kensho.http.web_routes import WEB_BUNDLE
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -58,6 +61,8 @@ POSITIVE_EXAMPLES = 20
 NEGATIVE_EXAMPLES = 10
 #: Run after everything else, in this order (see the module docstring).
 LAST = ("POST /api/auth/logout", "POST /api/auth/login", "POST /admin/breaker")
+#: Never-ending responses, checked on their own below.
+STREAMS = ("GET /admin/events",)
 _DOCS_ROUTE_PREFIX = "openapi."
 
 
@@ -164,6 +169,23 @@ def test_no_acceptable_coding_is_the_documented_406_problem(
     assert responses["406"] == {"$ref": "#/components/responses/NotAcceptable"}
 
 
+def test_the_console_feed_is_an_event_stream(server: LiveServer, document: dict[str, Any]) -> None:
+    op = document["paths"]["/admin/events"]["get"]
+    assert "text/event-stream" in op["responses"]["200"]["content"]
+    with requests.get(
+        server.url + "/admin/events",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        stream=True,
+        timeout=10,
+    ) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        lines = resp.iter_lines(decode_unicode=True)
+        assert next(lines) == "event: state"
+        data = next(lines)
+        assert data.startswith("data: {") and '"tree"' in data
+
+
 def _known_ids(server: LiveServer) -> dict[str, dict[str, str]]:
     """Path parameters naming real resources, so success responses are checked too."""
     entry = next(e for e in server.catalog.entries if seasons_for(e))
@@ -176,6 +198,8 @@ def _known_ids(server: LiveServer) -> dict[str, dict[str, str]]:
         # The breaker: restarting it is harmless to the operations that follow (a session-pool
         # restart would drop the session they use).
         "/admin/actors/{name}/restart": {"name": "breaker"},
+        "/anime/{id}": {"id": entry.series_id},
+        "/assets/{name}": {"name": sorted(server.app[WEB_BUNDLE].assets)[0]},
     }
 
 
@@ -222,6 +246,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_drift(server: LiveServ
     tested: list[str] = []
     seen: dict[str, Counter[int]] = {}
     for op in operations:
+        if op.label in STREAMS:
+            continue
         schemes = {name for req in op.definition.raw.get("security", []) for name in req}
 
         def call(case: Any, schemes: set[str] = schemes, label: str = op.label) -> None:

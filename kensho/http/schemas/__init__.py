@@ -36,6 +36,7 @@ from kensho.http.schemas.catalog import (
     SeasonSchema,
     TitlesSchema,
 )
+from kensho.http.schemas.console import SyncStatusSchema, SyncTriggerSchema
 from kensho.http.schemas.health import DependencyCheckSchema, HealthLiveSchema, HealthReadySchema
 from kensho.http.schemas.problem import FieldErrorSchema, ProblemSchema, problem_example
 from kensho.http.schemas.search import (
@@ -96,6 +97,8 @@ __all__ = [
     "SuggestQuerySchema",
     "SuggestionPageSchema",
     "SuggestionSchema",
+    "SyncStatusSchema",
+    "SyncTriggerSchema",
     "TitlesSchema",
     "problem_example",
 ]

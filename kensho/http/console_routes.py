@@ -1,0 +1,172 @@
+"""Operator console routes: `GET /admin/events` (the live feed) and `POST /admin/catalog/sync`.
+
+The feed is Server-Sent Events (`aiohttp-sse`): a `state` event at once and then every
+`console_feed.TICK` seconds, with the supervision tree, the breaker, the catalog sync and the
+players' bandwidth; a comment line every 15 s keeps idle proxies from closing the stream. The
+handler only waits on its subscription queue, so it never blocks the loop; a client that goes
+away makes the next write fail, which ends the handler and drops the subscription. At graceful
+shutdown (`on_shutdown`, before aiohttp waits for in-flight requests) every stream gets a
+`shutdown` event and ends, so an open console never holds the drain up. Admin-token protected
+and audited (the subscription, not each event).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse
+
+from kensho.errors import Conflict, ServiceUnavailable
+from kensho.http import admin, keys
+from kensho.http.auth_routes import BANDWIDTH
+from kensho.http.breaker_routes import breaker_view
+from kensho.http.console_feed import ConsoleFeed
+from kensho.http.middlewares.timeout import deadline
+from kensho.http.openapi import document_route
+from kensho.http.routing import Routes
+from kensho.http.schemas.console import SyncTriggerSchema
+
+__all__ = ["CONSOLE_FEED", "add_console_routes", "console_state"]
+
+CONSOLE_FEED = web.AppKey("console_feed", ConsoleFeed)
+#: Comment lines keep proxies and the browser from timing an idle stream out.
+PING_SECONDS = 15.0
+#: A client that does not read for this long is cut off (its socket buffers are full).
+SEND_TIMEOUT = 30.0
+
+
+def _sync_status(app: web.Application) -> dict[str, Any] | None:
+    job = app.get(keys.CATALOG_SYNC)
+    if job is None:
+        return None
+    status = job.status
+    return {
+        "loaded": status.loaded,
+        "series_count": status.series_count,
+        "running": status.running,
+        "progress": status.progress,
+        "pages_done": status.pages_done,
+        "last_run": status.last_run.isoformat() if status.last_run else None,
+        "last_result": status.last_result,
+        "last_error": status.last_error,
+    }
+
+
+def _breaker(app: web.Application) -> dict[str, Any] | None:
+    view = breaker_view(app)
+    if view is None:
+        return None
+    config = app[keys.CONFIG]
+    return {
+        **view.as_dict(),
+        "window_size": config.breaker_window_size,
+        "minimum_calls": min(config.breaker_minimum_calls, config.breaker_window_size),
+        "failure_threshold": config.breaker_failure_rate / 100,
+        "transitions_by": [
+            {"from": before, "to": after, "count": count}
+            for (before, after), count in sorted(view.transitions.items())
+        ],
+    }
+
+
+def console_state(app: web.Application) -> dict[str, Any]:
+    """Everything the console shows live; cheap (no I/O, no mailbox round trip)."""
+    lifecycle = app[keys.LIFECYCLE]
+    sup = app.get(keys.SUPERVISOR)
+    bandwidth = app.get(BANDWIDTH)
+    return {
+        "at": time.time(),
+        "draining": lifecycle.draining,
+        "uptime_s": round(lifecycle.uptime(), 3),
+        "in_flight": lifecycle.in_flight,
+        "loop_lag_ms": round(app[keys.LOOP_MONITOR].last_lag * 1000, 3),
+        "tree": sup.snapshot() if sup is not None else None,
+        "breaker": _breaker(app),
+        "sync": _sync_status(app),
+        "bandwidth": bandwidth.view() if bandwidth is not None else None,
+    }
+
+
+@deadline(None)  # a stream lasts as long as the console is open
+async def events(request: web.Request) -> web.StreamResponse:
+    """GET /admin/events: the console's live feed (text/event-stream)."""
+    admin.authorize_admin(request, "events", "*")
+    feed = request.app[CONSOLE_FEED]
+    if feed.closed:
+        raise ServiceUnavailable("The server is shutting down.", retry_after=1)
+    admin.audit_admin(request, "events", "*", "ok")
+    sse = EventSourceResponse(ping_interval=PING_SECONDS, send_timeout=SEND_TIMEOUT)
+    sse.headers["Cache-Control"] = "no-store"  # admin data: never in a cache
+    await sse.prepare(request)
+    try:
+        async with sse, feed.subscribe() as queue:
+            while True:
+                data = await queue.get()
+                if data is None:
+                    await sse.send("{}", event="shutdown")
+                    break
+                await sse.send(data.decode(), event="state")
+    except (ConnectionResetError, TimeoutError):
+        pass  # the console went away (or stopped reading): its subscription is gone
+    return sse
+
+
+async def trigger_sync(request: web.Request) -> web.Response:
+    """POST /admin/catalog/sync: start a catalog sync now (admin, audited)."""
+    admin.authorize_admin(request, "catalog-sync", "catalog")
+    job = request.app.get(keys.CATALOG_SYNC)
+    if job is None:
+        raise ServiceUnavailable("The catalog sync job is not running.", retry_after=5)
+    if not job.trigger():
+        admin.audit_admin(request, "catalog-sync", "catalog", "conflict")
+        raise Conflict("A catalog sync is already running.")
+    admin.audit_admin(request, "catalog-sync", "catalog", "ok")
+    body = {"started": True, "sync": _sync_status(request.app)}
+    resp = web.Response(body=orjson.dumps(body), status=202, content_type="application/json")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def add_console_routes(app: web.Application) -> None:
+    """The feed (one per app, closed at shutdown) and the console's admin routes."""
+    feed = ConsoleFeed(lambda: console_state(app))
+    app[CONSOLE_FEED] = feed
+
+    async def close_feed(_app: web.Application) -> None:
+        await feed.close()
+
+    app.on_shutdown.append(close_feed)
+    r = Routes(app)
+    r.get("/admin/events", events, name="admin-events", allow_head=False)
+    r.post("/admin/catalog/sync", trigger_sync, name="admin-catalog-sync")
+    admin_docs: dict[str, Any] = {"tags": ["admin"], "auth": "admin"}
+    document_route(
+        app,
+        "GET",
+        "/admin/events",
+        "Live console feed (Server-Sent Events)",
+        content_type="text/event-stream",
+        response={"type": "string"},
+        example='event: state\ndata: {"at": 1764446400.0, "draining": false, "tree": {...}}\n\n',
+        description="A `state` event at once and then every 0.5 s; its data is a JSON "
+        "object: `tree` (as `GET /admin/actors`), `breaker` (state, rates, window, transitions), "
+        "`sync` (catalog sync status), `bandwidth` (as `GET /admin/streams/bandwidth`), "
+        "`draining`, `uptime_s`, `in_flight`, `loop_lag_ms`. A `shutdown` event ends the "
+        "stream when the server drains; `: ping` comment lines come every 15 s. The stream "
+        "has no deadline.",
+        errors=(503,),
+        **admin_docs,
+    )
+    document_route(
+        app,
+        "POST",
+        "/admin/catalog/sync",
+        "Start a catalog sync now",
+        response=SyncTriggerSchema,
+        status=202,
+        errors=(409, 503),
+        **admin_docs,
+    )

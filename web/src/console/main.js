@@ -1,0 +1,7 @@
+import { html } from "htm/preact";
+import { render } from "preact";
+import "../shared/base.css";
+import "./style.css";
+import { App } from "./app.js";
+
+render(html`<${App} />`, document.getElementById("app"));
