@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench rollout sim fmt lock clean
+.PHONY: run test lint bench rollout sim fmt lock clean web web-check
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Kenshō needs Python 3.11+")'
@@ -51,8 +51,18 @@ lock: $(STAMP)
 .env: $(STAMP)
 	$(BIN)/python tools/compose_env.py
 
+# The viewer app and the console (web/) into kensho/http/webapp, which is committed: Python-only
+# installs serve it without Node. `web-check` fails when the committed build is stale.
+web:
+	npm ci --prefix web --no-audit --no-fund
+	node web/build.mjs
+
+web-check:
+	npm ci --prefix web --no-audit --no-fund
+	node web/build.mjs --check
+
 sim: $(STAMP)
 	$(BIN)/kensho sim --port 8090
 
 clean:
-	rm -rf $(VENV) .kensho .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .kensho .pytest_cache .mypy_cache .ruff_cache test-artifacts web/node_modules
