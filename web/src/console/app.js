@@ -27,6 +27,13 @@ function TokenForm({ onToken, refused }) {
   `;
 }
 
+function Panel({ id, title, wide = false, children }) {
+  return html`<section class=${wide ? "card wide" : "card"} aria-labelledby=${`${id}-heading`}>
+    <h2 id=${`${id}-heading`}>${title}</h2>
+    ${children}
+  </section>`;
+}
+
 function push(list, value) {
   const next = [...list, value];
   return next.length > SAMPLES ? next.slice(next.length - SAMPLES) : next;
@@ -136,34 +143,27 @@ function Console({ token, onRefused }) {
     </div>
     ${!state ? html`<p class="empty">Waiting for the first update…</p>` : html`
       <main class="panels">
-        <section class="card wide" aria-labelledby="tree-heading">
-          <h2 id="tree-heading">Supervision tree</h2>
+        <${Panel} id="tree" title="Supervision tree" wide>
           <${SupervisionTree} tree=${state.tree} onRestart=${restart} />
-        </section>
-        <section class="card" aria-labelledby="breaker-heading">
-          <h2 id="breaker-heading">Upstream breaker</h2>
+        <//>
+        <${Panel} id="breaker" title="Upstream breaker">
           <${BreakerPanel} breaker=${state.breaker} onMode=${breakerMode} />
-        </section>
-        <section class="card" aria-labelledby="cache-heading">
-          <h2 id="cache-heading">Cache</h2>
+        <//>
+        <${Panel} id="cache" title="Cache">
           <${CachePanel} cache=${findActor(state.tree, "cache")} history=${history} onInvalidate=${invalidate} />
-        </section>
-        <section class="card" aria-labelledby="sync-heading">
-          <h2 id="sync-heading">Catalog sync</h2>
+        <//>
+        <${Panel} id="sync" title="Catalog sync">
           <${SyncPanel} sync=${state.sync} onSync=${sync} />
-        </section>
-        <section class="card" aria-labelledby="streams-heading">
-          <h2 id="streams-heading">Streams</h2>
+        <//>
+        <${Panel} id="streams" title="Streams">
           <${StreamsPanel} bandwidth=${state.bandwidth} streams=${session && session.summary ? session.summary.streams : 0} history=${history} />
-        </section>
-        <section class="card" aria-labelledby="process-heading">
-          <h2 id="process-heading">Process</h2>
+        <//>
+        <${Panel} id="process" title="Process">
           <${ProcessPanel} state=${state} history=${history} />
-        </section>
-        <section class="card wide" aria-labelledby="search-heading">
-          <h2 id="search-heading">Search analytics</h2>
+        <//>
+        <${Panel} id="search" title="Search analytics" wide>
           <${SearchPanel} analytics=${analytics.data} error=${analytics.error} onRefresh=${loadAnalytics} />
-        </section>
+        <//>
       </main>`}
     <${ConfirmDialog} />
   `;
