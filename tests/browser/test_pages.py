@@ -40,7 +40,8 @@ def _player(page: Page, url: str) -> None:
     page.get_by_role("button", name=re.compile(r"^Play episode 6\b")).click()
     player = page.get_by_role("region", name=re.compile("Now playing"))
     expect(player.get_by_label("Quality")).to_be_enabled()
-    player.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('.player video').currentTime > 1")
+    page.evaluate("document.querySelector('.player video').pause()")  # a still for the shot
 
 
 def _login(page: Page, url: str) -> None:

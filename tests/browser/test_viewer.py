@@ -29,8 +29,12 @@ def test_browse_filters_and_scrolls_on_the_api_cursors(server: LiveServer, page:
     expect(anime.get_by_role("link")).not_to_have_count(first_page)
     assert _cards(page) > first_page
     # posters come from the catalog's image URLs (a titled placeholder when one is missing)
-    poster = anime.get_by_role("listitem").first.locator(".poster")
-    expect(poster).to_be_visible()
+    page.wait_for_function(
+        """() => {
+            const img = document.querySelector('.grid img.poster');
+            return img && img.complete && img.naturalWidth > 0;
+        }"""
+    )
 
     page.get_by_label("Type").select_option("movie")
     expect(page).to_have_url(re.compile(r"[?&]type=movie"))
@@ -145,29 +149,55 @@ def _released(sim_url: str) -> int:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the simulator's segments are MPEG-TS null packets and its play answer's manifest "
-    "is not yet CORS-readable: real test-pattern media is issue 16 (branch i16), not on main yet",
-)
-def test_an_episode_plays_in_the_video_element(
+def test_an_episode_plays_with_subtitles_and_quality_changes(
     server: LiveServer, context: BrowserContext, page: Page
 ) -> None:
+    """The simulator's test pattern really plays in the <video> (hls.js into MSE)."""
     logged_in(context, server)
     page.goto(f"{server.url}/anime/{AOT}")
     page.get_by_role("button", name=re.compile(r"^Play episode 3\b")).click()
     player = page.get_by_role("region", name=re.compile("Now playing"))
-    failed = player.get_by_role("alert")
+    _wait_until_playing_past(page, 1.0)
+
+    player.get_by_label("Subtitles").select_option(label="English")
     page.wait_for_function(
         """() => {
+            const track = document.querySelector('.player video').textTracks[0];
+            return track && track.mode === 'showing' && track.cues && track.cues.length > 0;
+        }"""
+    )
+
+    position = page.evaluate("document.querySelector('.player video').currentTime")
+    with page.expect_response(re.compile(r"/stream\?quality=360p")) as lower:
+        player.get_by_label("Quality").select_option("360p")
+    assert lower.value.status == 200 and lower.value.json()["quality"] == "360p"
+    _wait_until_playing_past(page, position + 1.0)  # resumed where it was, and plays on
+
+    before = _reports(server)
+    # the last heartbeat goes out on Stop: what the player received reaches the bandwidth view
+    with page.expect_response(re.compile(r"/api/streams/heartbeat$")) as beat:
+        player.get_by_role("button", name="Stop").click()
+    assert beat.value.status == 204
+    expect(player).to_have_count(0)
+    assert _reports(server) == before + 1
+
+
+def _wait_until_playing_past(page: Page, seconds: float) -> None:
+    page.wait_for_function(
+        """(seconds) => {
             const v = document.querySelector('.player video');
-            return (v && v.currentTime > 1) || document.querySelector('.player .error');
+            return (v && v.currentTime > seconds) || document.querySelector('.player .error');
         }""",
+        arg=seconds,
         timeout=30_000,
     )
+    failed = page.locator(".player .error")
     assert failed.count() == 0, failed.inner_text()
-    assert page.evaluate("document.querySelector('.player video').currentTime") > 1
-    player.get_by_role("button", name="Stop").click()
+
+
+def _reports(server: LiveServer) -> int:
+    qualities = admin_get(server, "/admin/streams/bandwidth")["qualities"]
+    return sum(int(q["reports"]) for q in qualities.values())
 
 
 STREAM_TIMES = (
