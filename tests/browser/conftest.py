@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from browserkit import CHROMIUM, DESKTOP, FLAGS, new_context, shot
 from openapi.live_server import LiveServer, live_server, small_catalog
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from browser.browserkit import CHROMIUM, DESKTOP, FLAGS, new_context, shot
 from kensho.http import keys
 
 _HERE = Path(__file__).parent

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import requests
-from browserkit import ADMIN_TOKEN, shot
 from openapi.live_server import LiveServer
 from playwright.sync_api import Locator, Page, expect
+
+from browser.browserkit import ADMIN_TOKEN, shot
 
 
 def _connect(page: Page, server: LiveServer) -> None:

@@ -9,9 +9,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from browserkit import ADMIN_TOKEN, DESKTOP, PHONE, axe_violations, logged_in, new_context, shot
 from openapi.live_server import LiveServer
 from playwright.sync_api import Browser, Page, expect
+
+from browser.browserkit import (
+    ADMIN_TOKEN,
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    logged_in,
+    new_context,
+    shot,
+)
 
 AOT = "GR751KNZY"
 

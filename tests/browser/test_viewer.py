@@ -6,9 +6,10 @@ import re
 
 import pytest
 import requests
-from browserkit import DEMO, admin_get, logged_in, shot
 from openapi.live_server import LiveServer
 from playwright.sync_api import BrowserContext, Page, expect
+
+from browser.browserkit import DEMO, admin_get, logged_in, shot
 
 AOT = "GR751KNZY"  # Attack on Titan (Shingeki no Kyojin), in the test catalog slice
 
