@@ -25,9 +25,16 @@ from browser.browserkit import (
 AOT = "GR751KNZY"
 
 
+_POSTERS_SHOWN = """(n) => {
+    const imgs = [...document.querySelectorAll('img.poster')].slice(0, n);
+    return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth > 0);
+}"""
+
+
 def _browse(page: Page, url: str) -> None:
     page.goto(url + "/")
     expect(page.get_by_role("list", name="Anime")).to_have_attribute("aria-busy", "false")
+    page.wait_for_function(_POSTERS_SHOWN, arg=4)
 
 
 def _search(page: Page, url: str) -> None:
@@ -42,6 +49,7 @@ def _anime(page: Page, url: str) -> None:
     page.goto(f"{url}/anime/{AOT}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Attack on Titan")
     expect(page.locator(".episodes")).to_have_attribute("aria-busy", "false")
+    page.wait_for_function(_POSTERS_SHOWN, arg=1)
 
 
 def _player(page: Page, url: str) -> None:
