@@ -17,14 +17,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import aiohttp
-
 from kensho.catalog import Catalog, load_catalog
-from kensho.jobs.catalog_source import AnonymousFetcher, HttpCatalogSource
+from kensho.jobs.catalog_source import HttpCatalogSource
 from kensho.jobs.catalog_sync import CatalogSync
 from kensho.store.migrations import migrate
 from kensho.store.pool import create_pool, fetch_one
 from kensho.store.scratch import scratch_database
+from kensho.upstream.client import ClientSettings, CrunchyrollClient
 from kensho.upstream.simulator.app import running_simulator
 from kensho.upstream.simulator.config import SimConfig
 
@@ -45,14 +44,14 @@ async def _run(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
         await migrate(pool)
         async with (
             running_simulator(SimConfig(catalog=catalog)) as base,
-            aiohttp.ClientSession() as session,
+            CrunchyrollClient(ClientSettings(base_url=base)) as client,
         ):
             if args.gc_freeze:
                 # what a started server should do once the catalog (and the in-process
                 # simulator's index) is loaded: these millions of long-lived objects are
                 # otherwise rescanned by every full GC (~20% of the sync's CPU, measured)
                 gc.freeze()
-            source = HttpCatalogSource(AnonymousFetcher(session, base))
+            source = HttpCatalogSource(client.fetch_json)
             sync = CatalogSync(
                 pool,
                 source,

@@ -1,14 +1,30 @@
 """The `kensho` command: serve, sim, migrate, actors.
 
-Each subcommand lives with its concept and is imported lazily, so `kensho sim` does not import
-the database drivers and a bad configuration is reported before anything heavy loads.
+Each subcommand's work lives with its concept; this module parses the arguments and, for
+`serve`, loads the configuration (a bad one is one line and exit 2), builds the app with the
+composition root and runs it.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import sys
 from collections.abc import Sequence
+
+from kensho.composition import build_app
+from kensho.config import ConfigError, load_config
+from kensho.http.admin_cli import actors_main
+from kensho.http.server import EXIT_CONFIG, serve
+from kensho.observability.logging import configure_logging, flush_logging
+from kensho.store.embedded import missing_embedded
+from kensho.store.migrations import migrate_main
+from kensho.upstream.simulator.cli import sim_main
+
+__all__ = ["main", "serve_main"]
+
+log = logging.getLogger("kensho.server")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -47,27 +63,38 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def serve_main(args: argparse.Namespace) -> int:
+    """`kensho serve`; returns the process exit status."""
+    del args
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"kensho: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if (missing := missing_embedded(config)) is not None:
+        print(f"kensho: {missing}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(config.log_level, config.log_format, queued=True)
+    log.info("starting", extra={"event": "starting", "config": config.redacted()})
+    try:
+        return asyncio.run(serve(config, build_app(config)))
+    finally:
+        flush_logging()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
     args = _build_parser().parse_args(argv)
     if args.command == "serve":
-        from kensho.http.server import serve_main
-
         return serve_main(args)
     if args.command == "sim":
-        from kensho.upstream.simulator.cli import sim_main
-
         return sim_main(args)
     if args.command == "migrate":
-        from kensho.store.migrations import migrate_main
-
         return migrate_main(args)
     if args.command == "actors":
-        from kensho.http.admin_cli import actors_main
-
         return actors_main(args)
-    raise AssertionError(args.command)  # pragma: no cover
+    raise AssertionError(args.command)  # pragma: no cover - argparse allows no other command
 
 
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":  # pragma: no cover - `python -m kensho.cli`
     sys.exit(main())

@@ -16,9 +16,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["Config", "ConfigError", "load_config"]
+__all__ = ["Config", "ConfigError", "SimAccountSpec", "load_config", "parse_sim_accounts"]
 
 ENV_PREFIX = "KENSHO_"
 
@@ -97,11 +97,18 @@ class Config:
     cache_l1_max_entries: int = _opt(10_000, lo=1, hi=10_000_000, help="L1 entry bound")
     cache_l1_max_bytes: int = _opt(64 << 20, lo=1024, hi=1 << 34, help="L1 value bytes bound")
     cache_redis_timeout: float = _opt(0.5, lo=0.01, hi=30, help="cache Redis timeouts (s)")
-    # Catalog API (kensho.http.catalog_routes)
+    # Catalog API (kensho.catalog)
     catalog_ttl: float = _opt(60.0, lo=0, hi=86_400, help="catalog cache freshness (s)")
     catalog_stale_ttl: float = _opt(300.0, lo=0, hi=86_400, help="serve stale while refreshing (s)")
     catalog_error_ttl: float = _opt(86_400.0, lo=0, hi=604_800, help="serve stale on errors (s)")
     catalog_warm_count: int = _opt(200, lo=0, hi=100_000, help="most popular anime pre-cached")
+    export_batch: int = _opt(500, lo=1, hi=10_000, help="anime per export database batch")
+    export_max_concurrent: int = _opt(
+        2, lo=1, hi=100, help="exports at once (each holds a database connection)"
+    )
+    export_idle_timeout: float = _opt(
+        60.0, lo=1, hi=3600, help="longest an export waits on a stalled client (s)"
+    )
     cursor_secret: str | None = _opt(
         None, secret=True, help="signs every cursor; set the same on every replica"
     )
@@ -130,10 +137,8 @@ class Config:
 
     def __post_init__(self) -> None:
         if self.sim_accounts:
-            from kensho.upstream.simulator.config import parse_accounts
-
             try:
-                parse_accounts(self.sim_accounts)
+                parse_sim_accounts(self.sim_accounts)
             except ValueError:  # its message quotes the item, password included: not echoed
                 raise ConfigError(
                     "KENSHO_SIM_ACCOUNTS is invalid: expected items "
@@ -161,6 +166,39 @@ class Config:
                 value = "***"
             out[f.name] = str(value) if isinstance(value, Path) else value
         return out
+
+
+class SimAccountSpec(NamedTuple):
+    """One `KENSHO_SIM_ACCOUNTS` item: a simulator account to create."""
+
+    email: str
+    password: str
+    premium: bool
+    country: str
+
+
+def parse_sim_accounts(text: str) -> tuple[SimAccountSpec, ...]:
+    """Parse ``email:password:premium|free[:COUNTRY]`` items separated by ``;`` or ``,``.
+
+    The one grammar of `KENSHO_SIM_ACCOUNTS` and `kensho sim --accounts`; raises ValueError
+    naming the bad item.
+    """
+    accounts = []
+    for raw in text.replace(",", ";").split(";"):
+        item = raw.strip()
+        if not item:
+            continue
+        parts = item.split(":")
+        if len(parts) not in (3, 4) or not all(parts) or "@" not in parts[0]:
+            raise ValueError(f"bad account {item!r}: expected email:password:premium|free[:CC]")
+        tier = parts[2].lower()
+        if tier not in ("premium", "free"):
+            raise ValueError(f"bad account {item!r}: tier must be premium or free")
+        country = parts[3].upper() if len(parts) == 4 else "US"
+        if len(country) != 2 or not country.isalpha():
+            raise ValueError(f"bad account {item!r}: country must be two letters")
+        accounts.append(SimAccountSpec(parts[0], parts[1], tier == "premium", country))
+    return tuple(accounts)
 
 
 def _field_types() -> dict[str, tuple[type, bool]]:

@@ -81,7 +81,7 @@ def test_toml_values_load_and_env_wins(tmp_path: Path) -> None:
 
 
 def test_sim_accounts_are_a_setting_validated_at_load() -> None:
-    from kensho.http.dependencies import simulator_config
+    from kensho.composition.upstream import simulator_config
 
     config = load_config({"KENSHO_SIM_ACCOUNTS": "ops@kensho.dev:s3cret:free:JP"})
     sim = simulator_config(config)

@@ -25,9 +25,11 @@ from typing import Any
 
 from kensho.actors.base import KenshoActor
 from kensho.actors.supervisor import ChildSpec
+from kensho.catalog import load_catalog
 from kensho.config import Config
 from kensho.search import SearchIndex, SearchRecord, build_index
 from kensho.signing import derive_key
+from kensho.store.catalog_queries import genre_slug
 from kensho.store.search_queries import CatalogSearchRow, load_search_rows_blocking
 
 __all__ = [
@@ -48,11 +50,6 @@ log = logging.getLogger(__name__)
 RowLoader = Callable[[], Sequence[CatalogSearchRow]]
 #: the keys of a `titles` object, as the catalog API has them (every key present, maybe null)
 _TITLE_KEYS = ("romaji", "en", "ja", "zh-Hans", "zh-Hant")
-
-
-def genre_slug(name: str) -> str:
-    """The form genres are matched in: case-folded, spaces as hyphens ("slice-of-life")."""
-    return "-".join(name.casefold().split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +99,6 @@ class BuildInfo:
 
 def rows_from_bundle() -> list[CatalogSearchRow]:
     """The bundled catalog as index rows (ids are the series ids the sync writes too)."""
-    from kensho.catalog import load_catalog
-
     return [
         CatalogSearchRow(
             id=e.series_id,

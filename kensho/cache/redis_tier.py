@@ -33,7 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from kensho.cache.keys import Namespace, Pattern
 from kensho.cache.lru import Clock, Entry
 
-__all__ = ["RedisSettings", "RedisTier", "decode_entry", "encode_entry"]
+__all__ = ["RedisSettings", "RedisTier", "decode_entry", "encode_entry", "redis_client"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,21 @@ class RedisSettings:
     connect_timeout: float = 0.25
     probe_interval: float = 2.0
     scan_count: int = 500  # SCAN COUNT hint and UNLINK batch size
+
+
+def redis_client(settings: RedisSettings) -> Redis:
+    """A client on a blocking pool with the tier's limits: short timeouts, no retries (an
+    outage must answer "miss" at once). `kensho.composition` builds the process's one client
+    with it, shared by the cache and everything else that talks to Redis."""
+    pool = BlockingConnectionPool.from_url(
+        settings.url,
+        max_connections=settings.max_connections,
+        timeout=settings.pool_timeout,
+        socket_timeout=settings.socket_timeout,
+        socket_connect_timeout=settings.connect_timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return Redis(connection_pool=pool)
 
 
 def encode_entry(entry: Entry) -> bytes:
@@ -81,6 +96,7 @@ class RedisTier:
         on_invalidation: Callable[[bytes], None],
         on_reconnect: Callable[[], None] = lambda: None,
         clock: Clock,
+        client: Redis | None = None,
     ) -> None:
         self.settings = settings
         self.namespace = namespace
@@ -89,15 +105,10 @@ class RedisTier:
         self._on_invalidation = on_invalidation
         self._on_reconnect = on_reconnect
         self._clock = clock
-        self._pool = BlockingConnectionPool.from_url(
-            settings.url,
-            max_connections=settings.max_connections,
-            timeout=settings.pool_timeout,
-            socket_timeout=settings.socket_timeout,
-            socket_connect_timeout=settings.connect_timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self._client: Redis = Redis(connection_pool=self._pool)
+        # The process's one Redis client when given (its pool is the owner's to close);
+        # otherwise a pool of our own, closed with the tier.
+        self._owns_client = client is None
+        self._client: Redis = client if client is not None else redis_client(settings)
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
         self._prober: asyncio.Task[None] | None = None
@@ -126,8 +137,8 @@ class RedisTier:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self._drop_pubsub()
-        await self._client.aclose()
-        await self._pool.aclose()
+        if self._owns_client:
+            await self._client.aclose(close_connection_pool=True)
 
     async def probe(self) -> bool:
         """PING; on recovery resubscribe and replay pending invalidations. Returns health."""

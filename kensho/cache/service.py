@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio import Redis
+
 from kensho.cache.keys import MAX_KEY_BYTES, Key, Namespace
 from kensho.cache.lru import Clock, Entry, Freshness, LRUCache
 from kensho.cache.redis_tier import RedisSettings, RedisTier
@@ -86,7 +88,9 @@ class CacheService:
         settings: CacheSettings | None = None,
         *,
         clock: Clock = time.time,
+        redis: Redis | None = None,
     ) -> None:
+        """`redis`: the process's shared client for L2 (else L2 opens its own pool)."""
         self.settings = settings or CacheSettings()
         self._clock = clock
         self._ns = Namespace(
@@ -101,6 +105,7 @@ class CacheService:
                 on_invalidation=self._apply_remote,
                 on_reconnect=self._on_reconnect,
                 clock=clock,
+                client=redis,
             )
         self._inflight: dict[bytes, _Flight] = {}
         self._tasks: set[asyncio.Task[None]] = set()

@@ -1,13 +1,15 @@
-"""The application factory: state in typed keys, the request envelope, routes, resources.
+"""The application factory: state in typed keys, the request envelope, routes.
 
-`create_app` returns an app that is not started yet; tests may add routes (through
+`create_app` builds the HTTP side only and opens whatever `resources` it is given, in order;
+what `kensho serve` opens (stores, services, actors, jobs) is decided by the composition root,
+`kensho.composition`. The app is not started yet; tests may add routes (through
 `kensho.http.routing.Routes`) before running it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
 
@@ -17,12 +19,14 @@ from kensho.http.auth_routes import add_auth_routes
 from kensho.http.breaker_routes import add_breaker_routes
 from kensho.http.catalog_routes import add_catalog_routes
 from kensho.http.console_routes import add_console_routes
+from kensho.http.inputs import input_parser_for
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
-from kensho.http.middlewares import Envelope, RateLimiter, TokenBucketLimiter
-from kensho.http.openapi import input_parser_for, setup_openapi
+from kensho.http.middlewares.envelope import Envelope
+from kensho.http.middlewares.rate_limit import RateLimiter, TokenBucketLimiter
+from kensho.http.openapi import setup_openapi
 from kensho.http.readiness import ReadinessRegistry
-from kensho.http.resources import Resource, default_resources
+from kensho.http.representations import Representations
 from kensho.http.routes import add_foundation_routes
 from kensho.http.routing import add_unmatched_route, check_routes
 from kensho.http.search_routes import add_search_routes
@@ -31,18 +35,21 @@ from kensho.http.web_routes import add_web_routes
 from kensho.observability.metrics import Metrics
 from kensho.observability.tracing import Tracing
 
-__all__ = ["create_app"]
+__all__ = ["Resource", "create_app"]
+
+#: One `cleanup_ctx` entry: opens before its `yield`, closes after (in reverse order).
+Resource = Callable[[web.Application], AsyncIterator[None]]
 
 
 def create_app(
     config: Config,
     *,
-    resources: Sequence[Resource] | None = None,
+    resources: Sequence[Resource] = (),
     rate_limiter: RateLimiter | None = None,
     tracing: Tracing | None = None,
     api_routes: bool = True,
 ) -> web.Application:
-    """Build the app. `resources` default to `default_resources(config)`, opened in order.
+    """Build the app; `resources` are opened in order at start and closed in reverse.
 
     `tracing` defaults to one built from the config (exporting only if `otel_endpoint` is set).
     `api_routes=False` leaves out the product routes and the docs (foundation-only tests).
@@ -67,14 +74,14 @@ def create_app(
     app[keys.TRACING] = tracing
     app[keys.READINESS] = ReadinessRegistry(config.ready_cache_seconds)
     app[keys.LOOP_MONITOR] = LoopMonitor(uptime=lifecycle.uptime)
+    app[keys.REPRESENTATIONS] = Representations()
 
     metrics.track_connections(lambda: lifecycle.connections())  # noqa: PLW0108 - bound later
     metrics.track_actors(lambda: sup.snapshot() if (sup := app.get(keys.SUPERVISOR)) else None)
     _track_readiness(metrics, app[keys.READINESS], lifecycle)
 
     app.cleanup_ctx.append(_observability)
-    for resource in default_resources(config) if resources is None else resources:
-        app.cleanup_ctx.append(resource)
+    app.cleanup_ctx.extend(resources)
     add_foundation_routes(app)
     if api_routes:
         add_api_routes(app)

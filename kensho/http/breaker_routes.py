@@ -1,75 +1,25 @@
-"""The upstream breaker's operator surface: POST /admin/breaker, metrics and readiness.
+"""`POST /admin/breaker`: the operator override of the upstream breaker (`BreakerControl`).
 
-Metrics and readiness read the breaker actor's published view (no mailbox hop), so a wedged
-actor still reports. An open breaker makes readiness *degraded*: cached reads still work.
+The body is validated here, after the admin check (an unconfigured admin route must answer 404
+whatever the body), once: the route is documented with `document_route`, not decorated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import marshmallow as ma
 import orjson
 from aiohttp import web
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from kensho.actors.breaker import BreakerGate, BreakerView, Override
+from kensho.actors.breaker import OverrideMode
 from kensho.errors import ServiceUnavailable, ValidationFailed
 from kensho.http import admin, keys
-from kensho.http.auth_routes import UPSTREAM, supervisor_handle
 from kensho.http.bodies import read_json
-from kensho.http.readiness import ReadinessCheck
+from kensho.http.operations import document_route, json_schema
 from kensho.http.routing import Routes
-from kensho.http.schemas.admin import BREAKER_STATES, BreakerOverrideSchema
+from kensho.http.schemas.admin import BreakerOverrideSchema, BreakerStateSchema
+from kensho.http.services import need
 
-__all__ = ["BreakerCollector", "add_breaker_routes", "breaker_view"]
-
-
-def breaker_view(app: web.Application) -> BreakerView | None:
-    sup = app.get(keys.SUPERVISOR)
-    if sup is None or not hasattr(sup, "handle"):
-        return None
-    try:
-        view = supervisor_handle(app, "breaker").view
-    except Exception:  # no breaker child in this tree
-        return None
-    return view if isinstance(view, BreakerView) else None
-
-
-def _gate(app: web.Application) -> BreakerGate | None:
-    client = app.get(UPSTREAM)
-    gate = getattr(client, "gate", None)
-    return gate if isinstance(gate, BreakerGate) else None
-
-
-class BreakerCollector(Collector):
-    """breaker_state, breaker_transitions_total, breaker_calls_total{outcome} at scrape time."""
-
-    def __init__(self, app: web.Application) -> None:
-        self._app = app
-
-    def collect(self) -> Iterable[Metric]:
-        state = GaugeMetricFamily(
-            "breaker_state", "1 for the upstream breaker's current state", labels=["state"]
-        )
-        transitions = CounterMetricFamily(
-            "breaker_transitions", "Breaker state transitions", labels=["from_state", "to_state"]
-        )
-        calls = CounterMetricFamily(
-            "breaker_calls", "Upstream calls by outcome", labels=["outcome"]
-        )
-        view = breaker_view(self._app)
-        if view is not None:
-            for name in BREAKER_STATES:
-                state.add_metric([name], 1.0 if view.state.value == name else 0.0)
-            for (before, after), count in view.transitions.items():
-                transitions.add_metric([before, after], float(count))
-            gate = _gate(self._app)
-            for outcome, count in view.calls.items():
-                fast = gate.rejected if gate is not None and outcome == "rejected" else 0
-                calls.add_metric([outcome], float(count + fast))
-        return [state, transitions, calls]
+__all__ = ["add_breaker_routes"]
 
 
 async def override(request: web.Request) -> web.Response:
@@ -83,27 +33,29 @@ async def override(request: web.Request) -> web.Response:
         first = next(iter(exc.messages.items())) if isinstance(exc.messages, dict) else None
         field = str(first[0])[:64] if first else "body"
         raise ValidationFailed.field(field, "mode must be auto, disabled or forced_open") from None
-    mode = data["mode"]
+    mode: OverrideMode = data["mode"]
+    control = need(request.app, keys.BREAKER, "The upstream breaker")
     try:
-        view: BreakerView = await supervisor_handle(request.app, "breaker").ask(Override(mode))
+        view = await control.override(mode)
     except ServiceUnavailable:
         admin.audit_admin(request, "breaker", f"breaker:{mode}", "error")
         raise
     admin.audit_admin(request, "breaker", f"breaker:{mode}", "ok")
-    body_out = view.as_dict()
-    resp = web.Response(body=orjson.dumps(body_out), content_type="application/json")
+    resp = web.Response(body=orjson.dumps(view.as_dict()), content_type="application/json")
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
 def add_breaker_routes(app: web.Application) -> None:
-    """Route, metrics collector and the (not required) readiness check."""
     Routes(app).post("/admin/breaker", override, name="admin-breaker")
-    app[keys.METRICS].registry.register(BreakerCollector(app))
-
-    async def probe() -> None:
-        view = breaker_view(app)
-        if view is not None and view.state.value in ("open", "forced_open"):
-            raise RuntimeError(f"upstream breaker {view.state.value}")
-
-    app[keys.READINESS].add(ReadinessCheck("upstream_breaker", required=False, probe=probe))
+    document_route(
+        app,
+        "POST",
+        "/admin/breaker",
+        "Override the upstream circuit breaker",
+        inputs=[json_schema(BreakerOverrideSchema, example=BreakerOverrideSchema.example)],
+        response=BreakerStateSchema,
+        errors=(503,),
+        tags=["admin"],
+        auth="admin",
+    )

@@ -1,27 +1,20 @@
-"""Entity tags and `If-None-Match` (RFC 9110 §8.8.3, §13.1.2).
+"""`If-None-Match` (RFC 9110 §8.8.3, §13.1.2) against a representation's entity tag.
 
-A representation's tag is a hash of the exact identity bytes served (before compression), so two
-replicas serving the same bytes agree on it and a change of any byte changes it. `If-None-Match`
-uses the weak comparison: `W/"x"` matches `"x"`. A malformed header is ignored (the request is
+Tags are made by `kensho.catalog.representation.etag_for`. `If-None-Match` uses the weak
+comparison: `W/"x"` matches `"x"`. A malformed header is ignored (the request is
 then unconditional), never an error: caches and proxies send odd things.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 
-__all__ = ["MAX_IF_NONE_MATCH", "etag_for", "none_match"]
+__all__ = ["MAX_IF_NONE_MATCH", "none_match"]
 
 #: Longer headers are ignored rather than parsed (aiohttp already caps a header line at 8 KB).
 MAX_IF_NONE_MATCH = 8192
 _MAX_TAGS = 64
 _TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
-
-
-def etag_for(body: bytes) -> str:
-    """The strong entity tag of `body`: a quoted 128-bit BLAKE2b digest in hex."""
-    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
 def _opaque(tag: str) -> str:

@@ -21,17 +21,14 @@ from aiohttp_sse import EventSourceResponse
 
 from kensho.errors import Conflict, ServiceUnavailable
 from kensho.http import admin, keys
-from kensho.http.auth_routes import BANDWIDTH
-from kensho.http.breaker_routes import breaker_view
 from kensho.http.console_feed import ConsoleFeed
 from kensho.http.middlewares.timeout import deadline
-from kensho.http.openapi import document_route
+from kensho.http.operations import document_route
 from kensho.http.routing import Routes
 from kensho.http.schemas.console import SyncTriggerSchema
 
-__all__ = ["CONSOLE_FEED", "add_console_routes", "console_state"]
+__all__ = ["add_console_routes", "console_state"]
 
-CONSOLE_FEED = web.AppKey("console_feed", ConsoleFeed)
 #: Comment lines keep proxies and the browser from timing an idle stream out.
 PING_SECONDS = 15.0
 #: A client that does not read for this long is cut off (its socket buffers are full).
@@ -56,7 +53,8 @@ def _sync_status(app: web.Application) -> dict[str, Any] | None:
 
 
 def _breaker(app: web.Application) -> dict[str, Any] | None:
-    view = breaker_view(app)
+    control = app.get(keys.BREAKER)
+    view = control.view() if control is not None else None
     if view is None:
         return None
     config = app[keys.CONFIG]
@@ -76,7 +74,7 @@ def console_state(app: web.Application) -> dict[str, Any]:
     """Everything the console shows live; cheap (no I/O, no mailbox round trip)."""
     lifecycle = app[keys.LIFECYCLE]
     sup = app.get(keys.SUPERVISOR)
-    bandwidth = app.get(BANDWIDTH)
+    bandwidth = app.get(keys.BANDWIDTH)
     return {
         "at": time.time(),
         "draining": lifecycle.draining,
@@ -94,7 +92,7 @@ def console_state(app: web.Application) -> dict[str, Any]:
 async def events(request: web.Request) -> web.StreamResponse:
     """GET /admin/events: the console's live feed (text/event-stream)."""
     admin.authorize_admin(request, "events", "*")
-    feed = request.app[CONSOLE_FEED]
+    feed = request.app[keys.CONSOLE_FEED]
     if feed.closed:
         raise ServiceUnavailable("The server is shutting down.", retry_after=1)
     admin.audit_admin(request, "events", "*", "ok")
@@ -133,7 +131,7 @@ async def trigger_sync(request: web.Request) -> web.Response:
 def add_console_routes(app: web.Application) -> None:
     """The feed (one per app, closed at shutdown) and the console's admin routes."""
     feed = ConsoleFeed(lambda: console_state(app))
-    app[CONSOLE_FEED] = feed
+    app[keys.CONSOLE_FEED] = feed
 
     async def close_feed(_app: web.Application) -> None:
         await feed.close()

@@ -2,18 +2,18 @@
 
 The selection is canonicalised (sorted, de-duplicated) so `title,id` and `id,title,id` share one
 cached representation and one ETag; a different selection is different bytes, hence a different
-ETag. An unknown name is a 400 problem that lists the allowed ones.
+ETag. An unknown name is a 400 problem that lists the allowed ones. The selection itself is
+applied by `kensho.catalog.representation.select_fields`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from kensho.errors import ValidationFailed
 
-__all__ = ["MAX_FIELDS_LENGTH", "parse_fields", "select_fields"]
+__all__ = ["MAX_FIELDS_LENGTH", "parse_fields"]
 
 MAX_FIELDS_LENGTH = 300
 _NAME = re.compile(r"^[a-z_]{1,32}$")
@@ -38,11 +38,3 @@ def parse_fields(raw: str | None, allowed: Sequence[str]) -> tuple[str, ...] | N
             "fields", f"unknown field(s) {shown}; allowed: {', '.join(allowed)}", status=400
         )
     return tuple(sorted(names))
-
-
-def select_fields(doc: Mapping[str, Any], selection: tuple[str, ...] | None) -> dict[str, Any]:
-    """`doc` restricted to `selection` (all of it for None), in the document's own order."""
-    if selection is None:
-        return dict(doc)
-    wanted = set(selection)
-    return {k: v for k, v in doc.items() if k in wanted}

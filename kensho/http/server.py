@@ -8,24 +8,27 @@ status says whether everything drained in time.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
 import logging
 import signal
-import sys
 
 from aiohttp import web
 
-from kensho.config import Config, ConfigError, load_config
+from kensho.config import Config
 from kensho.http import keys
 from kensho.http.access_log import JsonAccessLogger
-from kensho.http.app import create_app
 from kensho.http.lifecycle import Lifecycle
-from kensho.observability.logging import configure_logging, flush_logging
 
-__all__ = ["EXIT_ABANDONED", "EXIT_ESCALATED", "EXIT_OK", "serve", "serve_main"]
+__all__ = [
+    "EXIT_ABANDONED",
+    "EXIT_CONFIG",
+    "EXIT_ESCALATED",
+    "EXIT_OK",
+    "EXIT_START_FAILED",
+    "serve",
+]
 
 log = logging.getLogger("kensho.server")
 
@@ -37,30 +40,8 @@ EXIT_ESCALATED = 4
 _POLL = 0.2
 
 
-def serve_main(args: argparse.Namespace) -> int:
-    """Entry point of `kensho serve`; returns the process exit status."""
-    del args
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        print(f"kensho: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    from kensho.store.embedded import missing_embedded
-
-    if (missing := missing_embedded(config)) is not None:
-        print(f"kensho: {missing}", file=sys.stderr)
-        return EXIT_CONFIG
-    configure_logging(config.log_level, config.log_format, queued=True)
-    log.info("starting", extra={"event": "starting", "config": config.redacted()})
-    try:
-        return asyncio.run(serve(config))
-    finally:
-        flush_logging()
-
-
-async def serve(config: Config, app: web.Application | None = None) -> int:
-    """Run until a signal or a root escalation, then drain; return the exit status."""
-    app = create_app(config) if app is None else app
+async def serve(config: Config, app: web.Application) -> int:
+    """Run `app` until a signal or a root escalation, then drain; return the exit status."""
     lifecycle = app[keys.LIFECYCLE]
     runner = web.AppRunner(
         app,

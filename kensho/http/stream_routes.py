@@ -1,20 +1,23 @@
-"""Stream URLs with quality selection, player heartbeats and the bandwidth view (issue 4)."""
+"""Stream URLs with quality selection, player heartbeats and the bandwidth view.
+
+Inputs are declared with apigami's decorators and validated once by the envelope
+(`kensho.http.inputs`); handlers read them with `validated` and call `PlaybackService`.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-import marshmallow as ma
 import orjson
 from aiohttp import web
 
-from kensho.auth.bandwidth import BandwidthMonitor
-from kensho.errors import ServiceUnavailable, ValidationFailed
+from kensho.auth.playback import PlaybackService
+from kensho.errors import ValidationFailed
 from kensho.http import admin, keys
-from kensho.http.auth_routes import BANDWIDTH, PLAYBACK, bearer_token, caller_of
-from kensho.http.bodies import read_json
-from kensho.http.openapi import (
+from kensho.http.bearer import bearer_token, caller_of
+from kensho.http.inputs import validated
+from kensho.http.operations import (
     document_route,
     json_schema,
     match_info_schema,
@@ -25,10 +28,9 @@ from kensho.http.routing import Routes
 from kensho.http.schemas.catalog import EpisodeIdPathSchema
 from kensho.http.schemas.playback import BandwidthViewSchema, HeartbeatSchema
 from kensho.http.schemas.streams import StreamQuerySchema, StreamResponseSchema
+from kensho.http.services import need
 
 __all__ = ["add_stream_routes"]
-
-_MAX_ERRORS = 20
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -37,20 +39,8 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return resp
 
 
-def _load(schema: ma.Schema, data: Any, *, status: int) -> dict[str, Any]:
-    """Validate with a marshmallow schema; a failure is a problem naming each field."""
-    try:
-        loaded: dict[str, Any] = schema.load(data if isinstance(data, dict) else {"_": data})
-    except ma.ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"body": exc.messages}
-        errors = [
-            {"field": str(k)[:64], "message": str(v[0] if isinstance(v, list) else v)[:200]}
-            for k, v in list(messages.items())[:_MAX_ERRORS]
-        ]
-        raise ValidationFailed(
-            f"{errors[0]['field']}: {errors[0]['message']}", errors=errors, status=status
-        ) from None
-    return loaded
+def _playback(request: web.Request) -> PlaybackService:
+    return need(request.app, keys.PLAYBACK, "Streaming")
 
 
 @operation(
@@ -66,13 +56,10 @@ def _load(schema: ma.Schema, data: Any, *, status: int) -> dict[str, Any]:
 @querystring_schema(StreamQuerySchema)
 async def stream(request: web.Request) -> web.Response:
     plain = bearer_token(request)
-    path = _load(EpisodeIdPathSchema(), dict(request.match_info), status=400)
-    query = _load(StreamQuerySchema(), dict(request.query), status=400)
-    playback = request.app.get(PLAYBACK)
-    if playback is None:
-        raise ServiceUnavailable("Streaming is not available yet.")
-    body = await playback.stream(
-        plain, caller_of(request), path["id"], query["quality"], query["bandwidth_kbps"]
+    episode = validated(request, "match_info")["id"]
+    query = validated(request, "querystring")
+    body = await _playback(request).stream(
+        plain, caller_of(request), episode, query["quality"], query["bandwidth_kbps"]
     )
     return _json(body)
 
@@ -89,11 +76,8 @@ async def stream(request: web.Request) -> web.Response:
 @match_info_schema(EpisodeIdPathSchema)
 async def stop_stream(request: web.Request) -> web.Response:
     plain = bearer_token(request)
-    path = _load(EpisodeIdPathSchema(), dict(request.match_info), status=400)
-    playback = request.app.get(PLAYBACK)
-    if playback is None:
-        raise ServiceUnavailable("Streaming is not available yet.")
-    await playback.stop(plain, path["id"])
+    episode = validated(request, "match_info")["id"]
+    await _playback(request).stop(plain, episode)
     return web.Response(status=204, headers={"Cache-Control": "no-store"})
 
 
@@ -107,14 +91,12 @@ async def stop_stream(request: web.Request) -> web.Response:
 @json_schema(HeartbeatSchema, example=HeartbeatSchema.example)
 async def heartbeat(request: web.Request) -> web.Response:
     plain = bearer_token(request)
-    playback = request.app.get(PLAYBACK)
-    if playback is None:
-        raise ServiceUnavailable("Streaming is not available yet.")
+    playback = _playback(request)
     await playback.auth.session(plain)  # only logged-in players feed the metrics
-    data = _load(HeartbeatSchema(), await read_json(request), status=422)
+    data = validated(request, "json")  # HeartbeatSchema, checked by the envelope
     if not math.isfinite(data["seconds"]):
         raise ValidationFailed.field("seconds", "must be a finite number")
-    request.app[BANDWIDTH].report(data["quality"], data["bytes"], data["seconds"])
+    request.app[keys.BANDWIDTH].report(data["quality"], data["bytes"], data["seconds"])
     return web.Response(status=204)
 
 
@@ -122,11 +104,10 @@ async def bandwidth_view(request: web.Request) -> web.Response:
     """GET /admin/streams/bandwidth: per-quality heartbeat aggregates (admin, audited)."""
     admin.authorize_admin(request, "inspect", "streams/bandwidth")
     admin.audit_admin(request, "inspect", "streams/bandwidth", "ok")
-    return _json({"qualities": request.app[BANDWIDTH].view()})
+    return _json({"qualities": request.app[keys.BANDWIDTH].view()})
 
 
 def add_stream_routes(app: web.Application) -> None:
-    app[BANDWIDTH] = BandwidthMonitor(app[keys.METRICS].registry)
     r = Routes(app)
     r.get("/api/episodes/{id}/stream", stream, name="episode-stream")
     r.delete("/api/episodes/{id}/stream", stop_stream, name="episode-stream-stop")

@@ -12,31 +12,23 @@ routes do (an admin token is configured).
 
 from __future__ import annotations
 
-import asyncio
-import mimetypes
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import web
 from multidict import CIMultiDict
 
+from kensho.catalog.representation import MIN_COMPRESS_BYTES
 from kensho.errors import NotFound
 from kensho.http import keys
-from kensho.http.compression import MIN_COMPRESS_BYTES, compress, negotiate
-from kensho.http.conditional import etag_for, none_match
-from kensho.http.openapi import document_route, match_info_schema
+from kensho.http.conditional import none_match
+from kensho.http.operations import document_route, match_info_schema
 from kensho.http.routing import Routes
 from kensho.http.schemas.catalog import ID_PATTERN, AnimeIdPathSchema
 from kensho.http.schemas.web import AssetPathSchema
+from kensho.http.webapp_bundle import CONSOLE_PAGE, VIEWER_PAGE, WebBundle, WebFile
 
-__all__ = ["WEBAPP_DIR", "WEB_BUNDLE", "WebBundle", "WebFile", "add_web_routes"]
+__all__ = ["PAGE_CSP", "add_web_routes"]
 
-WEBAPP_DIR: Final = Path(__file__).parent / "webapp"
-VIEWER_PAGE: Final = "index.html"
-CONSOLE_PAGE: Final = "console.html"
-ASSET_CACHE: Final = "public, max-age=31536000, immutable"
-PAGE_CACHE: Final = "no-cache"
 #: Scripts and styles only from here (no inline script: XSS cannot run code); images, media
 #: and their manifests come from the catalog's and the stream's hosts, which vary.
 PAGE_CSP: Final = (
@@ -45,78 +37,6 @@ PAGE_CSP: Final = (
     "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-_TYPES: Final = {
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".txt": "text/plain; charset=utf-8",
-    ".json": "application/json",
-}
-
-
-@dataclass(slots=True)
-class WebFile:
-    """One file as served: its bytes, type, strong ETag, cache policy and coded variants."""
-
-    body: bytes
-    content_type: str
-    cache_control: str
-    etag: str = ""
-    #: coding -> compressed body (filled on first request for that coding)
-    coded: dict[str, bytes] = field(default_factory=dict)
-    _pending: dict[str, asyncio.Future[bytes]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.etag = etag_for(self.body)
-
-    async def body_in(self, coding: str) -> bytes:
-        """The body in `coding`, compressed once (in a thread) however many ask at once."""
-        if coding == "identity":
-            return self.body
-        done = self.coded.get(coding)
-        if done is not None:
-            return done
-        pending = self._pending.get(coding)
-        if pending is None:
-            pending = asyncio.ensure_future(asyncio.to_thread(compress, self.body, coding))
-            self._pending[coding] = pending
-        try:
-            data = await asyncio.shield(pending)
-        finally:
-            if pending.done():
-                self._pending.pop(coding, None)
-        self.coded[coding] = data
-        return data
-
-
-def _content_type(path: Path) -> str:
-    return (
-        _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    )
-
-
-class WebBundle:
-    """The built front end, read from `root`: the pages by name and the assets by file name."""
-
-    def __init__(self, root: Path = WEBAPP_DIR) -> None:
-        try:
-            self.pages = {
-                name: WebFile((root / name).read_bytes(), _TYPES[".html"], PAGE_CACHE)
-                for name in (VIEWER_PAGE, CONSOLE_PAGE)
-            }
-            files = sorted(p for p in (root / "assets").iterdir() if p.is_file())
-        except FileNotFoundError as exc:
-            raise RuntimeError(
-                f"the web front end is not built ({exc.filename} is missing): run `make web`"
-            ) from None
-        self.assets = {
-            p.name: WebFile(p.read_bytes(), _content_type(p), ASSET_CACHE) for p in files
-        }
-
-
-WEB_BUNDLE = web.AppKey("web_bundle", WebBundle)
 
 
 async def _send(
@@ -130,7 +50,9 @@ async def _send(
         headers.update(extra)
     if none_match(request.headers.get("If-None-Match"), item.etag):
         return web.Response(status=304, headers=headers)
-    coding, identity_ok = negotiate(request.headers.get("Accept-Encoding"))
+    coding, identity_ok = request.app[keys.REPRESENTATIONS].negotiate(
+        request.headers.get("Accept-Encoding")
+    )
     if len(item.body) < MIN_COMPRESS_BYTES and identity_ok:
         coding = "identity"
     body = await item.body_in(coding)
@@ -149,7 +71,7 @@ _PAGE_HEADERS: Final = {
 
 async def viewer_page(request: web.Request) -> web.Response:
     """The viewer app (its router reads the path)."""
-    return await _send(request, request.app[WEB_BUNDLE].pages[VIEWER_PAGE], _PAGE_HEADERS)
+    return await _send(request, request.app[keys.WEB_BUNDLE].pages[VIEWER_PAGE], _PAGE_HEADERS)
 
 
 def _require_console(request: web.Request) -> None:
@@ -160,12 +82,12 @@ def _require_console(request: web.Request) -> None:
 async def console_page(request: web.Request) -> web.Response:
     """The operator console; it asks for the admin token and keeps it in session storage."""
     _require_console(request)
-    return await _send(request, request.app[WEB_BUNDLE].pages[CONSOLE_PAGE], _PAGE_HEADERS)
+    return await _send(request, request.app[keys.WEB_BUNDLE].pages[CONSOLE_PAGE], _PAGE_HEADERS)
 
 
 async def asset(request: web.Request) -> web.Response:
     """A built asset by its hashed name."""
-    item = request.app[WEB_BUNDLE].assets.get(request.match_info["name"])
+    item = request.app[keys.WEB_BUNDLE].assets.get(request.match_info["name"])
     if item is None:
         raise NotFound("No such asset.")
     return await _send(request, item, {"X-Content-Type-Options": "nosniff"})
@@ -176,7 +98,7 @@ _ID_ROUTE: Final = "{id:" + ID_PATTERN.strip("^$") + "}"
 
 def add_web_routes(app: web.Application, bundle: WebBundle | None = None) -> None:
     """Pages and assets; add before the catch-all (`/` is a root-level route)."""
-    app[WEB_BUNDLE] = bundle or WebBundle()
+    app[keys.WEB_BUNDLE] = bundle or WebBundle()
     r = Routes(app)
     r.get("/", viewer_page, name="web-home")
     r.get("/search", viewer_page, name="web-search")

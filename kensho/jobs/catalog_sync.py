@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from kensho.catalog import CatalogEntry
+from kensho.catalog import CatalogEntry, load_catalog
 from kensho.jobs.catalog_rows import (
     EPISODE_COLUMNS,
     SEASON_COLUMNS,
@@ -38,6 +38,7 @@ from kensho.jobs.catalog_rows import (
     series_row,
 )
 from kensho.jobs.catalog_source import BrowsePage, CatalogSource
+from kensho.store.catalog_queries import genre_slug
 from kensho.store.pool import fetch_one, rollback_on_error, transaction, upsert_arrays
 
 __all__ = ["CatalogSync", "CatalogSyncJob", "SyncResult", "SyncStatus"]
@@ -226,8 +227,6 @@ class CatalogSync:
         on_page: Callable[[int], None] | None = None,
     ) -> None:
         if catalog is None:
-            from kensho.catalog import load_catalog
-
             catalog = load_catalog().by_series_id
         self._pool = pool
         self._source = source
@@ -551,13 +550,13 @@ class CatalogSync:
             (
                 "genres",
                 [("slug", "text"), ("name", "text")],
-                [(g.lower().replace(" ", "-"), g) for g in genres],
+                [(genre_slug(g), g) for g in genres],
                 ["slug"],
             ),
             (
                 "series_genres",
                 [("series_id", "text"), ("genre", "text")],
-                [(sid, g.lower().replace(" ", "-")) for sid, g in links],
+                [(sid, genre_slug(g)) for sid, g in links],
                 ["series_id", "genre"],
             ),
             (

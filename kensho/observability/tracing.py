@@ -35,7 +35,10 @@ class Tracing:
         if exporter is not None:  # tests and tools: export each span synchronously
             self.provider.add_span_processor(SimpleSpanProcessor(exporter))
         if otel_endpoint:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            # Lazy: the OTLP exporter (protobuf, requests) loads only when traces are exported.
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+                OTLPSpanExporter,
+            )
 
             self.provider.add_span_processor(
                 BatchSpanProcessor(OTLPSpanExporter(endpoint=otel_endpoint))

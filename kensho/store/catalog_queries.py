@@ -22,6 +22,7 @@ __all__ = [
     "SortKey",
     "anime_documents",
     "browse_ids",
+    "documents_on",
     "episode_page",
     "genre_slug",
     "most_popular_ids",
@@ -90,8 +91,10 @@ class EpisodePage:
 
 
 def genre_slug(genre: str) -> str:
-    """The slug the sync stores in `series_genres` (`Slice of Life` -> `slice-of-life`)."""
-    return genre.strip().lower().replace(" ", "-")
+    """The one genre slug: what the sync stores in `genres`/`series_genres` and what browse,
+    search and export filter on. Case-folded, whitespace runs as one hyphen
+    (`Slice of Life` -> `slice-of-life`)."""
+    return "-".join(genre.casefold().split())
 
 
 def _images(raw: Any) -> dict[str, str | None]:
@@ -116,17 +119,28 @@ def _images(raw: Any) -> dict[str, str | None]:
 
 async def anime_documents(pool: Any, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Full anime documents by id (missing or removed ids are absent), fields in ANIME_FIELDS
-    order. Four queries whatever the number of ids."""
+    order. Four queries on one connection whatever the number of ids."""
     if not ids:
         return {}
-    id_list = list(ids)
-    series = await fetch_all(pool, _SERIES, (id_list,))
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        return await documents_on(cur, ids)
+
+
+async def _rows(cur: Any, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    await cur.execute(query, params)
+    rows: list[tuple[Any, ...]] = await cur.fetchall()
+    return rows
+
+
+async def documents_on(cur: Any, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`anime_documents` on an open cursor (inside the caller's transaction, if any)."""
+    series = await _rows(cur, _SERIES, (list(ids),))
     if not series:
         return {}
     found = [row[0] for row in series]
-    titles = await fetch_all(pool, _TITLES, (found,))
-    external = await fetch_all(pool, _EXTERNAL, (found,))
-    seasons = await fetch_all(pool, _SEASONS, (found,))
+    titles = await _rows(cur, _TITLES, (found,))
+    external = await _rows(cur, _EXTERNAL, (found,))
+    seasons = await _rows(cur, _SEASONS, (found,))
     by_lang: dict[str, dict[str, str | None]] = {
         sid: dict.fromkeys(TITLE_LANGUAGES) for sid in found
     }
@@ -172,7 +186,8 @@ async def browse_ids(
     kind: str | None = None,
     after: tuple[Any, str] | None = None,
 ) -> IdPage:
-    """One page of series ids in `sort` order, strictly after the key `after`."""
+    """One page of series ids in `sort` order, strictly after the key `after`; `genre` is a
+    slug (`genre_slug`)."""
     expr, direction = _ORDER[sort]
     where = ["removed_at IS NULL"]
     params: list[Any] = []
@@ -181,7 +196,7 @@ async def browse_ids(
         params.append(kind)
     if genre is not None:
         where.append("id IN (SELECT series_id FROM series_genres WHERE genre = %s)")
-        params.append(genre_slug(genre))
+        params.append(genre)
     if after is not None:
         cmp = "<" if direction == "DESC" else ">"
         where.append(f"({expr} {cmp} %s OR ({expr} = %s AND id > %s))")

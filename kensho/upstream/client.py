@@ -2,8 +2,8 @@
 
 One pooled `aiohttp.ClientSession` (keep-alive, DNS cache, connector limits) serves every call.
 Each call: a deadline for all its attempts; per attempt a breaker permit, a pool slot and
-connect/total timeouts (see `transport.py`); retries through aiohttp-retry for idempotent
-requests only (`retry.py`); every answer classified into a typed failure (`errors.py`). The
+connect/total timeouts (see `transport.py`); retries through tenacity for idempotent requests
+only (`retry.py`); every answer classified into a typed failure (`errors.py`). The
 request id and the W3C trace context of the current request are passed on.
 """
 
@@ -17,14 +17,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import aiohttp
 import orjson
-from aiohttp_retry import RetryClient
 from opentelemetry import propagate
 from yarl import URL
 
+from kensho.config import Config
 from kensho.errors import ValidationFailed
 from kensho.observability.logging import request_id_var
 from kensho.upstream.errors import (
@@ -34,18 +34,9 @@ from kensho.upstream.errors import (
     UpstreamUnauthorized,
 )
 from kensho.upstream.gate import NoopGate, PermitGate
-from kensho.upstream.retry import CallRetry, RetryPolicy
+from kensho.upstream.retry import RETRYABLE_EXCEPTIONS, RetryPolicy
 from kensho.upstream.tokens import Token
-from kensho.upstream.transport import (
-    RETRYABLE_EXCEPTIONS,
-    CallState,
-    RawResponse,
-    Transport,
-    map_exception,
-)
-
-if TYPE_CHECKING:
-    from kensho.config import Config
+from kensho.upstream.transport import RawResponse, Transport, map_exception
 
 __all__ = ["CallReport", "ClientSettings", "CrunchyrollClient", "Playback"]
 
@@ -159,7 +150,6 @@ class CrunchyrollClient:
         self._wall = wall_clock
         self._observer = observer
         self._transport: Transport | None = None
-        self._retry_client: RetryClient | None = None
         self._anon: Token | None = None
         self._anon_lock = asyncio.Lock()
         self._anon_device = str(uuid.uuid4())
@@ -198,21 +188,14 @@ class CrunchyrollClient:
             pool_size=self.settings.pool_size,
             acquire_timeout=self.settings.acquire_timeout,
             max_body_bytes=self.settings.max_body_bytes,
-            sleep=self._sleep,
             clock=self._clock,
-        )
-        # RetryClient only calls `.request()` and `.close()` on its session: the Transport
-        # provides both, so each attempt passes our permit/slot/read logic.
-        self._retry_client = RetryClient(
-            client_session=cast(aiohttp.ClientSession, self._transport)
         )
 
     async def close(self) -> None:
         """Close the session and its connector; idempotent."""
-        if self._retry_client is not None:
-            await self._retry_client.close()
-        self._retry_client = None
-        self._transport = None
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            await transport.close()
 
     async def __aenter__(self) -> CrunchyrollClient:
         await self.start()
@@ -263,24 +246,32 @@ class CrunchyrollClient:
         auth: bool = False,
         **kwargs: Any,
     ) -> RawResponse:
-        if self._retry_client is None:
+        transport = self._transport
+        if transport is None:
             raise RuntimeError("CrunchyrollClient is not started")
-        retry = CallRetry(self.settings.retry, idempotent, rand=self._rand)
-        call = CallState(retry, deadline=self._clock() + self.settings.call_timeout, auth=auth)
+        delays: list[float] = []
+        retrying = self.settings.retry.retrying(
+            idempotent=idempotent,
+            deadline=self._clock() + self.settings.call_timeout,
+            clock=self._clock,
+            sleep=self._sleep,
+            rand=self._rand,
+            on_sleep=delays.append,
+        )
+        attempts = 0
         status: int | None = None
         error: str | None = None
+        sent = self._headers(headers)
         try:
             async with asyncio.timeout(self.settings.call_timeout):
-                answer = await self._retry_client.request(
-                    method,
-                    url,
-                    headers=self._headers(headers),
-                    trace_request_ctx={"call": call},
-                    retry_options=retry,
-                    timeout=self._timeout,
-                    **kwargs,
-                )
-            resp = cast(RawResponse, answer)
+                async for attempt in retrying:
+                    with attempt:
+                        attempts += 1
+                        resp = await transport.attempt(
+                            method, url, auth=auth, headers=sent, timeout=self._timeout, **kwargs
+                        )
+            status = resp.status
+            return resp
         except TimeoutError as exc:
             error = type(exc).__name__
             raise UpstreamTimeout("Crunchyroll did not answer in time", url=str(url)) from None
@@ -289,18 +280,11 @@ class CrunchyrollClient:
             raise map_exception(exc, str(url)) from exc
         except Exception as exc:
             error = type(exc).__name__
+            status = getattr(exc, "upstream_status", None)
             raise
-        else:
-            status = resp.status
-            if resp.failure is not None:
-                error = type(resp.failure).__name__
-                raise resp.failure
-            return resp
         finally:
             if self._observer is not None:
-                self._observer(
-                    CallReport(method, url.path, call.attempts, tuple(retry.delays), status, error)
-                )
+                self._observer(CallReport(method, url.path, attempts, tuple(delays), status, error))
 
     @staticmethod
     def _json(resp: RawResponse) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from kensho.errors import (
     Unauthorized,
     UpstreamError,
 )
+from kensho.upstream.headers import parse_retry_after
 
 __all__ = [
     "ClientRejected",
@@ -219,8 +220,6 @@ def _json_error(doc: Any) -> tuple[str, str] | None:
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    from kensho.upstream.retry import parse_retry_after
-
     return parse_retry_after(headers.get("Retry-After"))
 
 

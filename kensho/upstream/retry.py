@@ -1,52 +1,68 @@
 """Retry policy: exponential backoff with full jitter, `Retry-After` honoured and capped.
 
-aiohttp-retry drives the attempts (`CallRetry` is its `RetryOptionsBase`), but the delay is
-slept by our transport, not by aiohttp-retry's `asyncio.sleep`: the pool slot is free while we
-wait, the wait is checked against the call's deadline (a `Retry-After` longer than the budget
-fails now instead of sleeping in vain), and tests inject the sleep and the random source.
+tenacity runs the attempts (`RetryPolicy.retrying`): it decides per attempt with our
+predicate (an idempotent call, a retryable failure), waits with our delay function and sleeps
+with an injectable sleep, and stops after `attempts` or when the next wait would outrun the
+call's deadline (a `Retry-After` longer than the budget fails now with the upstream's answer
+instead of sleeping in vain). Each attempt takes its own breaker permit and pool slot
+(`transport.Transport.attempt`), so the connection is back in the pool while we wait.
+
+*Why not aiohttp-retry* (it was used here before): its `RetryClient` drives a
+`ClientSession` and sleeps with `asyncio.sleep` itself. Per-attempt permits, slots, bounded
+reads and typed failures meant handing it our transport cast to `ClientSession` and
+bypassing its backoff and sleep (a 0 s wait, the real one slept by us): it only contributed
+the loop. It also keeps a retried response unreleased through the sleep and knows no
+deadline. tenacity is built for exactly this loop, with the policy pieces pluggable.
 """
 
 from __future__ import annotations
 
-import math
+import asyncio
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final
 
-from aiohttp_retry import RetryOptionsBase
+import aiohttp
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_any,
+)
+from tenacity.stop import stop_base
 
-__all__ = ["CallRetry", "RetryPolicy", "parse_retry_after"]
+from kensho.upstream.errors import UpstreamFailure
+from kensho.upstream.headers import parse_retry_after
 
-#: Longest `Retry-After` value we parse at all; anything larger is treated as hostile.
-_MAX_HEADER_LEN = 64
+__all__ = ["RETRYABLE_EXCEPTIONS", "RetryPolicy", "is_retryable", "parse_retry_after"]
+
+#: Transport exceptions worth another attempt (idempotent calls only).
+RETRYABLE_EXCEPTIONS: Final[tuple[type[Exception], ...]] = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    asyncio.TimeoutError,
+)
 
 
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date), else None."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value or len(value) > _MAX_HEADER_LEN:
-        return None
-    if value.isascii() and value.isdigit():
-        return float(int(value))
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:  # not RFC 9110, but seen in the wild: "1.5"; reject nan/inf/negative
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+def is_retryable(exc: BaseException) -> bool:
+    """A failure worth another attempt of an idempotent call."""
+    if isinstance(exc, UpstreamFailure):
+        return exc.retryable
+    return isinstance(exc, RETRYABLE_EXCEPTIONS)
+
+
+class _PastDeadline(stop_base):
+    """Stop when the next wait would end after the call's deadline."""
+
+    def __init__(self, deadline: float, clock: Callable[[], float]) -> None:
+        self.deadline = deadline
+        self.clock = clock
+
+    def __call__(self, state: RetryCallState) -> bool:
+        return self.clock() + (state.upcoming_sleep or 0.0) > self.deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +83,10 @@ class RetryPolicy:
         if self.factor < 1:
             raise ValueError("factor must be at least 1")
 
+    def attempts_for(self, idempotent: bool) -> int:
+        """Non-idempotent calls get exactly one attempt."""
+        return self.attempts if idempotent else 1
+
     def backoff_ceiling(self, retry_number: int) -> float:
         """Upper bound of the jittered delay before retry `retry_number` (1-based)."""
         exponent = min(retry_number - 1, 64)  # keep the float finite for absurd attempt counts
@@ -80,43 +100,38 @@ class RetryPolicy:
             return min(retry_after, self.retry_after_cap)
         return rand() * self.backoff_ceiling(retry_number)
 
+    def retrying(
+        self,
+        *,
+        idempotent: bool,
+        deadline: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        on_sleep: Callable[[float], None] | None = None,
+    ) -> AsyncRetrying:
+        """The attempts of one call: `async for attempt in policy.retrying(...)`.
 
-@dataclass
-class CallRetry(RetryOptionsBase):
-    """aiohttp-retry options for ONE call: decides per answer, remembers the next delay.
+        Re-raises the last attempt's own exception when it gives up (never tenacity's
+        `RetryError`). `on_sleep` hears each delay before it is slept.
+        """
 
-    `get_timeout` returns 0 so aiohttp-retry only yields; the transport sleeps `pending_delay`
-    (see the module docstring).
-    """
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            retry_after = getattr(exc, "retry_after", None)
+            return self.delay(state.attempt_number, retry_after, rand)
 
-    policy: RetryPolicy
-    idempotent: bool
-    rand: Callable[[], float] = random.random
-    delays: list[float] = field(default_factory=list)
-    pending_delay: float = 0.0
-    last_retry_after: float | None = None
+        def before_sleep(state: RetryCallState) -> None:
+            if on_sleep is not None:
+                on_sleep(state.upcoming_sleep)
 
-    def __post_init__(self) -> None:
-        from kensho.upstream.transport import RETRYABLE_EXCEPTIONS
-
-        RetryOptionsBase.__init__(
-            self,
-            attempts=self.policy.attempts if self.idempotent else 1,
-            statuses=set(),
-            exceptions=set(RETRYABLE_EXCEPTIONS),
-            methods=None,
-            retry_all_server_errors=False,
-            evaluate_response_callback=self._evaluate,
+        return AsyncRetrying(
+            stop=stop_any(
+                stop_after_attempt(self.attempts_for(idempotent)), _PastDeadline(deadline, clock)
+            ),
+            wait=wait,
+            retry=retry_if_exception(is_retryable),
+            sleep=sleep,
+            before_sleep=before_sleep,
+            reraise=True,
         )
-
-    async def _evaluate(self, response: Any) -> bool:
-        """True = keep this answer (aiohttp-retry's convention); False = try again."""
-        failure = response.failure
-        self.last_retry_after = getattr(failure, "retry_after", None)
-        return not (failure is not None and failure.retryable)
-
-    def get_timeout(self, attempt: int, response: Any = None) -> float:
-        retry_after = self.last_retry_after if response is not None else None
-        self.pending_delay = self.policy.delay(attempt, retry_after, self.rand)
-        self.delays.append(self.pending_delay)
-        return 0.0

@@ -1,17 +1,17 @@
-"""One attempt on the wire: backoff sleep, breaker permit, pool slot, bounded body read.
+"""One attempt on the wire: breaker permit, pool slot, bounded body read, classification.
 
-`Transport` stands in for the `ClientSession` that aiohttp-retry's `RetryClient` drives: its
-`request()` returns a fully read `RawResponse`, so the connection is back in the pool before
-aiohttp-retry decides anything, and each attempt is recorded with the breaker on its own.
+`Transport.attempt` returns a fully read `RawResponse`, so the connection is back in the pool
+before the retry policy (`retry.py`) decides anything, and each attempt is recorded with the
+breaker on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -27,21 +27,14 @@ from kensho.upstream.errors import (
     classify,
 )
 from kensho.upstream.gate import PermitGate
-from kensho.upstream.retry import CallRetry
+from kensho.upstream.retry import RETRYABLE_EXCEPTIONS
 
-__all__ = ["RETRYABLE_EXCEPTIONS", "CallState", "RawResponse", "Transport", "map_exception"]
-
-#: Transport exceptions worth another attempt (idempotent calls only).
-RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
-    aiohttp.ClientConnectionError,
-    aiohttp.ClientPayloadError,
-    asyncio.TimeoutError,
-)
+__all__ = ["RawResponse", "Transport", "map_exception"]
 
 
 @dataclass(frozen=True, slots=True)
 class RawResponse:
-    """A finished attempt; quacks like the parts of `ClientResponse` aiohttp-retry touches."""
+    """A finished attempt: status, headers, the whole body, and its classification."""
 
     method: str
     url: str
@@ -50,30 +43,6 @@ class RawResponse:
     body: bytes
     failure: UpstreamFailure | None
     duration: float
-
-    @property
-    def closed(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        return None
-
-    def raise_for_status(self) -> None:
-        if self.failure is not None:
-            raise self.failure
-
-
-@dataclass(slots=True)
-class CallState:
-    """What one logical call (all its attempts) shares."""
-
-    retry: CallRetry
-    deadline: float
-    auth: bool = False
-    last_failure: UpstreamFailure | None = None
-    last_exception: Exception | None = None
-    attempts: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def map_exception(exc: BaseException, url: str) -> UpstreamFailure:
@@ -94,7 +63,6 @@ class Transport:
         pool_size: int,
         acquire_timeout: float,
         max_body_bytes: int,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
@@ -102,7 +70,6 @@ class Transport:
         self.pool_size = pool_size
         self.acquire_timeout = acquire_timeout
         self.max_body_bytes = max_body_bytes
-        self._sleep = sleep
         self._clock = clock
         self._slots = asyncio.Semaphore(pool_size)
         self.in_use = 0
@@ -131,17 +98,8 @@ class Transport:
             self.in_use -= 1
             self._slots.release()
 
-    async def request(self, method: str, url: Any, **kwargs: Any) -> RawResponse:
-        """One attempt (called by aiohttp-retry; `trace_request_ctx` carries our CallState)."""
-        ctx = kwargs.pop("trace_request_ctx")
-        call: CallState = ctx["call"]
-        attempt: int = ctx["current_attempt"]
-        call.attempts = attempt
-        if attempt > 1:
-            delay = call.retry.pending_delay
-            if self._clock() + delay > call.deadline:
-                raise self._give_up(call, str(url))
-            await self._sleep(delay)
+    async def attempt(self, method: str, url: Any, *, auth: bool, **kwargs: Any) -> RawResponse:
+        """One attempt; raises its failure (typed) when the answer is not usable."""
         permit = await self.gate.acquire_permit()
         outcome = Outcome.IGNORED
         started = self._clock()
@@ -153,26 +111,19 @@ class Transport:
                     headers = CIMultiDictProxy(CIMultiDict(resp.headers))
                     status = resp.status
             duration = self._clock() - started
-            failure = classify(status, headers, body, str(url), auth=call.auth)
+            failure = classify(status, headers, body, str(url), auth=auth)
             outcome = Outcome.FAILURE if failure and failure.breaker_failure else Outcome.SUCCESS
-            call.last_failure, call.last_exception = failure, None
-            return RawResponse(method, str(url), status, headers, body, failure, duration)
         except UpstreamFailure as exc:
             outcome = Outcome.FAILURE if exc.breaker_failure else Outcome.SUCCESS
             raise
-        except RETRYABLE_EXCEPTIONS as exc:
+        except RETRYABLE_EXCEPTIONS:
             outcome = Outcome.FAILURE
-            call.last_exception, call.last_failure = exc, None
             raise
         finally:
             await self.gate.record(permit, outcome, self._clock() - started)
-
-    def _give_up(self, call: CallState, url: str) -> Exception:
-        if call.last_failure is not None:
-            return call.last_failure
-        if call.last_exception is not None:
-            return map_exception(call.last_exception, url)
-        return UpstreamTimeout("no time left for another attempt", url=url)
+        if failure is not None:
+            raise failure
+        return RawResponse(method, str(url), status, headers, body, failure, duration)
 
     async def _read(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         limit = self.max_body_bytes

@@ -1,8 +1,8 @@
 """Test harness for issue 4: a Kenshō app against the real simulator, PostgreSQL and Redis.
 
 `kensho_app(...)` runs the simulator in-process, builds the app through `create_app` with the
-resources the lead's chain will provide (DB pool, Redis, upstream client with a `BreakerGate`,
-an actor tree with the session pool and breaker) and yields a test client plus handles.
+composition root's resources (DB pool, Redis, upstream client with a `BreakerGate`, an actor
+tree with the session pool and breaker, the auth services) and yields a test client.
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from kensho.auth.crypto import SessionCipher
 from kensho.auth.store import SessionStore
 from kensho.catalog import load_catalog
 from kensho.catalog.derive import episode_id, is_premium_only, seasons_for
+from kensho.composition import services
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
-from kensho.http.auth_routes import UPSTREAM, auth_services
-from kensho.http.resources import actor_tree
 from kensho.upstream.breaker import BreakerConfig
 from kensho.upstream.client import ClientSettings, CrunchyrollClient
 from kensho.upstream.sessions import PoolConfig
@@ -143,7 +142,7 @@ async def kensho_app(
         await upstream.start()
         app[keys.DB_POOL] = db_pool
         app[keys.REDIS] = redis
-        app[UPSTREAM] = upstream
+        app[keys.UPSTREAM] = upstream
         yield
         await upstream.close()
         await redis.aclose()
@@ -164,8 +163,8 @@ async def kensho_app(
         config,
         resources=[
             deps,
-            actor_tree(root),
-            auth_services(limiter_prefix=redis_prefix + "login:", wall_clock=wall_clock),
+            services.actor_tree(root),
+            services.auth(limiter_prefix=redis_prefix + "login:", wall_clock=wall_clock),
         ],
     )
     client = await make_client(app)

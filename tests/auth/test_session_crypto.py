@@ -15,13 +15,20 @@ from cryptography.fernet import Fernet
 from auth.kit import DEMO, bearer, episodes, stored_token
 from kensho.actors.session_pool import LookupSession
 from kensho.auth.crypto import KEY_FILE, SessionCipher, UndecryptableRecord, load_session_cipher
+from kensho.composition.services import child_handle
 from kensho.config import Config, ConfigError
-from kensho.http.auth_routes import AUTH, supervisor_handle
+from kensho.http.keys import AUTH
 from kensho.store.pool import execute, fetch_one
 from kensho.upstream.sessions import Session, hash_session_token
 from kensho.upstream.simulator import running_simulator
 
 RECORD = {"access_token": "acc-123", "refresh_token": "ref-456", "device_id": "d", "expires_at": 1}
+
+
+def _handle(app: Any, name: str) -> Any:
+    handle = child_handle(app, name)
+    assert handle is not None
+    return handle
 
 
 def key() -> str:
@@ -143,9 +150,7 @@ def test_a_loose_key_file_is_tightened_and_a_damaged_one_refused(tmp_path: Path)
 
 
 async def _live_session(kit: Any, token: str) -> Session:
-    session: Session | None = await supervisor_handle(kit.app, "session_pool").ask(
-        LookupSession(token)
-    )
+    session: Session | None = await _handle(kit.app, "session_pool").ask(LookupSession(token))
     assert session is not None
     return session
 

@@ -9,7 +9,8 @@ import pytest
 
 from auth.kit import DEMO, FREE, bearer, episodes, stored_token
 from kensho.actors.session_pool import LookupSession
-from kensho.http.auth_routes import AUTH, PLAYBACK, supervisor_handle
+from kensho.composition.services import child_handle
+from kensho.http.keys import AUTH, PLAYBACK
 from kensho.upstream.errors import InvalidRefreshToken
 from kensho.upstream.sessions import PoolConfig, hash_session_token
 from kensho.upstream.simulator import SimConfig, running_simulator
@@ -19,6 +20,12 @@ pytestmark = pytest.mark.usefixtures("redis_client")
 PLAY = "/playback/v3/{id}/{device}/{platform}/play"
 TOKEN = "/auth/v1/token"
 RELEASE = "/playback/v1/token/{id}/{token}"
+
+
+def _handle(app: Any, name: str) -> Any:
+    handle = child_handle(app, name)
+    assert handle is not None
+    return handle
 
 
 class ShiftedClock:
@@ -32,13 +39,13 @@ class ShiftedClock:
 
 
 async def _in_actor(kit: Any, token: str) -> bool:
-    found = await supervisor_handle(kit.app, "session_pool").ask(LookupSession(token))
+    found = await _handle(kit.app, "session_pool").ask(LookupSession(token))
     return found is not None
 
 
 def _summary(kit: Any) -> dict[str, Any]:
     """The actor's domain summary (read after an ask completed, so the state is settled)."""
-    return supervisor_handle(kit.app, "session_pool").summary()
+    return _handle(kit.app, "session_pool").summary()
 
 
 async def _counts(kit: Any) -> dict[str, int]:

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from kensho.cache import CacheService, CacheSettings, RedisSettings
 from kensho.catalog import CatalogEntry, episode_id, load_catalog, season_id, seasons_for
+from kensho.composition import jobs, services
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
@@ -160,7 +161,7 @@ async def make_app(
             yield
             await cache.close()
 
-        app = create_app(config, resources=[resource])
+        app = create_app(config, resources=[resource, services.catalog(), jobs.cache_warming()])
         client: Client = await aiohttp_client(app)
         return client
 

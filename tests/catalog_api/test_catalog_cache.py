@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from kensho.catalog import CatalogEntry
+from kensho.catalog.service import anime_key
+from kensho.composition import services, stores
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
-from kensho.http.catalog_routes import CACHE_WARMER, anime_key
-from kensho.http.dependencies import redis_cache
 from kensho.store.pool import create_pool
 
 from .conftest import MakeApp, cache_of
@@ -53,7 +53,7 @@ async def test_hit_miss_and_ttl_expiry(
     path = f"/api/anime/{entries[0].series_id}"
     assert (await client.get(path)).status == 200
     cold = pool.acquired
-    assert cold == 4  # one document: series, titles, external ids, seasons
+    assert cold == 1  # one document: four queries (series, titles, ids, seasons), one connection
     for _ in range(5):
         assert (await client.get(path)).status == 200
     assert pool.acquired == cold  # served from the cache
@@ -73,7 +73,7 @@ async def test_single_flight_100_concurrent_requests_one_load(
     bodies = {await r.read() for r in responses}
     assert {r.status for r in responses} == {200}
     assert len(bodies) == 1
-    assert pool.acquired == 4  # one document load for 100 requests
+    assert pool.acquired == 1  # one document load (one connection) for 100 requests
 
 
 async def test_stale_if_error_serves_when_the_database_is_down(
@@ -133,7 +133,7 @@ async def test_redis_down_serves_from_l1_and_readiness_is_degraded(
         app[keys.DB_POOL] = catalog_pool
         yield
 
-    app = create_app(config, resources=[pool, redis_cache()])
+    app = create_app(config, resources=[pool, stores.redis(), stores.cache(), services.catalog()])
     client = await aiohttp_client(app)
     path = f"/api/anime/{entries[0].series_id}"
     assert (await client.get(path)).status == 200
@@ -162,7 +162,7 @@ async def test_warming_loads_the_most_popular_anime(
     make_app: MakeApp, catalog_pool: Any, entries: tuple[CatalogEntry, ...]
 ) -> None:
     client = await make_app(catalog_warm_count=5)
-    warmer = client.app[CACHE_WARMER]
+    warmer = client.app[keys.CACHE_WARMER]
     task = warmer.start()
     result = await task
     assert result.warmed == 5 and result.failed == 0

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from kensho.catalog import CatalogEntry
-from kensho.http import keys
+from kensho.http import keys, representations
 
 from .conftest import MakeApp
 
@@ -265,9 +265,7 @@ async def test_repeated_requests_answer_as_the_first_did(
 ) -> None:
     """The hot path remembers (target, Accept-Encoding) -> cache key of valid requests only;
     whatever it remembers, each answer equals the first one, and bad input stays a 400."""
-    import kensho.http.catalog_routes as routes
-
-    monkeypatch.setattr(routes, "_KNOWN_MAX", 4)  # force the memo to fill and be cleared
+    monkeypatch.setattr(representations, "_KNOWN_MAX", 4)  # force the memo to fill and be cleared
     client = await make_app()
     path, reference = await _biggest(client, entries)
     cases = [  # (target, Accept-Encoding, the Content-Encoding it must get)
@@ -294,8 +292,8 @@ async def test_repeated_requests_answer_as_the_first_did(
                 assert _decode(coding, body) == (reference if "fields" not in target else titles)
     assert first[("/api/anime/x*y", "")][0] == 400
     assert first[(path + "?fields=nope", "")][0] == 400
-    api = client.app[routes.CATALOG]
-    assert 0 < len(api.known) <= 4  # bounded, and only valid requests were remembered
+    reps = client.app[keys.REPRESENTATIONS]
+    assert 0 < len(reps.known) <= 4  # bounded, and only valid requests were remembered
 
 
 async def test_a_remembered_request_reloads_after_invalidation(

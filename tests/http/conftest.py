@@ -11,10 +11,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from httpkit import LogCapture, MakeClient, StandInSupervisor
 
+from kensho.composition.services import actor_tree
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
-from kensho.http.resources import actor_tree
 from kensho.observability.logging import JsonFormatter, RequestIdFilter
 
 

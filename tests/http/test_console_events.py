@@ -15,7 +15,7 @@ from httpkit import TOKEN, LogCapture, MakeClient, StandInSupervisor, assert_pro
 
 from kensho.http import keys
 from kensho.http.console_feed import ConsoleFeed
-from kensho.http.console_routes import CONSOLE_FEED
+from kensho.http.keys import CONSOLE_FEED
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 Client = TestClient[web.Request, web.Application]

@@ -10,7 +10,7 @@ from httpkit import LogCapture, MakeClient, assert_problem
 
 from kensho.errors import CircuitOpen, ValidationFailed
 from kensho.http.bodies import read_json
-from kensho.http.middlewares import deadline
+from kensho.http.middlewares.timeout import deadline
 from kensho.http.routing import Routes
 
 PROBLEM = "application/problem+json"

@@ -8,9 +8,9 @@ from httpkit import StandInSupervisor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from kensho.composition.services import actor_tree
 from kensho.config import Config
 from kensho.http.app import create_app
-from kensho.http.resources import actor_tree
 from kensho.observability.tracing import Tracing
 
 PARENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

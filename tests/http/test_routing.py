@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestServer
 
 from kensho.config import Config
 from kensho.http.app import create_app
-from kensho.http.middlewares import is_enveloped
+from kensho.http.middlewares.envelope import is_enveloped
 from kensho.http.routing import Routes
 
 

@@ -12,7 +12,8 @@ import pytest
 from httpkit import TOKEN, MakeClient, assert_problem
 
 from kensho.http import web_routes
-from kensho.http.web_routes import ASSET_CACHE, WEB_BUNDLE, WebBundle, WebFile
+from kensho.http.keys import WEB_BUNDLE
+from kensho.http.webapp_bundle import ASSET_CACHE, WebBundle, WebFile
 
 VIEWER_PATHS = ["/", "/search?q=naruto", "/login", "/anime/GR751KNZY"]
 _ASSET = re.compile(r'(?:src|href)="(/assets/[^"]+)"')

@@ -1,32 +1,28 @@
-"""End to end: the real simulator app on a loopback port -> HTTP source -> PostgreSQL."""
+"""End to end: the real simulator app on a loopback port -> the production Crunchyroll client
+(`CrunchyrollClient.fetch_json`: anonymous token, retries, breaker gate) -> PostgreSQL."""
 
 from __future__ import annotations
 
 from types import MappingProxyType
 from typing import Any
 
-import aiohttp
-import pytest
-
-from kensho.catalog import Catalog, load_catalog
-from kensho.jobs.catalog_source import AnonymousFetcher, HttpCatalogSource
+from kensho.catalog import Catalog, load_catalog, seasons_for
+from kensho.jobs.catalog_source import HttpCatalogSource
 from kensho.jobs.catalog_sync import CatalogSync
 from kensho.store.pool import fetch_one
+from kensho.upstream.client import ClientSettings, CrunchyrollClient
+from kensho.upstream.simulator import SimConfig, running_simulator
 
 
 async def test_sync_through_simulator_matches_bundle_subset(clean_pool: Any) -> None:
-    sim = pytest.importorskip("kensho.upstream.simulator.app")
-    from kensho.catalog import seasons_for
-    from kensho.upstream.simulator.config import SimConfig
-
     full = load_catalog()
     entries = full.entries[:25]
     subset = Catalog(full.version, entries, MappingProxyType({e.series_id: e for e in entries}))
     async with (
-        sim.running_simulator(SimConfig(catalog=subset)) as base,
-        aiohttp.ClientSession() as session,
+        running_simulator(SimConfig(catalog=subset)) as base,
+        CrunchyrollClient(ClientSettings(base_url=base)) as client,
     ):
-        source = HttpCatalogSource(AnonymousFetcher(session, base))
+        source = HttpCatalogSource(client.fetch_json)
         sync = CatalogSync(clean_pool, source, catalog=subset.by_series_id, page_size=10)
         first = await sync.run()
         second = await sync.run()

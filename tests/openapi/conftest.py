@@ -16,13 +16,9 @@ from kensho.config import Config
 from kensho.errors import Unauthorized
 from kensho.http import schemas
 from kensho.http.app import create_app
-from kensho.http.openapi import (
-    json_schema,
-    operation,
-    querystring_schema,
-    setup_openapi,
-    validated,
-)
+from kensho.http.inputs import validated
+from kensho.http.openapi import setup_openapi
+from kensho.http.operations import json_schema, operation, querystring_schema
 from kensho.http.routing import Routes
 
 

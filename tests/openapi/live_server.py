@@ -25,10 +25,10 @@ import redis
 from aiohttp import web
 
 from kensho.catalog import Catalog, load_catalog
+from kensho.composition import build_app
 from kensho.config import Config
 from kensho.http import keys
-from kensho.http.app import create_app
-from kensho.http.serving import serving
+from kensho.serving import serving
 from kensho.store.scratch import scratch_database
 from kensho.upstream.simulator import SimConfig, running_simulator
 
@@ -81,7 +81,7 @@ def _redis_keys_dropped(redis_url: str, prefix: str) -> Iterator[None]:
 async def _serve(config: Config, catalog: Catalog) -> AsyncIterator[tuple[str, web.Application]]:
     """Simulator, then the app; yields once the catalog sync has loaded the catalog."""
     async with running_simulator(SimConfig(catalog=catalog)) as sim_url:
-        app = create_app(dataclasses.replace(config, upstream_url=sim_url))
+        app = build_app(dataclasses.replace(config, upstream_url=sim_url))
         async with serving(app) as url:
             job = app[keys.CATALOG_SYNC]
             await job.settled.wait()  # loaded, the index rebuilt and the cache re-warmed

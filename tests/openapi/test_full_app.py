@@ -42,9 +42,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from kensho.catalog import episode_id, seasons_for
+from kensho.http.keys import WEB_BUNDLE
 from kensho.http.openapi import SPEC_PATH, undocumented_routes
 from kensho.http.route_info import UNMATCHED_NAME
-from kensho.http.web_routes import WEB_BUNDLE
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -11,14 +11,9 @@ from aiohttp.test_utils import TestClient
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from kensho.http.openapi import (
-    DOCS_PATH,
-    SPEC_PATH,
-    build_document,
-    document_route,
-    problem_responses,
-    undocumented_routes,
-)
+from kensho import __version__
+from kensho.http.openapi import DOCS_PATH, SPEC_PATH, build_document, undocumented_routes
+from kensho.http.operations import document_route, problem_responses
 from kensho.http.route_info import UNMATCHED_NAME
 from kensho.http.routing import Routes
 from kensho.http.schemas import LoginResponseSchema
@@ -43,8 +38,6 @@ async def test_served_document_is_valid_openapi_3(
     validate(doc)
     assert doc["openapi"].startswith("3.")
     assert doc["info"]["title"] == "Kenshō API"
-    from kensho import __version__
-
     assert doc["info"]["version"] == __version__
     assert doc["servers"]
 

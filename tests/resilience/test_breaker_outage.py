@@ -10,8 +10,8 @@ import pytest
 from auth.kit import ADMIN, DEMO, bearer, episodes
 
 from kensho.actors.breaker import BreakerView, GetView
+from kensho.composition.services import child_handle
 from kensho.errors import CircuitOpen
-from kensho.http.auth_routes import supervisor_handle
 from kensho.upstream.breaker import BreakerConfig, BreakerState
 
 pytestmark = pytest.mark.usefixtures("redis_client")
@@ -26,6 +26,12 @@ OUTAGE_BREAKER = BreakerConfig(
 )
 
 
+def _handle(app: Any, name: str) -> Any:
+    handle = child_handle(app, name)
+    assert handle is not None
+    return handle
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -35,7 +41,7 @@ class FakeClock:
 
 
 async def _view(kit: Any) -> BreakerView:
-    view: BreakerView = await supervisor_handle(kit.app, "breaker").ask(GetView())
+    view: BreakerView = await _handle(kit.app, "breaker").ask(GetView())
     return view
 
 

@@ -22,7 +22,7 @@ from auth.kit import DEMO, episodes
 from serverproc import read_log, server_env, start_server, wait_for_port
 
 from kensho.auth.crypto import KEY_FILE
-from kensho.http.serving import serving
+from kensho.serving import serving
 from kensho.upstream.simulator import SimConfig, create_sim_app
 
 pytestmark = pytest.mark.slow

@@ -23,12 +23,13 @@ from psycopg2.extras import execute_values
 from kensho.actors import search as search_actor
 from kensho.actors.supervisor import Supervisor
 from kensho.cache import CacheService, CacheSettings
+from kensho.composition import services
 from kensho.config import Config
 from kensho.http import keys
-from kensho.http.app import create_app
-from kensho.http.resources import Resource, actor_tree
-from kensho.http.search_routes import SEARCH, SearchService, search_resource
+from kensho.http.app import Resource, create_app
+from kensho.search.service import SearchService
 from kensho.store.migrations import migrate
+from kensho.store.pool import create_pool
 from kensho.store.search_queries import CatalogSearchRow
 
 ADMIN = "admin-token-for-tests"
@@ -102,8 +103,6 @@ async def make_search_app(
     aiohttp_client: Any, config: Config, search_db: str
 ) -> AsyncIterator[MakeSearchApp]:
     """Build the real app with PostgreSQL, an optional L1 cache, the actor tree and search."""
-    from kensho.store.pool import create_pool
-
     caches: list[CacheService] = []
 
     async def make(
@@ -127,16 +126,18 @@ async def make_search_app(
             # Opened first, closed last: search flushes its analytics while the pool works.
             if pool is not None:
                 app[keys.DB_POOL] = pool
+            if svc_cache is not None:
+                app[keys.CACHE] = svc_cache
             yield
             if pool is not None:
                 pool.close()
                 await pool.wait_closed()
 
-        resources: list[Resource] = [stores, actor_tree(lambda _c: sup)]
-        resources.append(search_resource(cache=svc_cache))
+        resources: list[Resource] = [stores, services.actor_tree(lambda _c: sup)]
+        resources.append(services.search())
         app = create_app(config, resources=resources)
         client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
-        return SearchApp(client, app, app[SEARCH], svc_cache, pool)
+        return SearchApp(client, app, app[keys.SEARCH], svc_cache, pool)
 
     yield make
     for c in caches:

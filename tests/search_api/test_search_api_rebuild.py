@@ -18,7 +18,6 @@ from kensho.actors.search import (
 from kensho.actors.supervisor import Supervisor
 from kensho.config import Config
 from kensho.http import keys
-from kensho.http.search_routes import request_rebuild
 from kensho.signing import KEY_FILE, derive_key
 from kensho.store.search_queries import CatalogSearchRow
 
@@ -48,7 +47,7 @@ async def test_cursor_survives_a_rebuild_of_the_same_catalog_and_410s_after_a_ch
         first = await get_json(app, "/api/search?q=gate&limit=2")
         version = app.service.view().index.version
 
-        info = await request_rebuild(app.app)
+        info = await app.app[keys.SEARCH].rebuild("catalog-sync")
         assert info is not None and info.rebuilt and info.version == version
         assert app.cache is not None and len(app.cache.l1) == 0  # search:* invalidated
         second = await get_json(app, f"/api/search?q=gate&limit=2&cursor={first['next_cursor']}")
@@ -56,7 +55,7 @@ async def test_cursor_survives_a_rebuild_of_the_same_catalog_and_410s_after_a_ch
         assert ids == [i["id"] for i in full["items"][:4]]
 
         await asyncio.to_thread(seed, dsn, [*catalog_rows, NEW])
-        changed = await request_rebuild(app.app)
+        changed = await app.app[keys.SEARCH].rebuild("catalog-sync")
         assert changed is not None and changed.version != version
         gone = await get_json(app, f"/api/search?q=gate&cursor={second['next_cursor']}", 410)
         assert gone["type"].endswith("/gone")

@@ -8,7 +8,8 @@ import pytest
 from auth.kit import DEMO, FREE, bearer, episodes, stored_token
 
 from kensho.auth.quality import parse_master, select_quality
-from kensho.http.auth_routes import AUTH
+from kensho.http import keys
+from kensho.http.keys import AUTH
 from kensho.upstream.errors import InvalidRefreshToken
 from kensho.upstream.sessions import PoolConfig, hash_session_token
 from kensho.upstream.simulator import SimConfig
@@ -73,7 +74,7 @@ async def test_stream_quality_cache_and_logout_release(make_kit: Any) -> None:
         assert (await auto.json())["expires_at"] == body["expires_at"]
 
         await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
-        state = kit.app[__import__("kensho.http.auth_routes", fromlist=["PLAYBACK"]).PLAYBACK]
+        state = kit.app[keys.PLAYBACK]
         assert state.opened == 2
         out = await kit.client.post("/api/auth/logout", headers=bearer(token))
         assert out.status == 204

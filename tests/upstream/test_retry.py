@@ -7,7 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from kensho.upstream.retry import CallRetry, RetryPolicy, parse_retry_after
+from kensho.upstream.headers import parse_retry_after
+from kensho.upstream.retry import RetryPolicy
 
 
 def test_ceiling_grows_exponentially_then_caps() -> None:
@@ -67,8 +68,8 @@ def test_parse_retry_after_http_date() -> None:
 
 def test_non_idempotent_call_gets_one_attempt() -> None:
     policy = RetryPolicy(attempts=4)
-    assert CallRetry(policy, idempotent=True).attempts == 4
-    assert CallRetry(policy, idempotent=False).attempts == 1
+    assert policy.attempts_for(idempotent=True) == 4
+    assert policy.attempts_for(idempotent=False) == 1
 
 
 @pytest.mark.parametrize("bad", [{"attempts": 0}, {"base_delay": -1.0}, {"factor": 0.5}])

@@ -5,22 +5,7 @@ validation -> timeout -> cache control. Errors sits inside metrics and tracing s
 the final status, and outside the rest so a refusal, a bad field or a deadline becomes a
 problem. All share one frame, `Envelope` (see its module for why), which wraps each route's
 handler (`kensho.http.routing.Routes`) instead of running as an aiohttp middleware.
+
+Import from the modules themselves (`.envelope`, `.timeout`, ...): this package imports
+nothing, so `kensho.http.keys` can name the envelope's protocol without a cycle.
 """
-
-from __future__ import annotations
-
-from kensho.http.middlewares.base import InputParsers
-from kensho.http.middlewares.envelope import CLIENT_CLOSED, Envelope, is_enveloped
-from kensho.http.middlewares.rate_limit import RateLimiter, TokenBucketLimiter
-from kensho.http.middlewares.timeout import Deadlines, deadline
-
-__all__ = [
-    "CLIENT_CLOSED",
-    "Deadlines",
-    "Envelope",
-    "InputParsers",
-    "RateLimiter",
-    "TokenBucketLimiter",
-    "deadline",
-    "is_enveloped",
-]

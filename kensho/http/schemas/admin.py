@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from marshmallow import fields, validate
 
 from kensho.http.schemas._base import BodySchema, ResponseSchema, describe
+from kensho.upstream.breaker import BreakerState
 
 __all__ = [
     "ACTOR_STATES",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 ACTOR_STATES = ("starting", "running", "restarting", "backing_off", "stopping", "stopped", "failed")
-BREAKER_STATES = ("closed", "open", "half_open", "disabled", "forced_open")
+BREAKER_STATES = tuple(state.value for state in BreakerState)
 
 
 class LatencySchema(ResponseSchema):

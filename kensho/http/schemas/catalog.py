@@ -1,6 +1,6 @@
 """Catalog representations: anime, seasons, episodes and their list pages (issue 5).
 
-These describe what kensho.http.catalog_routes serves (documents built in
+These describe what kensho.http.catalog_routes and export_routes serve (documents built in
 kensho.store.catalog_queries); keep the two in step.
 """
 
@@ -30,6 +30,8 @@ __all__ = [
     "EpisodeListQuerySchema",
     "EpisodeListSchema",
     "EpisodeSchema",
+    "ExportLineSchema",
+    "ExportQuerySchema",
     "ImagesSchema",
     "SeasonSchema",
     "TitlesSchema",
@@ -236,3 +238,31 @@ class EpisodeListQuerySchema(QuerySchema):
     season = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
     cursor = CursorField()
     limit = LimitField(50, 100)
+
+
+class ExportQuerySchema(QuerySchema):
+    """Which part of the catalog `GET /api/anime/export` streams, and where it resumes."""
+
+    genre = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    type = fields.String(load_default=None, validate=validate.OneOf(ANIME_KINDS))
+    updated_since = fields.String(
+        load_default=None,
+        validate=validate.Length(min=10, max=40),
+        metadata=describe("only anime changed at or after this ISO 8601 date or date-time"),
+    )
+    cursor = CursorField()
+
+
+class ExportLineSchema(ResponseSchema):
+    """One NDJSON line of an export: an anime and the cursor that resumes after it."""
+
+    cursor = fields.String(
+        required=True,
+        metadata=describe("pass as `cursor` (with the same filters) to resume after this line"),
+    )
+    anime = fields.Nested(AnimeSchema, required=True)
+
+    example: ClassVar[Any] = {
+        "cursor": "IkdZOFZFUTk1WSI.c2lnbmF0dXJl",
+        "anime": AnimeSchema.example,
+    }

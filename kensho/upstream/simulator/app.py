@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from kensho.catalog.bundle import load_catalog
-from kensho.http.serving import serving
+from kensho.serving import serving
 from kensho.upstream.simulator import (
     accounts,
     content,

@@ -9,6 +9,7 @@ import sys
 
 from aiohttp import web
 
+from kensho.upstream.simulator.app import create_sim_app
 from kensho.upstream.simulator.config import (
     DEFAULT_ACCOUNTS,
     DEFAULT_CLIENTS,
@@ -62,7 +63,5 @@ def sim_main(args: argparse.Namespace) -> int:
         seed=getattr(args, "seed", 0) or 0,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from kensho.upstream.simulator.app import create_sim_app
-
     web.run_app(create_sim_app(config), host=config.host, port=config.port, print=print)
     return 0

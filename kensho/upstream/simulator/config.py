@@ -12,6 +12,7 @@ from types import MappingProxyType
 from yarl import URL
 
 from kensho.catalog.bundle import Catalog
+from kensho.config import parse_sim_accounts
 
 __all__ = [
     "DEFAULT_ACCOUNTS",
@@ -63,27 +64,9 @@ DEFAULT_CLIENTS: Mapping[str, str] = MappingProxyType(
 
 
 def parse_accounts(text: str) -> tuple[Account, ...]:
-    """Parse ``email:password:premium|free[:COUNTRY]`` items separated by ``;`` or ``,``.
-
-    Used for ``KENSHO_SIM_ACCOUNTS`` and ``kensho sim --accounts``; raises ValueError naming
-    the bad item.
-    """
-    accounts = []
-    for raw in text.replace(",", ";").split(";"):
-        item = raw.strip()
-        if not item:
-            continue
-        parts = item.split(":")
-        if len(parts) not in (3, 4) or not all(parts) or "@" not in parts[0]:
-            raise ValueError(f"bad account {item!r}: expected email:password:premium|free[:CC]")
-        tier = parts[2].lower()
-        if tier not in ("premium", "free"):
-            raise ValueError(f"bad account {item!r}: tier must be premium or free")
-        country = parts[3].upper() if len(parts) == 4 else "US"
-        if len(country) != 2 or not country.isalpha():
-            raise ValueError(f"bad account {item!r}: country must be two letters")
-        accounts.append(Account(parts[0], parts[1], tier == "premium", country))
-    return tuple(accounts)
+    """``KENSHO_SIM_ACCOUNTS`` / ``kensho sim --accounts`` items as accounts (the grammar is
+    `kensho.config.parse_sim_accounts`); raises ValueError naming the bad item."""
+    return tuple(Account(*spec) for spec in parse_sim_accounts(text))
 
 
 _CLIENT_PART = re.compile(r"^[A-Za-z0-9._~-]*$")

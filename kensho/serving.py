@@ -1,6 +1,7 @@
 """Serve an aiohttp app on a socket for as long as a context lasts (simulator, tests, tools).
 
-`kensho serve` has its own runner (`kensho.http.server`): signals, draining, exit status.
+`kensho serve` has its own runner (`kensho.http.server`): signals, draining, exit status. This
+module imports nothing of Kenshō: the simulator (which must not import `kensho.http`) uses it.
 """
 
 from __future__ import annotations

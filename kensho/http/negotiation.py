@@ -1,38 +1,31 @@
-"""Content-coding negotiation from `Accept-Encoding` (RFC 9110 §12.5.3) and compression.
+"""Content-coding negotiation from `Accept-Encoding` (RFC 9110 §12.5.3).
 
 `negotiate` picks the coding with the highest q-value among those we produce (br, gzip,
 deflate, identity); ties go to the smaller output (br > gzip > deflate > identity). `*` stands
 for every coding the header does not name, identity included; `identity;q=0` (or `*;q=0`
 without identity) forbids uncompressed bodies. Identity not named is acceptable but ranks below
 every coding the client named. No acceptable coding at all is a 406. A missing
-header means "anything", and we answer identity, as most servers do for old clients. Results are
-memoised per header value: clients send a handful of distinct headers, and parsing is the
-expensive part of a hot read.
+header means "anything", and we answer identity, as most servers do for old clients. A
+`Negotiator` (one per app) memoises results per header value: clients send a handful of
+distinct headers, and parsing is the expensive part of a hot read. The codings themselves are
+produced by `kensho.catalog.representation.compress`.
 """
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 from typing import Final
 
-import brotli
-
+from kensho.catalog.representation import CODINGS
 from kensho.errors import NotAcceptable
 
-__all__ = ["CODINGS", "MIN_COMPRESS_BYTES", "compress", "negotiate"]
+__all__ = ["Negotiator", "acceptable", "choose"]
 
-#: What we can produce, in order of preference when q-values tie.
-CODINGS: Final = ("br", "gzip", "deflate", "identity")
-#: Smaller bodies are sent as they are: compression would save almost nothing.
-MIN_COMPRESS_BYTES: Final = 1024
 _MAX_HEADER = 1024
 _MAX_ITEMS = 32
 _MEMO_LIMIT = 256
 _ITEM = re.compile(r"^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*(?:;\s*[qQ]\s*=\s*([0-9.]{1,5})\s*)?$")
 _IMPLICIT_IDENTITY: Final = 0.001
-_memo: dict[str | None, tuple[str, bool]] = {}
 
 
 def _qvalue(raw: str | None) -> float | None:
@@ -64,7 +57,7 @@ def _parse(header: str) -> dict[str, float]:
     return out
 
 
-def _choose(header: str | None) -> tuple[str, bool]:
+def choose(header: str | None) -> tuple[str, bool]:
     """(best coding, whether identity is acceptable); raises `NotAcceptable`."""
     if header is None:
         return "identity", True
@@ -90,32 +83,34 @@ def _choose(header: str | None) -> tuple[str, bool]:
     return best, scores["identity"] > 0.0
 
 
-def negotiate(header: str | None) -> tuple[str, bool]:
-    """The coding to use for `Accept-Encoding: header` and whether identity is acceptable.
+def acceptable(header: str | None, coding: str) -> bool:
+    """Whether `Accept-Encoding: header` accepts `coding` (explicitly or through `*`)."""
+    if header is None:
+        return coding == "identity"
+    prefs = _parse(header)
+    return prefs.get(coding, prefs.get("*", 0.0)) > 0.0
 
-    Raises `NotAcceptable` (406) when the client accepts none of our codings.
-    """
-    hit = _memo.get(header)
-    if hit is not None:
-        return hit
-    result = _choose(header)
-    if header is not None and len(header) > _MAX_HEADER:
+
+class Negotiator:
+    """`choose`, memoised per header value (bounded; cleared when full)."""
+
+    __slots__ = ("_memo",)
+
+    def __init__(self) -> None:
+        self._memo: dict[str | None, tuple[str, bool]] = {}
+
+    def negotiate(self, header: str | None) -> tuple[str, bool]:
+        """The coding to use for `Accept-Encoding: header` and whether identity is acceptable.
+
+        Raises `NotAcceptable` (406) when the client accepts none of our codings.
+        """
+        hit = self._memo.get(header)
+        if hit is not None:
+            return hit
+        result = choose(header)
+        if header is not None and len(header) > _MAX_HEADER:
+            return result
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[header] = result
         return result
-    if len(_memo) >= _MEMO_LIMIT:
-        _memo.clear()
-    _memo[header] = result
-    return result
-
-
-def compress(body: bytes, coding: str) -> bytes:
-    """`body` in `coding` (one of `CODINGS`)."""
-    if coding == "br":
-        data: bytes = brotli.compress(body, quality=5)
-        return data
-    if coding == "gzip":
-        return gzip.compress(body, compresslevel=6, mtime=0)
-    if coding == "deflate":
-        return zlib.compress(body, 6)  # HTTP "deflate" is the zlib format
-    if coding == "identity":
-        return body
-    raise ValueError(f"unknown content coding {coding!r}")

@@ -1,0 +1,246 @@
+"""The actor tree and the domain services the handlers call, each built once, here.
+
+Each function returns one `cleanup_ctx` entry. They need what earlier entries opened (the
+pool, the cache, the upstream client, the supervisor) and find it under its typed key; a
+service whose dependencies are absent (a test app without a database) is simply not built,
+and its routes answer 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, cast
+
+from aiohttp import web
+
+from kensho.actors.breaker import BreakerGate
+from kensho.actors.cache import Attach
+from kensho.actors.handle import ActorHandle
+from kensho.actors.supervisor import Supervisor
+from kensho.actors.tree import build_root
+from kensho.admin import BreakerCollector, BreakerControl, CacheAdmin
+from kensho.auth.audit import AuditWriter
+from kensho.auth.bandwidth import BandwidthMonitor
+from kensho.auth.crypto import load_session_cipher
+from kensho.auth.limiter import LoginLimiter
+from kensho.auth.playback import PlaybackService
+from kensho.auth.service import AuthService
+from kensho.auth.store import SessionStore
+from kensho.catalog.export import CatalogExport
+from kensho.catalog.service import CatalogService
+from kensho.config import Config
+from kensho.http import keys
+from kensho.http.app import Resource
+from kensho.http.readiness import ReadinessCheck
+from kensho.http.supervision import SupervisorLike
+from kensho.search.analytics import AnalyticsRecorder, SearchEvent
+from kensho.search.service import SearchService
+from kensho.store.search_queries import insert_search_events
+
+__all__ = [
+    "SupervisorFactory",
+    "actor_tree",
+    "auth",
+    "catalog",
+    "child_handle",
+    "root_actors",
+    "search",
+]
+
+log = logging.getLogger("kensho.composition")
+
+SupervisorFactory = Callable[[Config], SupervisorLike]
+
+
+def child_handle(app: web.Application, name: str) -> ActorHandle | None:
+    """The stable handle of the root supervisor's child `name`, or None without one."""
+    sup = app.get(keys.SUPERVISOR)
+    if not isinstance(sup, Supervisor) or name not in sup.children:
+        return None
+    return sup.handle(name)
+
+
+def actor_tree(factory: SupervisorFactory) -> Resource:
+    """Start the root supervisor; stop it (reverse order, per-child timeouts) at cleanup."""
+
+    async def resource(app: web.Application) -> AsyncIterator[None]:
+        sup = factory(app[keys.CONFIG])
+        await sup.start()
+        app[keys.SUPERVISOR] = sup
+
+        async def probe() -> None:
+            if sup.failed:
+                raise RuntimeError("root supervisor escalated")
+
+        app[keys.READINESS].add(ReadinessCheck("actors", required=True, probe=probe))
+        try:
+            yield
+        finally:
+            abandoned = await sup.stop()
+            app[keys.LIFECYCLE].abandoned.extend(_names(abandoned, prefix="actor"))
+
+    return resource
+
+
+def _names(abandoned: Any, *, prefix: str) -> list[str]:
+    """Normalise what a stop() returned (None, a name, or names) into log-friendly items."""
+    if not abandoned:
+        return []
+    items: Iterable[Any] = [abandoned] if isinstance(abandoned, str) else abandoned
+    return [f"{prefix}:{item}" for item in items]
+
+
+def root_actors() -> Resource:
+    """The production tree (`kensho.actors.tree`), with the resolved DSN and the loop-owned
+    cache service."""
+
+    async def resource(app: web.Application) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+
+        def factory(config: Config) -> SupervisorLike:
+            return build_root(
+                config,
+                database_url=app.get(keys.DATABASE_DSN),
+                cache=app.get(keys.CACHE),
+                loop=loop,
+            )
+
+        async for _ in actor_tree(factory)(app):
+            yield
+
+    return resource
+
+
+def catalog() -> Resource:
+    """`CatalogService`, `CatalogExport` and `CacheAdmin` over the pool and the cache; the
+    cache actor is attached to the service so invalidations go through it."""
+
+    async def resource(app: web.Application) -> AsyncIterator[None]:
+        pool, cache = app.get(keys.DB_POOL), app.get(keys.CACHE)
+        if pool is None or cache is None:
+            yield  # the catalog routes answer 503 until both exist
+            return
+        config = app[keys.CONFIG]
+        app[keys.CATALOG] = CatalogService.from_config(config, pool, cache)
+        app[keys.EXPORT] = CatalogExport.from_config(config, pool)
+        handle = child_handle(app, "cache")
+        if handle is not None:
+            # Always: an actor built with the service but no loop publishes its view yet
+            # cannot run an invalidation (503 "not attached") until it knows the loop.
+            handle.tell(Attach(cache, asyncio.get_running_loop()))
+        app[keys.CACHE_ADMIN] = CacheAdmin(cache, handle)
+        yield
+
+    return resource
+
+
+def auth(
+    *,
+    limiter_prefix: str | None = None,
+    wall_clock: Callable[[], float] | None = None,
+) -> Resource:
+    """Login, sessions, playback and the breaker's operator surface.
+
+    Needs DB_POOL, SUPERVISOR (session_pool and breaker children) and the upstream client;
+    REDIS is optional. Binds the upstream client's breaker gate to the breaker actor, runs the
+    stream-release sweeper, and at shutdown waits for pending releases before the actors and
+    pools close. Login failures are counted under `limiter_prefix` (default
+    `KENSHO_REDIS_PREFIX` + "login:"), so every replica sharing the Redis shares the limit.
+    """
+
+    async def resource(app: web.Application) -> AsyncIterator[None]:
+        config = app[keys.CONFIG]
+        client = app[keys.UPSTREAM]
+        sessions = child_handle(app, "session_pool")
+        if sessions is None:
+            raise RuntimeError("the actor tree has no session_pool child")
+        breaker = child_handle(app, "breaker")
+        gate = client.gate if isinstance(client.gate, BreakerGate) else None
+        if gate is not None and breaker is not None:
+            gate.bind(breaker)
+        _install_breaker(app, BreakerControl(breaker, gate))
+        clock_kw: dict[str, Any] = {"wall_clock": wall_clock} if wall_clock else {}
+        cipher = await asyncio.to_thread(load_session_cipher, config)
+        service = AuthService(
+            sessions=sessions,
+            client=client,
+            store=SessionStore(app[keys.DB_POOL], cipher),
+            audit=AuditWriter(app[keys.DB_POOL]),
+            limiter=LoginLimiter(
+                app.get(keys.REDIS),
+                prefix=limiter_prefix or f"{config.redis_prefix}login:",
+                max_failures=config.login_max_failures,
+                window=config.login_failure_window,
+                **({"clock": wall_clock} if wall_clock else {}),
+            ),
+            **clock_kw,
+        )
+        playback = PlaybackService(auth=service, sessions=sessions, client=client, **clock_kw)
+        app[keys.AUTH] = service
+        app[keys.PLAYBACK] = playback
+        app[keys.BANDWIDTH] = BandwidthMonitor(app[keys.METRICS].registry)
+        sweeper = asyncio.create_task(_sweep_forever(playback, config.stream_sweep_interval))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await playback.drain()
+
+    return resource
+
+
+def _install_breaker(app: web.Application, control: BreakerControl) -> None:
+    app[keys.BREAKER] = control
+    app[keys.METRICS].registry.register(BreakerCollector(control))
+    app[keys.READINESS].add(ReadinessCheck("upstream_breaker", required=False, probe=control.probe))
+
+
+async def _sweep_forever(playback: PlaybackService, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await playback.sweep()
+        except Exception as exc:  # the actor may be restarting; try again next round
+            log.warning("stream sweep failed: %s", type(exc).__name__)
+
+
+def search(*, actor: str = "search", cache: bool = True) -> Resource:
+    """`SearchService` over the supervisor's `actor` child, caching pages through the app's
+    cache (unless `cache=False`), recording analytics when PostgreSQL is there (flushed at
+    shutdown). Install after the actor tree: it closes first, while the pool still works."""
+
+    async def resource(app: web.Application) -> AsyncIterator[None]:
+        sup = cast(Supervisor, app[keys.SUPERVISOR])
+        pool = app.get(keys.DB_POOL)
+        recorder = None
+        if pool is not None:
+
+            async def write(batch: Sequence[SearchEvent]) -> None:
+                await insert_search_events(pool, [e.as_row() for e in batch])
+
+            recorder = AnalyticsRecorder(write)
+            recorder.start()
+        service = SearchService(
+            sup.handle(actor),
+            cache=app.get(keys.CACHE) if cache else None,
+            analytics=recorder,
+            pool=pool,
+        )
+        app[keys.SEARCH] = service
+
+        async def probe() -> None:
+            service.view()
+
+        app[keys.READINESS].add(ReadinessCheck("search", required=False, probe=probe))
+        try:
+            yield
+        finally:
+            if recorder is not None:
+                await recorder.close()
+
+    return resource

@@ -1,0 +1,34 @@
+"""Who is calling: the session token of `Authorization: Bearer …` and the caller's details."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from kensho.auth.service import Caller
+from kensho.errors import Unauthorized
+from kensho.http import keys
+
+__all__ = ["bearer_token", "caller_of"]
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kensho"'}
+_MAX_AUTH_HEADER = 256
+
+
+def bearer_token(request: web.Request) -> str:
+    """The session token from `Authorization: Bearer …`; 401 when absent or malformed."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if len(header) > _MAX_AUTH_HEADER or scheme.lower() != "bearer" or len(token) != 43:
+        raise Unauthorized("A valid session token is required.", headers=_CHALLENGE)
+    return token
+
+
+def caller_of(request: web.Request) -> Caller:
+    """Address, user agent (bounded) and request id, for the audit trail."""
+    agent = request.headers.get("User-Agent")
+    return Caller(
+        address=request.remote,
+        user_agent=agent[:512] if agent else None,
+        request_id=request.get(keys.REQUEST_ID),
+    )
