@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check kensho tests bench tools
 	$(BIN)/ruff format --check kensho tests bench tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP)
 	$(BIN)/ruff format kensho tests bench tools

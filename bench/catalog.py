@@ -41,7 +41,23 @@ import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import aiohttp
+from aiohttp import web
+
 from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server, summarize
+from kensho.cache import CacheService, CacheSettings
+from kensho.catalog import load_catalog, season_id, seasons_for
+from kensho.config import Config
+from kensho.http import keys
+from kensho.http.app import create_app
+from kensho.http.server import serve
+from kensho.jobs.catalog_source import BrowsePage
+from kensho.jobs.catalog_sync import CatalogSync
+from kensho.observability.logging import configure_logging, flush_logging
+from kensho.store.catalog_queries import most_popular_ids
+from kensho.store.migrations import migrate
+from kensho.store.pool import create_pool
+from kensho.store.scratch import create_scratch_database
 
 DURATION = float(os.environ.get("BENCH_DURATION", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -61,7 +77,6 @@ class _BundleSource:
     """The first N bundle entries as Crunchyroll-shaped series with their seasons."""
 
     def __init__(self, n: int) -> None:
-        from kensho.catalog import load_catalog, season_id, seasons_for
 
         self.series: list[dict[str, Any]] = []
         self._seasons: dict[str, list[dict[str, Any]]] = {}
@@ -79,7 +94,6 @@ class _BundleSource:
             ]
 
     async def browse(self, start: int, n: int) -> Any:
-        from kensho.jobs.catalog_source import BrowsePage
 
         items = self.series[start : start + n]
         return BrowsePage(tuple(items), len(self.series), start + n >= len(self.series))
@@ -92,10 +106,6 @@ class _BundleSource:
 
 
 async def _load_database(dsn: str) -> list[str]:
-    from kensho.jobs.catalog_sync import CatalogSync
-    from kensho.store.catalog_queries import most_popular_ids
-    from kensho.store.migrations import migrate
-    from kensho.store.pool import create_pool
 
     pool = await create_pool(dsn, minsize=1, maxsize=4)
     try:
@@ -117,7 +127,6 @@ def _zipf_ids(ids: list[str], samples: int, seed: int = 7) -> list[str]:
 
 
 def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
-    from aiohttp import web
 
     if mode == "bare":
         body = urllib.request.urlopen(  # the same bytes the full stack serves
@@ -131,14 +140,6 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
         app.router.add_get("/api/anime/{id}", anime)
         web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
         return
-
-    from kensho.cache import CacheService, CacheSettings
-    from kensho.config import Config
-    from kensho.http import keys
-    from kensho.http.app import create_app
-    from kensho.http.server import serve
-    from kensho.observability.logging import configure_logging, flush_logging
-    from kensho.store.pool import create_pool
 
     config = Config(
         port=port,
@@ -200,7 +201,6 @@ def _wrk(port: int, ids: list[str], seconds: float, rate: float | None = None) -
 
 
 async def _client_load(port: int, ids: list[str], seconds: float) -> dict[str, float]:
-    import aiohttp
 
     latencies: list[float] = []
     end = time.perf_counter() + seconds
@@ -244,7 +244,6 @@ def _fetch_all(port: int, ids: list[str]) -> int:
 
 def main() -> dict[str, Any]:
     """Create and load a database, run the rounds, drop the database; print the JSON."""
-    from kensho.store.scratch import create_scratch_database
 
     tool = "wrk" if shutil.which("wrk") else "aiohttp"
     dsn, drop = create_scratch_database(SERVER_DSN, "kensho_bench")

@@ -25,7 +25,14 @@ import sys
 import time
 from typing import Any
 
+import aiohttp
+from aiohttp import web
+
 from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server, summarize
+from kensho.config import load_config
+from kensho.http.app import create_app
+from kensho.http.server import serve
+from kensho.observability.logging import configure_logging, flush_logging
 
 DURATION = float(os.environ.get("BENCH_DURATION", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -35,7 +42,6 @@ PATH = "/health/live"
 
 
 def _serve(mode: str, port: int) -> None:
-    from aiohttp import web
 
     if mode == "bare":
 
@@ -46,10 +52,6 @@ def _serve(mode: str, port: int) -> None:
         app.router.add_get(PATH, live)
         web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
         return
-    from kensho.config import load_config
-    from kensho.http.app import create_app
-    from kensho.http.server import serve
-    from kensho.observability.logging import configure_logging, flush_logging
 
     config = load_config(overrides={"port": port, "prestop_delay": 0})
     # As `kensho serve` runs: queued JSON logging, the access log on, every middleware and route.
@@ -65,7 +67,6 @@ def _serve(mode: str, port: int) -> None:
 
 
 async def _aiohttp_load(port: int, seconds: float) -> dict[str, float]:
-    import aiohttp
 
     latencies: list[float] = []
     url = f"http://127.0.0.1:{port}{PATH}"

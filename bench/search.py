@@ -21,13 +21,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg2
+
+from kensho.catalog import load_catalog
+from kensho.search import SearchRecord, build_index, from_catalog_entry
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "search"))
-
-from devcatalog import load_records  # noqa: E402  (throwaway loader until kensho.catalog lands)
-
-from kensho.search import SearchRecord, build_index  # noqa: E402
 
 EVAL = ROOT / "bench" / "data" / "search_eval.json"
 PG_DSN = os.environ.get("KENSHO_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -75,7 +74,6 @@ def _evaluate(
 
 
 def _bench_pg(records: Sequence[SearchRecord], queries: list[dict[str, str]]) -> dict[str, Any]:
-    import psycopg2
 
     name = "kensho_bench_" + secrets.token_hex(4)
     admin = psycopg2.connect(PG_DSN)
@@ -129,7 +127,7 @@ def _bench_pg(records: Sequence[SearchRecord], queries: list[dict[str, str]]) ->
 def main(with_pg: bool = True) -> dict[str, Any]:
     """Run the benchmark and return its results (also printed as JSON by `__main__`)."""
     queries = json.loads(EVAL.read_text(encoding="utf-8"))["queries"]
-    records = load_records()
+    records = tuple(from_catalog_entry(e) for e in load_catalog().entries)
     builds = []
     for _ in range(3):
         t0 = time.perf_counter()

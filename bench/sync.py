@@ -20,6 +20,7 @@ from typing import Any
 from kensho.catalog import Catalog, load_catalog
 from kensho.jobs.catalog_source import HttpCatalogSource
 from kensho.jobs.catalog_sync import CatalogSync
+from kensho.store.embedded import start_embedded_postgres
 from kensho.store.migrations import migrate
 from kensho.store.pool import create_pool, fetch_one
 from kensho.store.scratch import scratch_database
@@ -111,8 +112,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     server = os.environ.get("KENSHO_TEST_DATABASE_URL")
     stop = None
     if server is None:
-        from kensho.store.embedded import start_embedded_postgres
-
         server, stop = start_embedded_postgres(
             Path(tempfile.mkdtemp(prefix="kensho-bench-")),
             database="postgres",

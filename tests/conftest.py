@@ -19,7 +19,12 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from auth.kit import Captured, kensho_app
 
+from kensho.observability.logging import flush_logging
+from kensho.store.embedded import start_embedded_postgres, start_embedded_redis
+from kensho.store.migrations import migrate
+from kensho.store.pool import create_pool
 from kensho.store.scratch import create_scratch_database
 
 
@@ -30,8 +35,6 @@ def postgres_server_dsn() -> Iterator[str]:
     if external:
         yield external
         return
-    from kensho.store.embedded import start_embedded_postgres
-
     tmp = Path(tempfile.mkdtemp(prefix="kensho-pg-"))
     dsn, stop = start_embedded_postgres(tmp, database="postgres", delete_on_stop=True)
     try:
@@ -73,8 +76,6 @@ def redis_url() -> Iterator[str]:
     if external:
         yield external
         return
-    from kensho.store.embedded import start_embedded_redis
-
     tmp = Path(tempfile.mkdtemp(prefix="kensho-redis-"))
     url, stop = start_embedded_redis(tmp)
     try:
@@ -106,8 +107,6 @@ async def redis_client(redis_url: str, redis_prefix: str) -> AsyncIterator[aiore
 @pytest.fixture
 async def db_pool(database_url: str) -> AsyncIterator[Any]:
     """An aiopg pool on the session database, migrated to the latest schema."""
-    from kensho.store.migrations import migrate
-    from kensho.store.pool import create_pool
 
     pool = await create_pool(database_url, minsize=1, maxsize=4)
     try:
@@ -121,7 +120,6 @@ async def db_pool(database_url: str) -> AsyncIterator[Any]:
 @pytest.fixture
 def captured_logs() -> Iterator[Any]:
     """Every log record of the test, at DEBUG (`auth.kit.Captured`: records and text)."""
-    from auth.kit import Captured
 
     handler = Captured()
     root = logging.getLogger()
@@ -139,7 +137,6 @@ def captured_logs() -> Iterator[Any]:
 def make_kit(aiohttp_client: Any, db_pool: Any, redis_url: str, redis_prefix: str) -> Any:
     """`async with make_kit(**kw) as kit`: the issue-4 app (auth, streams, breaker) with the
     simulator, real PostgreSQL and Redis; see `auth.kit.kensho_app`."""
-    from auth.kit import kensho_app
 
     def build(**kw: Any) -> Any:
         return kensho_app(aiohttp_client, db_pool, redis_url, redis_prefix, **kw)
@@ -151,7 +148,6 @@ def make_kit(aiohttp_client: Any, db_pool: Any, redis_url: str, redis_prefix: st
 def restore_logging() -> Iterator[None]:
     """Put the root logger and the logging module's switches back after a test reconfigured
     them (`configure_logging`), and stop its writer thread."""
-    from kensho.observability.logging import flush_logging
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level, logging._srcfile, logging.logThreads)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kensho.composition.upstream import simulator_config
 from kensho.config import ConfigError, load_config
 
 
@@ -81,7 +82,6 @@ def test_toml_values_load_and_env_wins(tmp_path: Path) -> None:
 
 
 def test_sim_accounts_are_a_setting_validated_at_load() -> None:
-    from kensho.composition.upstream import simulator_config
 
     config = load_config({"KENSHO_SIM_ACCOUNTS": "ops@kensho.dev:s3cret:free:JP"})
     sim = simulator_config(config)

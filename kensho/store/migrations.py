@@ -31,6 +31,7 @@ import aiopg
 
 from kensho.config import ConfigError, load_config
 from kensho.errors import KenshoError
+from kensho.store.embedded import start_embedded_postgres
 from kensho.store.pool import rollback_on_error
 
 __all__ = [
@@ -241,9 +242,6 @@ def migrate_main(args: argparse.Namespace) -> int:
     stop = None
     dsn = config.database_url
     if dsn is None:
-        # Heavy optional dependency (pgserver), only when no database is configured.
-        from kensho.store.embedded import start_embedded_postgres  # noqa: PLC0415
-
         dsn, stop = start_embedded_postgres(config.data_dir)
     try:
         if getattr(args, "status", False):

@@ -9,6 +9,7 @@ import pytest
 
 from auth.kit import DEMO, FREE, Captured
 from kensho.store.pool import fetch_all
+from kensho.upstream.simulator import running_simulator
 
 pytestmark = pytest.mark.usefixtures("redis_client")
 
@@ -151,7 +152,6 @@ async def test_no_password_or_token_in_logs_or_audit(
 
 
 async def test_session_survives_an_app_restart(make_kit: Any) -> None:
-    from kensho.upstream.simulator import running_simulator
 
     async with running_simulator() as url:
         async with make_kit(sim_url=url) as first:

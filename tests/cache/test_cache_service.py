@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from kensho.cache import CacheService, CacheSettings
+from kensho.config import load_config
 from kensho.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -241,7 +242,6 @@ async def test_glob_metacharacters_in_patterns_are_literal(svc: CacheService) ->
 
 
 def test_settings_from_config() -> None:
-    from kensho.config import load_config
 
     cfg = load_config(
         {},

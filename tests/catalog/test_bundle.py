@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import re
 import subprocess
@@ -107,14 +109,12 @@ def test_load_is_cached() -> None:
 
 
 def test_bad_bundle_rejected(tmp_path: Path) -> None:
-    import gzip
 
     bad = tmp_path / BUNDLE_NAME
     bad.write_bytes(gzip.compress(b'{"format": 99, "version": "x", "entries": []}'))
     with pytest.raises(ValueError, match="format"):
         read_bundle(bad)
     dup = {"format": 1, "version": "v", "entries": [_raw("a"), _raw("a")]}
-    import json
 
     bad.write_bytes(gzip.compress(json.dumps(dup).encode()))
     with pytest.raises(ValueError, match="duplicate"):

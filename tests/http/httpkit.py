@@ -10,7 +10,12 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+
+from kensho.config import Config
+from kensho.http.access_log import JsonAccessLogger
+from kensho.http.app import create_app
+from kensho.http.routing import Routes
 
 TOKEN = "s3cret-admin-token"
 
@@ -82,12 +87,6 @@ def assert_problem(body: dict[str, Any], status: int, slug: str, rid: str | None
 async def access_log_client(aiohttp_client: Any) -> Any:
     """An app with a `/t/items/{id}` route, served with our access logger as `kensho serve`
     runs it."""
-    from aiohttp.test_utils import TestServer
-
-    from kensho.config import Config
-    from kensho.http.access_log import JsonAccessLogger
-    from kensho.http.app import create_app
-    from kensho.http.routing import Routes
 
     app = create_app(Config(), resources=[], api_routes=False)
 

@@ -8,7 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from kensho.upstream.simulator import SimConfig, parse_accounts, running_simulator
+import kensho.upstream.simulator.faults as faults
+from kensho.upstream.simulator import DEFAULT_ACCOUNTS, SimConfig, parse_accounts, running_simulator
 from kensho.upstream.simulator.cli import sim_main
 
 from .conftest import bearer
@@ -61,7 +62,6 @@ async def test_error_rate_is_seeded(make_sim: Any) -> None:
 
 
 async def test_latency_only(sim: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kensho.upstream.simulator.faults as faults
 
     slept: list[float] = []
     real_sleep = faults.asyncio.sleep
@@ -165,7 +165,6 @@ def test_parse_accounts() -> None:
 
 
 async def test_extra_accounts_can_log_in(make_sim: Any) -> None:
-    from kensho.upstream.simulator import DEFAULT_ACCOUNTS
 
     sim = await make_sim(accounts=DEFAULT_ACCOUNTS + parse_accounts("extra@kensho.dev:pw:free"))
     await bearer(sim, username="extra@kensho.dev", password="pw")

@@ -9,7 +9,7 @@ from yarl import URL
 
 from kensho.catalog.derive import episode_id
 
-from .conftest import Clock, MakeClient, bearer
+from .conftest import BASIC, Clock, MakeClient, bearer
 
 DN = "G6QWD3EE6"
 FREE_EP = episode_id(DN, 1, 1)
@@ -187,7 +187,6 @@ async def test_play_errors(sim: Any) -> None:
 
 
 async def test_anonymous_plays_free_episodes_only(sim: Any) -> None:
-    from .conftest import BASIC
 
     resp = await sim.post(
         "/auth/v1/token", data={"grant_type": "client_id"}, headers={"Authorization": BASIC}
