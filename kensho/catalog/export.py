@@ -50,6 +50,11 @@ class CatalogExport:
         self.max_concurrent = max_concurrent
         self._slots = asyncio.Semaphore(max_concurrent)
         self.running = 0
+        #: anime handed to exports so far (all exports of this process)
+        self.streamed = 0
+        #: set while no export runs (operators and tests wait on it)
+        self.idle = asyncio.Event()
+        self.idle.set()
 
     @classmethod
     def from_config(cls, config: Config, pool: Any) -> CatalogExport:
@@ -80,10 +85,13 @@ class CatalogExport:
             )
         async with self._slots:
             self.running += 1
+            self.idle.clear()
             try:
                 yield
             finally:
                 self.running -= 1
+                if not self.running:
+                    self.idle.set()
 
     async def lines(self, flt: ExportFilter) -> AsyncGenerator[bytes, None]:
         """NDJSON, one chunk per database batch (hold a `slot()` while iterating)."""
@@ -94,6 +102,7 @@ class CatalogExport:
         )
         async with contextlib.aclosing(documents):
             async for docs in documents:
+                self.streamed += len(docs)
                 yield b"".join(
                     orjson.dumps(
                         {"cursor": encode(scope, doc["id"]), "anime": doc},
