@@ -6,6 +6,9 @@ coroutines, and anything that may block (a child's constructor, waiting for a st
 loop's executor. Children start in order and stop in reverse; more than `intensity` restarts
 within `period` seconds stops every child and escalates to the parent supervisor, or, at the
 root, sets `failed` and calls `on_escalate`.
+
+Over 400 lines on purpose: one state machine (start, watch, restart, escalate, drain) whose
+parts share its lock and bookkeeping; issue 10 reworks it and may split it.
 """
 
 from __future__ import annotations

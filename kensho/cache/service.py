@@ -9,6 +9,9 @@ Windows of an entry written with (ttl, stale_ttl, error_ttl):
 fresh for `ttl`; then for `stale_ttl` it is served while one background refresh runs
 (stale-while-revalidate); up to `error_ttl` after going stale it is kept only to answer when
 the loader fails (stale-if-error). After that it is gone.
+
+Over 400 lines on purpose: single flight, stale serving and invalidation share one
+in-flight table and generation counter; the tiers themselves are `lru.py` and `redis_tier.py`.
 """
 
 from __future__ import annotations

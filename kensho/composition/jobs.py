@@ -14,7 +14,9 @@ from kensho.http.app import Resource
 from kensho.http.readiness import ReadinessCheck
 from kensho.jobs.cache_warming import CacheWarmer
 from kensho.jobs.catalog_source import HttpCatalogSource
-from kensho.jobs.catalog_sync import CatalogSync, CatalogSyncJob, SyncResult
+from kensho.jobs.catalog_sync import CatalogSync
+from kensho.jobs.sync_schedule import CatalogSyncJob
+from kensho.jobs.sync_status import SyncResult
 
 __all__ = ["cache_warming", "catalog_sync"]
 

@@ -29,7 +29,7 @@ from kensho.http.representations import Representations
 from kensho.http.supervision import SupervisorLike
 from kensho.http.webapp_bundle import WebBundle
 from kensho.jobs.cache_warming import CacheWarmer
-from kensho.jobs.catalog_sync import CatalogSyncJob
+from kensho.jobs.sync_schedule import CatalogSyncJob
 from kensho.observability.metrics import Metrics
 from kensho.observability.tracing import Tracing
 from kensho.search.service import SearchService

@@ -1,4 +1,4 @@
-"""Catalog sync: walk the upstream listing page by page into PostgreSQL.
+"""Catalog sync: walk the upstream listing page by page into PostgreSQL (the pipeline).
 
 A producer walks the browse listing ahead of the writer (bounded read-ahead); each page's
 seasons and episodes are fetched by a task (bounded concurrency). The writer takes pages in
@@ -7,6 +7,9 @@ its checkpoint in `catalog_sync_state`. A crash or cancellation therefore loses 
 yet committed, and the next run resumes after the last committed page. Rows are written only
 when their content hash changed, so a second sync writes nothing. When the listing was walked
 to its end, series not seen in this run get `removed_at` (and come back if they reappear).
+
+The writes are `catalog_writer.CatalogWriter`, the status and metrics `sync_status`, the
+schedule (at start, then every interval) `sync_schedule.CatalogSyncJob`.
 """
 
 from __future__ import annotations
@@ -16,19 +19,15 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
 from kensho.catalog import CatalogEntry, load_catalog
 from kensho.jobs.catalog_rows import (
-    EPISODE_COLUMNS,
-    SEASON_COLUMNS,
-    SERIES_COLUMNS,
     EpisodeRow,
     InvalidItem,
     SeasonRow,
@@ -38,177 +37,18 @@ from kensho.jobs.catalog_rows import (
     series_row,
 )
 from kensho.jobs.catalog_source import BrowsePage, CatalogSource
-from kensho.store.catalog_queries import genre_slug
-from kensho.store.pool import fetch_one, rollback_on_error, transaction, upsert_arrays
+from kensho.jobs.catalog_writer import JOB, CatalogWriter, PageRows, merge_pages
+from kensho.jobs.sync_status import SyncMetrics, SyncResult, SyncStatus
+from kensho.store.pool import fetch_one
 
-__all__ = ["CatalogSync", "CatalogSyncJob", "SyncResult", "SyncStatus"]
+__all__ = ["CatalogSync", "SyncResult", "SyncStatus"]
 
 log = logging.getLogger(__name__)
-JOB = "catalog"
 
-#: (column, type) for `upsert_arrays`, in the order of the row tuples of `catalog_rows`
-_SERIES_TYPES = list(
-    zip(
-        SERIES_COLUMNS,
-        [
-            "text",
-            "text",
-            "text",
-            "text",
-            "text",
-            "text[]",
-            "int",
-            "int",
-            "float8",
-            "int",
-            "date",
-            "date",
-            "text",
-            "jsonb",
-            "bool",
-            "bool",
-            "text",
-            "text",
-        ],
-        strict=True,
-    )
-)
-_SEASON_TYPES = list(
-    zip(
-        SEASON_COLUMNS,
-        ("text", "text", "int", "int", "text", "text", "int", "bool", "text[]", "text[]", "text"),
-        strict=True,
-    )
-)
-_EPISODE_TYPES = list(
-    zip(
-        EPISODE_COLUMNS,
-        [
-            "text",
-            "text",
-            "text",
-            "int",
-            "float8",
-            "text",
-            "text",
-            "text",
-            "text",
-            "int",
-            "timestamptz",
-            "bool",
-            "bool",
-            "jsonb",
-            "text",
-        ],
-        strict=True,
-    )
-)
-#: set on every written row: a rewrite revives a removed item
-_TOUCH = (("updated_at", "now()"), ("removed_at", "NULL"))
 #: most fetched pages written in one transaction when the writer is behind
 _MAX_MERGE = 4
-#: rows per statement (array parameters: one statement per table per page in practice)
-_WRITE_BATCH = 5000
-
-#: one round trip: open the page transaction and read the stored hashes of the page's items
-_BEGIN_AND_HASHES = (
-    "BEGIN; SET LOCAL synchronous_commit TO off; "
-    "SELECT 0, id, content_hash, removed_at IS NOT NULL FROM series WHERE id = ANY(%(ids)s) "
-    "UNION ALL SELECT 1, id, content_hash, removed_at IS NOT NULL FROM seasons "
-    "WHERE series_id = ANY(%(ids)s) "
-    "UNION ALL SELECT 2, id, content_hash, removed_at IS NOT NULL FROM episodes "
-    "WHERE series_id = ANY(%(ids)s)"
-)
-#: a rewritten series gets its child rows afresh (one round trip)
-_DELETE_CHILDREN = (
-    "DELETE FROM series_titles WHERE series_id = ANY(%(ids)s); "
-    "DELETE FROM series_genres WHERE series_id = ANY(%(ids)s); "
-    "DELETE FROM series_external_ids WHERE series_id = ANY(%(ids)s); "
-    "DELETE FROM images WHERE owner_id = ANY(%(ids)s)"
-)
-
-_PageRows = tuple[list[SeriesRow], list[SeasonRow], list[EpisodeRow]]
 #: a browse page and the task fetching its seasons and episodes (or a failed future)
-_Fetched = tuple[BrowsePage, "asyncio.Future[_PageRows]"]
-
-
-@dataclass(frozen=True, slots=True)
-class SyncStatus:
-    """What /health/ready and /admin show; replaced wholesale, so readers never see half."""
-
-    loaded: bool = False
-    series_count: int = 0
-    running: bool = False
-    last_run: datetime | None = None
-    last_result: str | None = None  # complete | failed | cancelled
-    last_error: str | None = None
-    pages_done: int = 0
-    series_done: int = 0
-    series_total: int | None = None
-
-    @property
-    def progress(self) -> float | None:
-        """Fraction of the listing done in the current run (None when the total is unknown)."""
-        if not self.series_total:
-            return None
-        return min(1.0, self.series_done / self.series_total)
-
-
-@dataclass(slots=True)
-class SyncResult:
-    """Counters of one run."""
-
-    run_id: str
-    resumed_from: int = 0
-    pages: int = 0
-    series_seen: int = 0
-    written: dict[str, int] = field(default_factory=dict)
-    invalid: int = 0
-    removed: int = 0
-    complete: bool = False
-    seconds: float = 0.0
-
-    @property
-    def rows_written(self) -> int:
-        return sum(self.written.values())
-
-
-def _merge(pages: list[_PageRows]) -> _PageRows:
-    """Rows of consecutive pages as one; an id listed twice keeps its last row (one statement
-    may not upsert the same key twice)."""
-    if len(pages) == 1:
-        return pages[0]
-    series = list({r.id: r for p in pages for r in p[0]}.values())
-    seasons = list({r.id: r for p in pages for r in p[1]}.values())
-    episodes = list({r.id: r for p in pages for r in p[2]}.values())
-    return series, seasons, episodes
-
-
-class _Metrics:
-    def __init__(self, registry: CollectorRegistry | None) -> None:
-        reg = registry if registry is not None else CollectorRegistry()
-        self.running = Gauge("catalog_sync_running", "1 while a catalog sync runs", registry=reg)
-        self.progress = Gauge(
-            "catalog_sync_progress_ratio", "share of the listing done", registry=reg
-        )
-        self.series = Gauge("catalog_sync_series", "active series in PostgreSQL", registry=reg)
-        self.last_success = Gauge(
-            "catalog_sync_last_success_timestamp_seconds",
-            "end of the last complete sync",
-            registry=reg,
-        )
-        self.runs = Counter("catalog_sync_runs", "sync runs by result", ["result"], registry=reg)
-        for result in ("complete", "failed", "cancelled"):
-            # Exported at 0 from the start, so the first failure is an increase an alert sees.
-            self.runs.labels(result)
-        self.pages = Counter("catalog_sync_pages", "browse pages committed", registry=reg)
-        self.rows = Counter(
-            "catalog_sync_rows_written", "rows written by table", ["table"], registry=reg
-        )
-        self.invalid = Counter(
-            "catalog_sync_invalid_items", "upstream items rejected", registry=reg
-        )
-        self.removed = Counter("catalog_sync_removed", "series marked removed", registry=reg)
+_Fetched = tuple[BrowsePage, "asyncio.Future[PageRows]"]
 
 
 class CatalogSync:
@@ -237,7 +77,8 @@ class CatalogSync:
         #: called with the new checkpoint after each committed page (progress hooks, tests)
         self._on_page = on_page
         self._sem = asyncio.Semaphore(concurrency)
-        self._metrics = _Metrics(registry)
+        self._metrics = SyncMetrics(registry)
+        self._writer = CatalogWriter(pool, self._metrics)
         self.status = SyncStatus()
         #: set whenever a run ends (any outcome); lets callers await a run instead of polling
         self.run_finished = asyncio.Event()
@@ -272,13 +113,13 @@ class CatalogSync:
         else:
             run_id, start = uuid.uuid4().hex, 0
         result = SyncResult(run_id=run_id, resumed_from=start)
-        await self._save_state(run_id, "running", start)
+        await self._writer.save_state(run_id, "running", start)
         self.status = replace(self.status, running=True, pages_done=0, series_done=start)
         self._metrics.running.set(1)
         outcome = "failed"
         queue: asyncio.Queue[_Fetched] = asyncio.Queue(maxsize=self._prefetch)
         producer = asyncio.create_task(self._produce(start, queue, result), name="sync-fetch")
-        inflight: asyncio.Future[_PageRows] | None = None
+        inflight: asyncio.Future[PageRows] | None = None
         carry: _Fetched | None = None
         try:
             while True:
@@ -297,7 +138,8 @@ class CatalogSync:
                         break
                     done.append((nxt[0], nxt[1].result()))
                 start += sum(len(p.items) for p, _ in done)
-                await self._write_page(run_id, start, _merge([r for _, r in done]), result)
+                rows = merge_pages([r for _, r in done])
+                await self._writer.write_page(run_id, start, rows, result)
                 page = done[-1][0]
                 result.pages += len(done)
                 result.series_seen += sum(len(r[0]) for _, r in done)
@@ -314,7 +156,7 @@ class CatalogSync:
                     self._metrics.progress.set(self.status.progress)
                 if page.complete:
                     break
-            result.removed = await self._finish(run_id, start)
+            result.removed = await self._writer.finish(run_id, start)
             result.complete = True
             outcome = "complete"
         except asyncio.CancelledError:
@@ -322,7 +164,7 @@ class CatalogSync:
             raise
         except Exception as exc:
             self.status = replace(self.status, last_error=str(exc)[:500])
-            await self._save_state(run_id, "failed", start, error=str(exc)[:2000])
+            await self._writer.save_state(run_id, "failed", start, error=str(exc)[:2000])
             raise
         finally:
             await self._stop_producer(producer, queue, inflight)
@@ -367,7 +209,7 @@ class CatalogSync:
             try:
                 page = await self._source.browse(start, self._page_size)
             except Exception as exc:
-                failed: asyncio.Future[_PageRows] = asyncio.get_running_loop().create_future()
+                failed: asyncio.Future[PageRows] = asyncio.get_running_loop().create_future()
                 failed.set_exception(exc)
                 await queue.put((BrowsePage((), None, True), failed))
                 return
@@ -385,7 +227,7 @@ class CatalogSync:
     async def _stop_producer(
         producer: asyncio.Task[None],
         queue: asyncio.Queue[_Fetched],
-        inflight: asyncio.Future[_PageRows] | None,
+        inflight: asyncio.Future[PageRows] | None,
     ) -> None:
         """Cancel the read-ahead (after a crash, cancel or the end) and every pending fetch."""
         producer.cancel()
@@ -430,7 +272,7 @@ class CatalogSync:
                     self._reject(result, exc)
         return seasons, episodes
 
-    async def _fetch_page(self, items: Sequence[Any], result: SyncResult) -> _PageRows:
+    async def _fetch_page(self, items: Sequence[Any], result: SyncResult) -> PageRows:
         series: list[SeriesRow] = []
         for obj in items:
             try:
@@ -451,298 +293,18 @@ class CatalogSync:
         self._metrics.invalid.inc()
         log.warning("catalog sync skipped an upstream item: %s", exc)
 
-    async def _write_page(
-        self,
-        run_id: str,
-        next_start: int,
-        rows: _PageRows,
-        result: SyncResult,
-    ) -> None:
-        ids = [s.id for s in rows[0]]
-        # Few round trips per page: each one waits for a turn of an event loop that is busy
-        # fetching, so BEGIN + the hash lookups are one request and seen + checkpoint + COMMIT
-        # another. No WAL flush wait per page (synchronous_commit off): a commit lost in a
-        # server crash loses its checkpoint with it (same transaction), so that page is redone.
-        async with self._pool.acquire() as conn, conn.cursor() as cur, rollback_on_error(cur):
-            await cur.execute(_BEGIN_AND_HASHES, {"ids": ids})
-            old: tuple[dict[str, tuple[str, bool]], ...] = ({}, {}, {})
-            for kind, row_id, digest, removed in await cur.fetchall():
-                old[kind][row_id] = (digest, removed)
-            await self._write_changes(cur, rows, old, result)
-            finish = []
-            if ids:
-                finish.append(
-                    cur.mogrify(
-                        "INSERT INTO catalog_sync_seen (run_id, series_id, position) "
-                        "SELECT %s, id, ord FROM unnest(%s::text[]) WITH ORDINALITY "
-                        "AS u(id, ord) ON CONFLICT DO NOTHING",
-                        (run_id, ids),
-                    ).decode()
-                )
-            finish.append(cur.mogrify(*self._state_sql(run_id, "running", next_start)).decode())
-            await cur.execute(";".join([*finish, "COMMIT"]))
-
-    async def _write_changes(
-        self,
-        cur: Any,
-        rows: _PageRows,
-        old: tuple[dict[str, tuple[str, bool]], ...],
-        result: SyncResult,
-    ) -> None:
-        """Upsert the rows whose hash changed; mark children gone from a fetched parent."""
-        series, seasons, episodes = rows
-        old_series, old_seasons, old_episodes = old
-
-        def changed(row_id: str, digest: str, old: Mapping[str, tuple[str, bool]]) -> bool:
-            prev = old.get(row_id)
-            return prev is None or prev[0] != digest or prev[1]
-
-        new_series = [s for s in series if changed(s.id, s.hash, old_series)]
-        new_seasons = [s for s in seasons if changed(s.id, s.hash, old_seasons)]
-        new_episodes = [e for e in episodes if changed(e.id, e.hash, old_episodes)]
-        await self._write_series(cur, new_series, result)
-        await self._upsert(cur, "seasons", _SEASON_TYPES, [s.values for s in new_seasons], result)
-        await self._upsert(
-            cur, "episodes", _EPISODE_TYPES, [e.values for e in new_episodes], result
-        )
-        # children that vanished from a parent fetched in this page
-        season_ids = {s.id for s in seasons}
-        episode_ids = {e.id for e in episodes}
-        gone_seasons = [k for k, v in old_seasons.items() if not v[1] and k not in season_ids]
-        gone_episodes = [k for k, v in old_episodes.items() if not v[1] and k not in episode_ids]
-        await self._mark_removed(cur, "seasons", gone_seasons, result)
-        await self._mark_removed(cur, "episodes", gone_episodes, result)
-
-    async def _upsert(
-        self,
-        cur: Any,
-        table: str,
-        columns: Sequence[tuple[str, str]],
-        values: list[tuple[Any, ...]],
-        result: SyncResult,
-    ) -> None:
-        if not values:
-            return
-        n = await upsert_arrays(
-            cur, table, columns, values, conflict=["id"], extra=_TOUCH, batch=_WRITE_BATCH
-        )
-        result.written[table] = result.written.get(table, 0) + n
-        self._metrics.rows.labels(table).inc(n)
-
-    async def _write_series(self, cur: Any, rows: list[SeriesRow], result: SyncResult) -> None:
-        if not rows:
-            return
-        await self._upsert(cur, "series", _SERIES_TYPES, [r.values for r in rows], result)
-        await cur.execute(_DELETE_CHILDREN, {"ids": [r.id for r in rows]})
-        titles = [(r.id, lang, text) for r in rows for lang, text in r.titles]
-        genres = sorted({g for r in rows for g in r.genres})
-        links = [(r.id, g) for r in rows for g in r.genres]
-        ext = [(r.id, src, val) for r in rows for src, val in r.external_ids]
-        images = [(r.id, *img) for r in rows for img in r.images]
-        text3 = ("text", "text", "text")
-        children: list[tuple[str, list[tuple[str, str]], list[Any], list[str]]] = [
-            (
-                "series_titles",
-                list(zip(("series_id", "lang", "text"), text3, strict=True)),
-                titles,
-                ["series_id", "lang", "text"],
-            ),
-            (
-                "genres",
-                [("slug", "text"), ("name", "text")],
-                [(genre_slug(g), g) for g in genres],
-                ["slug"],
-            ),
-            (
-                "series_genres",
-                [("series_id", "text"), ("genre", "text")],
-                [(sid, genre_slug(g)) for sid, g in links],
-                ["series_id", "genre"],
-            ),
-            (
-                "series_external_ids",
-                list(zip(("series_id", "source", "value"), text3, strict=True)),
-                ext,
-                ["series_id", "source"],
-            ),
-            (
-                "images",
-                [
-                    ("owner_id", "text"),
-                    ("kind", "text"),
-                    ("width", "int"),
-                    ("height", "int"),
-                    ("url", "text"),
-                ],
-                images,
-                ["owner_id", "kind", "width", "height"],
-            ),
-        ]
-        for table, cols, values, key in children:
-            if values:
-                n = await upsert_arrays(
-                    cur, table, cols, values, conflict=key, update=[], batch=_WRITE_BATCH
-                )
-                result.written[table] = result.written.get(table, 0) + n
-                self._metrics.rows.labels(table).inc(n)
-
-    async def _mark_removed(self, cur: Any, table: str, ids: list[str], result: SyncResult) -> None:
-        if ids:
-            await cur.execute(
-                f"UPDATE {table} SET removed_at = now(), updated_at = now() "
-                "WHERE id = ANY(%s) AND removed_at IS NULL",
-                (ids,),
-            )
-            result.written[table] = result.written.get(table, 0) + max(0, cur.rowcount)
-
-    async def _finish(self, run_id: str, end: int) -> int:
-        """Mark series absent from the complete listing removed; close the run."""
-        async with transaction(self._pool) as cur:
-            await cur.execute("SELECT count(*) FROM catalog_sync_seen WHERE run_id = %s", (run_id,))
-            seen = (await cur.fetchone())[0]
-            removed = 0
-            if seen == 0:
-                log.warning("catalog sync saw an empty listing: not marking everything removed")
-            else:
-                await cur.execute(
-                    "UPDATE series SET removed_at = now(), updated_at = now() "
-                    "WHERE removed_at IS NULL AND NOT EXISTS (SELECT 1 FROM catalog_sync_seen s "
-                    "WHERE s.run_id = %s AND s.series_id = series.id)",
-                    (run_id,),
-                )
-                removed = max(0, cur.rowcount)
-            await cur.execute("DELETE FROM catalog_sync_seen WHERE run_id = %s", (run_id,))
-            await self._save_state(run_id, "complete", end, cur=cur)
-        self._metrics.removed.inc(removed)
-        return removed
-
-    @staticmethod
-    def _state_sql(
-        run_id: str, status: str, start: int, error: str | None = None
-    ) -> tuple[str, tuple[Any, ...]]:
-        query = (
-            "INSERT INTO catalog_sync_state (job, run_id, status, phase, cursor, last_error, "
-            "finished_at) VALUES (%s, %s, %s, 'browse', %s::jsonb, %s, "
-            "CASE WHEN %s = 'complete' THEN now() END) "
-            "ON CONFLICT (job) DO UPDATE SET run_id = EXCLUDED.run_id, status = EXCLUDED.status, "
-            "cursor = EXCLUDED.cursor, last_error = EXCLUDED.last_error, updated_at = now(), "
-            "finished_at = EXCLUDED.finished_at, started_at = CASE WHEN "
-            "catalog_sync_state.run_id = EXCLUDED.run_id THEN catalog_sync_state.started_at "
-            "ELSE now() END"
-        )
-        params = (JOB, run_id, status, orjson.dumps({"start": start}).decode(), error, status)
-        return query, params
-
-    async def _save_state(
-        self, run_id: str, status: str, start: int, *, error: str | None = None, cur: Any = None
-    ) -> None:
-        query, params = self._state_sql(run_id, status, start, error)
-        if cur is not None:
-            await cur.execute(query, params)
-        else:
-            async with self._pool.acquire() as conn, conn.cursor() as c:
-                await c.execute(query, params)
-
-
-class CatalogSyncJob:
-    """Runs `CatalogSync` at start (when empty or interrupted) and then every `interval` s."""
-
-    def __init__(
-        self,
-        sync: CatalogSync,
-        *,
-        interval: float,
-        after_run: Callable[[SyncResult], Awaitable[None]] | None = None,
-    ) -> None:
-        self.sync = sync
-        self._interval = interval
-        self._after_run = after_run
-        self._task: asyncio.Task[None] | None = None
-        #: set by `trigger` to end the wait between runs early
-        self._wake = asyncio.Event()
-        #: set once a run and its `after_run` hook are over (or no run was needed at start):
-        #: from then on the catalog's readers (search index, warm cache) reflect the catalog
-        self.settled = asyncio.Event()
-
     @property
-    def status(self) -> SyncStatus:
-        return self.sync.status
+    def stopping(self) -> bool:
+        """Whether `request_stop` was called since the last `resume`."""
+        return self._stopping
 
-    def start(self) -> None:
-        """Start the background task (idempotent)."""
-        self.sync._stopping = False
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="catalog-sync")
+    def resume(self) -> None:
+        """Allow runs again after `request_stop` (a restarted job)."""
+        self._stopping = False
 
-    def trigger(self) -> bool:
-        """Run a sync now (an operator asked); False when one is running or about to.
-
-        A job waiting for its next interval wakes up; a job whose task has ended (interval 0)
-        runs once more. The interval then counts from the end of this run.
-        """
-        if self.sync.status.running or self._wake.is_set():
-            return False
-        self.sync._stopping = False
-        self._wake.set()  # cleared when the run it asked for is over
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self._loop(run_now=True), name="catalog-sync"
-            )
-        return True
-
-    async def stop(self) -> None:
-        """Cancel the task and wait for it; the last committed page stays the checkpoint."""
-        task, self._task = self._task, None
-        self.sync.request_stop()
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _notify(self, result: SyncResult) -> None:
-        """Tell the catalog's readers (search index, cache warmer) that a run completed.
-
-        A failing hook is logged and never stops the job: the next run notifies again.
-        """
-        if self._after_run is None or not result.complete:
-            return
-        try:
-            await self._after_run(result)
-        except Exception:
-            log.exception("after-sync hook failed")
-
-    async def _needs_initial_run(self) -> bool:
-        status = await self.sync.refresh_status()
+    async def interrupted(self) -> bool:
+        """Whether the last run did not complete (it resumes from its checkpoint)."""
         row = await fetch_one(
-            self.sync._pool, "SELECT status FROM catalog_sync_state WHERE job = %s", (JOB,)
+            self._pool, "SELECT status FROM catalog_sync_state WHERE job = %s", (JOB,)
         )
-        interrupted = row is not None and row[0] != "complete"
-        return not status.loaded or interrupted
-
-    async def _loop(self, *, run_now: bool | None = None) -> None:
-        if run_now is None:
-            run_now = await self._needs_initial_run()
-            if not run_now:
-                self.settled.set()
-        while True:
-            if run_now:
-                try:
-                    result = await self.sync.run()
-                except Exception:
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        # Stopping: a driver turned our cancellation into its own error.
-                        raise asyncio.CancelledError from None
-                    log.exception("catalog sync failed; retrying at the next interval")
-                else:
-                    if self.sync._stopping:
-                        return
-                    await self._notify(result)
-                finally:
-                    self._wake.clear()  # a trigger during the run was served by it
-                self.settled.set()
-            if self._interval <= 0:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
-            run_now = True
+        return row is not None and row[0] != "complete"

@@ -5,6 +5,9 @@ Each call: a deadline for all its attempts; per attempt a breaker permit, a pool
 connect/total timeouts (see `transport.py`); retries through tenacity for idempotent requests
 only (`retry.py`); every answer classified into a typed failure (`errors.py`). The
 request id and the W3C trace context of the current request are passed on.
+
+Over 400 lines on purpose: the one client's public calls (grants, content, playback) in one
+class; each mechanism it uses is its own module (transport, retry, errors, tokens, gate).
 """
 
 from __future__ import annotations

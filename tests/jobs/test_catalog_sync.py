@@ -11,7 +11,8 @@ from prometheus_client import CollectorRegistry
 from kensho.catalog import CatalogEntry, SeasonPlan, episode_id, load_catalog, season_id
 from kensho.catalog.derive import SEASON_LENGTH, episode_count
 from kensho.errors import UpstreamError
-from kensho.jobs.catalog_sync import CatalogSync, CatalogSyncJob
+from kensho.jobs.catalog_sync import CatalogSync
+from kensho.jobs.sync_schedule import CatalogSyncJob
 from kensho.store.pool import execute, fetch_all, fetch_one
 
 from . import conftest
