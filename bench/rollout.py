@@ -43,8 +43,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from redis.asyncio import Redis
 
 from bench.loadgen import free_port
+from kensho.store.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 HAPROXY_CFG = ROOT / "config" / "haproxy" / "haproxy.cfg"
@@ -334,7 +336,6 @@ async def _variant(
 
 
 async def _delete_keys(prefix: str) -> None:
-    from redis.asyncio import Redis
 
     client = Redis.from_url(REDIS)
     try:
@@ -346,7 +347,6 @@ async def _delete_keys(prefix: str) -> None:
 
 
 async def _run() -> dict[str, Any]:
-    from kensho.store.scratch import scratch_database
 
     workdir = Path(tempfile.mkdtemp(prefix="kensho-rollout-"))
     sim_port = free_port()

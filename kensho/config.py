@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["Config", "ConfigError", "SimAccountSpec", "load_config", "parse_sim_accounts"]
+from yarl import URL
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "SimAccountSpec",
+    "load_config",
+    "parse_base_url",
+    "parse_sim_accounts",
+]
 
 ENV_PREFIX = "KENSHO_"
 
@@ -145,10 +154,8 @@ class Config:
                     "email:password:premium|free[:COUNTRY] separated by ';'"
                 ) from None
         if self.sim_public_url is not None:
-            from kensho.upstream.simulator.config import parse_public_url
-
             try:
-                parse_public_url(self.sim_public_url)
+                parse_base_url(self.sim_public_url)
             except ValueError as exc:
                 raise ConfigError(f"KENSHO_SIM_PUBLIC_URL={exc}") from None
         if self.db_pool_min > self.db_pool_max:
@@ -199,6 +206,25 @@ def parse_sim_accounts(text: str) -> tuple[SimAccountSpec, ...]:
             raise ValueError(f"bad account {item!r}: country must be two letters")
         accounts.append(SimAccountSpec(parts[0], parts[1], tier == "premium", country))
     return tuple(accounts)
+
+
+def parse_base_url(text: str) -> str:
+    """A public base URL (`KENSHO_SIM_PUBLIC_URL`, `kensho sim --public-url`):
+    ``http(s)://host[:port][/path]``, no query or fragment; returned without a trailing slash.
+    ValueError says what is wrong."""
+    url = URL(text.strip())
+    if (
+        url.scheme not in ("http", "https")
+        or not url.host
+        or url.query_string
+        or url.fragment
+        or len(text) > 512
+    ):
+        raise ValueError(
+            f"{text[:80]!r} is not a base URL: expected http(s)://host[:port][/path] "
+            "without query or fragment"
+        )
+    return str(url).rstrip("/")
 
 
 def _field_types() -> dict[str, tuple[type, bool]]:

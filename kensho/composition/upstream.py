@@ -14,7 +14,12 @@ from kensho.http import keys
 from kensho.http.app import Resource
 from kensho.upstream.client import ClientSettings, CrunchyrollClient
 from kensho.upstream.simulator import running_simulator
-from kensho.upstream.simulator.config import DEFAULT_ACCOUNTS, SimConfig, parse_accounts
+from kensho.upstream.simulator.config import (
+    DEFAULT_ACCOUNTS,
+    SimConfig,
+    parse_accounts,
+    parse_public_url,
+)
 
 __all__ = ["simulator", "simulator_config", "upstream"]
 
@@ -40,9 +45,11 @@ def simulator() -> Resource:
 
 def simulator_config(config: Config) -> SimConfig:
     """The in-process simulator's settings: a stable port (the catalog stores its image URLs,
-    which embed it), the demo accounts plus `KENSHO_SIM_ACCOUNTS` (validated at load)."""
+    which embed it), the demo accounts plus `KENSHO_SIM_ACCOUNTS` (validated at load), and the
+    public base URL of its links (`KENSHO_SIM_PUBLIC_URL`, validated at load)."""
     extra = parse_accounts(config.sim_accounts or "")
-    return SimConfig(port=config.sim_port, accounts=DEFAULT_ACCOUNTS + extra)
+    public = parse_public_url(config.sim_public_url) if config.sim_public_url else None
+    return SimConfig(port=config.sim_port, accounts=DEFAULT_ACCOUNTS + extra, public_url=public)
 
 
 def upstream(gate: BreakerGate | None = None) -> Resource:

@@ -15,6 +15,8 @@ import unicodedata
 from importlib import resources
 from typing import Any
 
+import pykakasi
+
 __all__ = ["compact", "grams", "is_cjk", "kana_romaji", "normalize", "tokens", "warm_kana"]
 
 # Apostrophes join ("JoJo's" -> "jojos"); "×" is how Japanese titles write " x ".
@@ -99,7 +101,6 @@ def normalize(text: str) -> str:
 def _kakasi() -> Any:
     """pykakasi's converter: loading its dictionaries takes ~0.5 s, so `warm_kana()` does it
     where blocking is allowed (the index build), not on the first query."""
-    import pykakasi
 
     return pykakasi.kakasi()  # type: ignore[no-untyped-call]
 

@@ -31,7 +31,7 @@ import aiopg
 
 from kensho.config import ConfigError, load_config
 from kensho.errors import KenshoError
-from kensho.store.embedded import start_embedded_postgres
+from kensho.store.embedded import missing_embedded, start_embedded_postgres
 from kensho.store.pool import rollback_on_error
 
 __all__ = [
@@ -234,8 +234,6 @@ def migrate_main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"kensho migrate: {exc}", file=sys.stderr)
         return 2
-    from kensho.store.embedded import missing_embedded
-
     if (missing := missing_embedded(config, redis=False)) is not None:
         print(f"kensho migrate: {missing}", file=sys.stderr)
         return 2

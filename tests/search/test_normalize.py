@@ -1,6 +1,7 @@
 import pytest
 
-from kensho.search.normalize import compact, grams, normalize, tokens
+from kensho.search import SearchRecord, build_index
+from kensho.search.normalize import compact, grams, kana_romaji, normalize, tokens
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,6 @@ def test_grams_ignore_spaces_and_use_bigrams_for_cjk() -> None:
 
 
 def test_kana_queries_get_a_romaji_reading() -> None:
-    from kensho.search.normalize import kana_romaji
 
     assert kana_romaji(normalize("しんげきのきょじん")) == "shingekinokyojin"
     assert kana_romaji(normalize("シンゲキノキョジン")) == "shingekinokyojin"
@@ -100,7 +100,6 @@ def test_kana_queries_get_a_romaji_reading() -> None:
 
 
 def test_a_kana_query_finds_the_kanji_and_romaji_title() -> None:
-    from kensho.search import SearchRecord, build_index
 
     records = [
         SearchRecord(

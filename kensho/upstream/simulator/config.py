@@ -9,10 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from yarl import URL
-
 from kensho.catalog.bundle import Catalog
-from kensho.config import parse_sim_accounts
+from kensho.config import parse_base_url, parse_sim_accounts
 
 __all__ = [
     "DEFAULT_ACCOUNTS",
@@ -96,23 +94,9 @@ def parse_client(text: str) -> tuple[str, str]:
 
 
 def parse_public_url(text: str) -> str:
-    """The public base URL links are built from: ``http(s)://host[:port][/path]``, no query.
-
-    Returned without a trailing slash; ValueError says what is wrong.
-    """
-    url = URL(text.strip())
-    if (
-        url.scheme not in ("http", "https")
-        or not url.host
-        or url.query_string
-        or url.fragment
-        or len(text) > 512
-    ):
-        raise ValueError(
-            f"{text[:80]!r} is not a base URL: expected http(s)://host[:port][/path] "
-            "without query or fragment"
-        )
-    return str(url).rstrip("/")
+    """The public base URL links are built from (the grammar is `kensho.config.parse_base_url`,
+    shared with `KENSHO_SIM_PUBLIC_URL`'s validation); ValueError says what is wrong."""
+    return parse_base_url(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from importlib import resources
 from typing import Any
 
+import pykakasi
 from aiohttp import web
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -55,8 +56,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 @functools.cache
 def _kakasi() -> Any:
-    import pykakasi  # loads dictionaries: imported only when a title needs it
-
+    """The converter; it loads its dictionaries, so only when a title needs it."""
     return pykakasi.kakasi()  # type: ignore[no-untyped-call]
 
 
