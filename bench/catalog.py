@@ -47,6 +47,7 @@ from aiohttp import web
 from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server, summarize
 from kensho.cache import CacheService, CacheSettings
 from kensho.catalog import load_catalog, season_id, seasons_for
+from kensho.composition import services
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
@@ -164,7 +165,7 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
         pool.close()
         await pool.wait_closed()
 
-    app = create_app(config, resources=[stores])
+    app = create_app(config, resources=[stores, services.catalog()])
     try:  # as `kensho serve` runs it: its runner, access log, GC settings and signal handling
         status = asyncio.run(serve(config, app))
     finally:
