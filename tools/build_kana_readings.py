@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--all", action="store_true", help="read every word again")
     args = parser.parse_args(argv)
-    from e2k import C2K
+    from e2k import C2K  # noqa: PLC0415 - heavy (a model), optional: only to rebuild the table
 
     words = needed_words()
     old = {} if args.all else read_table(args.out)
