@@ -16,6 +16,7 @@ from httpkit import TOKEN, LogCapture, MakeClient, StandInSupervisor, assert_pro
 from kensho.http import keys
 from kensho.http.console_feed import ConsoleFeed
 from kensho.http.keys import CONSOLE_FEED
+from kensho.jobs.catalog_sync import SyncStatus
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 Client = TestClient[web.Request, web.Application]
@@ -151,7 +152,6 @@ class _Job:
     """A catalog sync job stand-in: `trigger` answers what the test says."""
 
     def __init__(self, accept: bool) -> None:
-        from kensho.jobs.catalog_sync import SyncStatus
 
         self.accept = accept
         self.triggered = 0

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from httpkit import read_event
 from kensho.http.serving import serving
+from openapi.live_server import small_catalog
 from serverproc import read_log, server_env, start_server, wait_for_port
 
 from kensho.upstream.simulator import SimConfig, create_sim_app
@@ -29,7 +30,6 @@ SHUTDOWN_BUDGET = 20.0  # what a stream that ignored the drain would hold the ex
 async def test_sigterm_ends_open_console_streams_and_exits_cleanly(
     tmp_path: Path, database_url: str, redis_url: str
 ) -> None:
-    from openapi.live_server import small_catalog
 
     log = tmp_path / "server.log"
     async with serving(create_sim_app(SimConfig(catalog=small_catalog(5, 0)))) as sim_url:
