@@ -15,10 +15,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 from httpkit import read_event
-from kensho.http.serving import serving
 from openapi.live_server import small_catalog
 from serverproc import read_log, server_env, start_server, wait_for_port
 
+from kensho.serving import serving
 from kensho.upstream.simulator import SimConfig, create_sim_app
 
 pytestmark = pytest.mark.slow

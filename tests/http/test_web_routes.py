@@ -11,7 +11,7 @@ import brotli
 import pytest
 from httpkit import TOKEN, MakeClient, assert_problem
 
-from kensho.http import web_routes
+from kensho.http import webapp_bundle
 from kensho.http.keys import WEB_BUNDLE
 from kensho.http.webapp_bundle import ASSET_CACHE, WebBundle, WebFile
 
@@ -85,14 +85,14 @@ async def test_assets_are_compressed_once_by_accept_encoding(make_client: MakeCl
 
 async def test_concurrent_first_requests_compress_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
-    real = web_routes.compress
+    real = webapp_bundle.compress
 
     def counting(body: bytes, coding: str) -> bytes:
         nonlocal calls
         calls += 1
         return real(body, coding)
 
-    monkeypatch.setattr(web_routes, "compress", counting)
+    monkeypatch.setattr(webapp_bundle, "compress", counting)
     item = WebFile(b"x" * 100_000, "text/javascript", ASSET_CACHE)
     bodies = await asyncio.gather(*(item.body_in("br") for _ in range(8)))
     assert calls == 1 and len(set(bodies)) == 1

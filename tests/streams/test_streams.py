@@ -214,7 +214,7 @@ async def test_stop_releases_the_stream_upstream_at_once(make_kit: Any) -> None:
 
         stop = await kit.client.delete(f"/api/episodes/{free1}/stream", headers=bearer(token))
         assert stop.status == 204
-        playback = kit.app[__import__("kensho.http.auth_routes", fromlist=["PLAYBACK"]).PLAYBACK]
+        playback = kit.app[keys.PLAYBACK]
         assert playback.released == 1
         async with kit.upstream.session.get(manifest) as r:
             assert r.status == 403  # the stream token is gone upstream
