@@ -87,6 +87,9 @@ class Config:
     # Actors
     ask_timeout: float = _opt(5.0, lo=0.001, hi=600, help="default actor ask timeout (s)")
     stash_limit: int = _opt(1000, lo=0, hi=1_000_000, help="messages kept while an actor restarts")
+    mailbox_limit: int = _opt(
+        10_000, lo=1, hi=10_000_000, help="messages that may wait per actor; beyond: 503"
+    )
     # Stores
     db_pool_min: int = _opt(1, lo=0, hi=1000, help="PostgreSQL pool minimum")
     db_pool_max: int = _opt(10, lo=1, hi=1000, help="PostgreSQL pool maximum")

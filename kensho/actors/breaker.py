@@ -185,7 +185,7 @@ class BreakerActor(KenshoActor):
         self.publish(view)
         return view
 
-    def on_start(self) -> None:
+    def setup(self) -> None:
         self._refresh()
 
     def handle(self, message: Any) -> Any:

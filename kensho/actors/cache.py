@@ -64,7 +64,7 @@ class CacheActor(KenshoActor):
         self._loop = loop
         self.invalidations = 0
 
-    def on_start(self) -> None:
+    def setup(self) -> None:
         if self._service is not None:
             self.publish(self._service.get_cached)
 

@@ -186,7 +186,7 @@ class SearchActor(KenshoActor):
         self._last_error: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def on_start(self) -> None:
+    def setup(self) -> None:
         if self._cursor_key is None:
             self._cursor_key = cursor_key_for(self.config)
         try:

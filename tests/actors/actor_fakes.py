@@ -34,6 +34,14 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """Say that handling started, then wait for the gate."""
+
+    started: threading.Event
+    gate: threading.Event
+
+
+@dataclass(frozen=True)
 class StopSelf:
     pass
 
@@ -53,7 +61,15 @@ class Recorder:
     counts: collections.Counter[str] = field(default_factory=collections.Counter)
     gates: dict[str, threading.Event] = field(default_factory=dict)
     fail_start: dict[tuple[str, int], BaseException] = field(default_factory=dict)
+    #: (name, incarnation) whose on_stop raises this before reporting the exit (kills the thread)
+    fail_stop: dict[tuple[str, int], BaseException] = field(default_factory=dict)
     stops: list[str] = field(default_factory=list)
+    probes: list[Probe] = field(default_factory=list)
+    starts: list[str] = field(default_factory=list)  # names, in the order on_start finished
+    #: set on the actor thread once (name, incarnation) reported its failure
+    failed: dict[tuple[str, int], threading.Event] = field(
+        default_factory=lambda: collections.defaultdict(threading.Event)
+    )
 
     def emit(self, kind: str, name: str, n: int) -> None:
         with contextlib.suppress(RuntimeError):  # the test's loop may be closed at teardown
@@ -79,7 +95,9 @@ class Recorder:
             gate.wait(10)
         self.counts[name] += 1
         n = self.counts[name]
-        return Probe(name, n, self)
+        probe = Probe(name, n, self)
+        self.probes.append(probe)
+        return probe
 
     def spec(self, name: str, restart: RestartPolicy = "permanent", **kw: Any) -> ChildSpec:
         return ChildSpec(name, lambda: self.factory(name), restart=restart, **kw)
@@ -90,21 +108,26 @@ class Probe(KenshoActor):
         super().__init__()
         self.name, self.n, self.rec = name, n, rec
 
-    def on_start(self) -> None:
+    def setup(self) -> None:
         exc = self.rec.fail_start.get((self.name, self.n))
         if exc is not None:
             self.rec.emit("start_failing", self.name, self.n)
             raise exc
         self.publish({"incarnation": self.n})
+        self.rec.starts.append(self.name)
         self.rec.emit("start", self.name, self.n)
 
     def on_stop(self) -> None:
+        exc = self.rec.fail_stop.get((self.name, self.n))
+        if exc is not None:
+            raise exc
         self.rec.stops.append(self.name)
+        super().on_stop()  # reports the exit first: a test seeing "stop" sees its effect
         self.rec.emit("stop", self.name, self.n)
-        super().on_stop()
 
     def on_failure(self, *exc_info: Any) -> None:
         super().on_failure(*exc_info)
+        self.rec.failed[(self.name, self.n)].set()
         self.rec.emit("failure", self.name, self.n)
 
     def handle(self, message: Any) -> Any:
@@ -119,6 +142,10 @@ class Probe(KenshoActor):
         if isinstance(message, Wait):
             message.event.wait(10)
             return "waited"
+        if isinstance(message, Hold):
+            message.started.set()
+            message.gate.wait(10)
+            return "held"
         if isinstance(message, StopSelf):
             self.stop()
             return None

@@ -42,15 +42,15 @@ async def test_base_exception_in_ask_fails_only_that_actor(
 ) -> None:
     rec, a, b = await _pair(started)
     with pytest.raises(ActorUnavailable) as info:
-        await bridge_ask(a.actor_ref, Raise(exc), timeout=5)
+        await bridge_ask(a, Raise(exc), timeout=5)
     assert info.value.__cause__ is exc
     await rec.expect("failure", "a")
     assert not a.actor_ref.is_alive()
     assert a.stats.last_failure is not None
     assert a.stats.last_failure.type == type(exc).__name__
     with pytest.raises(ActorStopped):
-        await bridge_ask(a.actor_ref, Echo(1), timeout=5)
-    assert await bridge_ask(b.actor_ref, Echo("alive"), timeout=5) == "alive"
+        await bridge_ask(a, Echo(1), timeout=5)
+    assert await bridge_ask(b, Echo("alive"), timeout=5) == "alive"
 
 
 async def test_base_exception_in_tell_fails_only_that_actor(started: list[Probe]) -> None:
@@ -58,7 +58,7 @@ async def test_base_exception_in_tell_fails_only_that_actor(started: list[Probe]
     a.actor_ref.tell(Raise(SystemExit(1)))
     await rec.expect("failure", "a")
     assert a.stats.last_failure is not None and a.stats.last_failure.type == "SystemExit"
-    assert await bridge_ask(b.actor_ref, Echo("alive"), timeout=5) == "alive"
+    assert await bridge_ask(b, Echo("alive"), timeout=5) == "alive"
     assert b.actor_ref in pykka.ActorRegistry.get_all()
 
 
@@ -75,7 +75,7 @@ async def test_exception_after_tell_kills_the_actor(started: list[Probe]) -> Non
 async def test_stats_and_view_are_read_without_the_mailbox(started: list[Probe]) -> None:
     _rec, a, _b = await _pair(started)
     for i in range(5):
-        await bridge_ask(a.actor_ref, Echo(i), timeout=5)
+        await bridge_ask(a, Echo(i), timeout=5)
     snap = a.stats.snapshot()
     assert snap["processed"] == 5 and snap["failed"] == 0
     assert snap["processing_us"]["p50"] > 0 and snap["mailbox_wait_us"]["p99"] > 0

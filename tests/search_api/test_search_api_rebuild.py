@@ -206,5 +206,5 @@ def test_actor_without_a_database_indexes_the_bundle_rows_it_is_given(
     catalog_rows: list[CatalogSearchRow],
 ) -> None:
     actor = SearchActor(Config(cursor_secret="k"), load_rows=lambda: catalog_rows[:5])
-    actor.on_start()
+    actor.setup()
     assert actor.summary()["entries"] == 5 and actor.summary()["source"] == "database"
