@@ -13,6 +13,7 @@ unexecuted: a late `Acquire` must not take a breaker permit nobody will return.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import threading
 import time
@@ -24,11 +25,11 @@ from typing import Any, ClassVar
 import pykka
 
 from kensho.actors._pykka import start_constructed
-from kensho.actors.mailbox import Letter, Mailbox
+from kensho.actors.mailbox import Letter, Mailbox, Reply
 from kensho.actors.stats import ActorStats
 from kensho.errors import ActorStopped, ActorUnavailable
 
-__all__ = ["ExitReason", "KenshoActor", "Ready"]
+__all__ = ["ExitReason", "KenshoActor", "Ready", "ReplyLater"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,18 @@ class ExitReason:
     abnormal: bool
     kind: str  # "failure", "start_failed", "thread_died", "stopped", "shutdown" (gave up)
     error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyLater:
+    """Returned by `handle()` to answer when `future` completes, without blocking the actor.
+
+    For work the actor hands to the event loop (`asyncio.run_coroutine_threadsafe`): the actor
+    thread goes on with the next message at once, and the asker gets the coroutine's result
+    (or exception) when it is done. After a tell, a failure is logged.
+    """
+
+    future: concurrent.futures.Future[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +148,16 @@ class KenshoActor(pykka.ThreadingActor):
             reply.fail(error)
             raise error from exc
         self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=True)
-        reply.set(result)
+        if type(result) is ReplyLater:
+            result.future.add_done_callback(lambda done: _settle(reply, done))
+        else:
+            reply.set(result)
         return None
 
     def _handle_tell(self, message: Any, wait_ns: int) -> None:
         t0 = time.perf_counter_ns()
         try:
-            self.handle(message)
+            result = self.handle(message)
         except Exception:  # after a tell pykka runs on_failure and stops the actor (rule 5)
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
             raise
@@ -149,6 +165,8 @@ class KenshoActor(pykka.ThreadingActor):
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
             raise self._boundary(exc) from exc
         self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=True)
+        if type(result) is ReplyLater:
+            result.future.add_done_callback(lambda done: _settle(None, done, self.stats.name))
 
     def _boundary(self, exc: BaseException) -> ActorUnavailable:
         """A BaseException becomes an ordinary one that pykka treats as this actor's failure."""
@@ -203,3 +221,18 @@ class KenshoActor(pykka.ThreadingActor):
     def summary(self) -> dict[str, Any]:
         """Domain statistics for `/admin/actors`; read from other threads, so keep it cheap."""
         return {}
+
+
+def _settle(reply: Reply | None, done: concurrent.futures.Future[Any], name: str = "actor") -> None:
+    """Answer an ask from a `ReplyLater` future (on whichever thread completed it)."""
+    if done.cancelled():
+        error: BaseException | None = ActorStopped("the work was cancelled")
+    else:
+        error = done.exception()
+    if reply is None:
+        if error is not None:
+            log.error("%s: work handed off after a tell failed", name, exc_info=error)
+    elif error is not None:
+        reply.fail(error)
+    else:
+        reply.set(done.result())

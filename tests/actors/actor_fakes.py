@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import threading
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kensho.actors import ChildSpec, KenshoActor, RestartPolicy
+from kensho.actors.base import ReplyLater
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,13 @@ class Hold:
 
     started: threading.Event
     gate: threading.Event
+
+
+@dataclass(frozen=True)
+class Later:
+    """Answer when `future` completes (ReplyLater)."""
+
+    future: concurrent.futures.Future[Any]
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,8 @@ class Probe(KenshoActor):
             message.started.set()
             message.gate.wait(10)
             return "held"
+        if isinstance(message, Later):
+            return ReplyLater(message.future)
         if isinstance(message, StopSelf):
             self.stop()
             return None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Iterator
+from typing import Any
 
 import pykka
 import pytest
-from actor_fakes import Echo, Probe, Raise, Recorder
+from actor_fakes import Echo, Later, Probe, Raise, Recorder
 
-from kensho.actors import backoff_delay, bridge_ask
+from kensho.actors import backoff_delay, bridge_ask, bridge_tell
 from kensho.actors.stats import ActorStats, Reservoir
 from kensho.errors import ActorStopped, ActorUnavailable
 
@@ -108,3 +110,35 @@ def test_backoff_is_akka_formula() -> None:
     assert backoff_delay(3, 0.1, 5.0, 0.2, u=0.5) == pytest.approx(0.8 * 1.1)
     assert backoff_delay(10, 0.1, 5.0, 0.2, u=1.0) == pytest.approx(5.0 * 1.2)
     assert backoff_delay(10_000, 0.1, 5.0, 0.0) == 5.0  # huge n does not overflow
+
+
+async def test_reply_later_answers_when_the_handed_off_work_is_done(
+    started: list[Probe], caplog: pytest.LogCaptureFixture
+) -> None:
+    _rec, a, _b = await _pair(started)
+    done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    ask = asyncio.create_task(bridge_ask(a, Later(done), timeout=5))
+    assert await bridge_ask(a, Echo("meanwhile"), timeout=5) == "meanwhile"  # not blocked
+    done.set_result(42)
+    assert await ask == 42
+
+    failing: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    ask = asyncio.create_task(bridge_ask(a, Later(failing), timeout=5))
+    await asyncio.sleep(0)
+    failing.set_exception(KeyError("gone"))
+    with pytest.raises(KeyError):
+        await ask
+
+    cancelled: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    ask = asyncio.create_task(bridge_ask(a, Later(cancelled), timeout=5))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(ActorStopped, match="cancelled"):
+        await ask
+
+    told: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    bridge_tell(a, Later(told))
+    assert await bridge_ask(a, Echo("after the tell"), timeout=5) == "after the tell"
+    told.set_exception(RuntimeError("nobody asked"))
+    assert any("handed off after a tell failed" in r.getMessage() for r in caplog.records)
+    assert a.actor_ref.is_alive()
