@@ -100,6 +100,11 @@ class Config:
     cache_l1_max_entries: int = _opt(10_000, lo=1, hi=10_000_000, help="L1 entry bound")
     cache_l1_max_bytes: int = _opt(64 << 20, lo=1024, hi=1 << 34, help="L1 value bytes bound")
     cache_redis_timeout: float = _opt(0.5, lo=0.01, hi=30, help="cache Redis timeouts (s)")
+    # Search (kensho.search)
+    search_threads: int = _opt(1, lo=1, hi=64, help="threads ranking uncached searches")
+    search_max_waiting: int = _opt(
+        64, lo=0, hi=100_000, help="uncached searches queued for a thread; beyond: 503"
+    )
     # Catalog API (kensho.http.catalog_routes)
     catalog_ttl: float = _opt(60.0, lo=0, hi=86_400, help="catalog cache freshness (s)")
     catalog_stale_ttl: float = _opt(300.0, lo=0, hi=86_400, help="serve stale while refreshing (s)")

@@ -60,6 +60,11 @@ class Ready:
     """Start barrier: answered once `on_start` has finished. Not counted in the stats."""
 
 
+@dataclass(frozen=True, slots=True)
+class _WarmUp:
+    """Runs `warm_up()` right after the start barrier, as if it had been told."""
+
+
 class KenshoActor(pykka.ThreadingActor):
     """Base of every Kenshō actor: implement `handle(message)`; optionally `setup()`, `summary()`.
 
@@ -83,6 +88,8 @@ class KenshoActor(pykka.ThreadingActor):
         self.mailbox = Mailbox(stats=self.stats)
         self.stats.mailbox = self.mailbox
         self.thread: threading.Thread | None = None
+        #: set by the supervisor before it stops this actor: long work should check it
+        self.stop_requested = threading.Event()
         self._view: Any = None
         self._exit_hook: Callable[[ExitReason], None] | None = None
         self._exit_reported = False
@@ -117,7 +124,17 @@ class KenshoActor(pykka.ThreadingActor):
             raise ActorUnavailable(f"{self.stats.name} failed to start") from exc
 
     def setup(self) -> None:
-        """Runs on the actor's thread before the first message (pykka's `on_start`)."""
+        """Runs on the actor's thread before the first message (pykka's `on_start`).
+
+        Keep it quick: the supervisor's start waits for it (`start_timeout`). Slow
+        initialisation belongs in `warm_up`.
+        """
+
+    def warm_up(self) -> None:
+        """Runs on the actor's thread right after the start barrier was answered: slow
+        initialisation (building an index) that must not hold up the supervisor's start.
+        Messages wait in the mailbox meanwhile; an exception fails the actor, as after a tell.
+        """
 
     # -- the boundary -------------------------------------------------------------------------
 
@@ -134,10 +151,11 @@ class KenshoActor(pykka.ThreadingActor):
             return None
         if type(message.message) is Ready:
             reply.set(None)
+            self._handle_tell(_WarmUp(), wait_ns)
             return None
         t0 = time.perf_counter_ns()
         try:
-            result = self.handle(message.message)
+            result = self._dispatch(message.message)
         except Exception as exc:  # an ask's failure goes back to the asker; the actor lives
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
             reply.fail(exc)
@@ -157,7 +175,7 @@ class KenshoActor(pykka.ThreadingActor):
     def _handle_tell(self, message: Any, wait_ns: int) -> None:
         t0 = time.perf_counter_ns()
         try:
-            result = self.handle(message)
+            result = self._dispatch(message)
         except Exception:  # after a tell pykka runs on_failure and stops the actor (rule 5)
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
             raise
@@ -178,6 +196,11 @@ class KenshoActor(pykka.ThreadingActor):
     def handle(self, message: Any) -> Any:
         """Handle one message; the return value goes to an asker. Override this."""
         raise TypeError(f"{type(self).__name__} cannot handle {type(message).__name__}")
+
+    def _dispatch(self, message: Any) -> Any:
+        if type(message) is _WarmUp:
+            return self.warm_up()
+        return self.handle(message)
 
     # -- hooks --------------------------------------------------------------------------------
 

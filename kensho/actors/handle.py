@@ -39,6 +39,7 @@ class ActorHandle:
         self._stash_limit = stash_limit
         self._stash: collections.deque[_Stashed] = collections.deque()
         self._actor: KenshoActor | None = None
+        self._last_view: Any = None
 
     # -- callers ------------------------------------------------------------------------------
 
@@ -95,6 +96,17 @@ class ActorHandle:
         actor = self._actor
         return actor.view if actor is not None else None
 
+    @property
+    def last_view(self) -> Any:
+        """The current incarnation's view, else the last one any incarnation published.
+
+        For readers that may serve a slightly older view while the actor restarts or
+        rebuilds after a restart (search keeps answering from the previous index).
+        """
+        actor = self._actor
+        view = actor.view if actor is not None else None
+        return view if view is not None else self._last_view
+
     def stats(self) -> dict[str, Any]:
         return self._stats.snapshot()
 
@@ -145,6 +157,7 @@ class ActorHandle:
 
     def _detach(self) -> None:
         """The incarnation is gone; until `_attach`, messages stash or fail by state."""
+        self._last_view = self.last_view
         self._actor = None
 
     def _fail_stash(self, error: ActorError) -> None:

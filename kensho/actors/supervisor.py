@@ -412,6 +412,7 @@ class Supervisor:
                 child.stats.state = "stopped"
             return []
         loop = asyncio.get_running_loop()
+        actor.stop_requested.set()  # long work (an index build) checks it and gives up
         stopped = await loop.run_in_executor(None, _stop_actor, actor, child.spec.shutdown_timeout)
         if final:
             child.stats.state = "stopped"
