@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import orjson
-import psycopg2
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, istr
 
@@ -48,6 +47,7 @@ from kensho.http.schemas import catalog as s
 from kensho.jobs.cache_warming import CacheWarmer
 from kensho.signing import derive_key
 from kensho.store import catalog_queries as q
+from kensho.store.pool import database_unavailable
 
 __all__ = [
     "CACHE_KEY",
@@ -66,7 +66,6 @@ _DIGITS = re.compile(r"^[0-9]{1,6}$")
 _CODES: Final = {"identity": b"i", "br": b"b", "gzip": b"g", "deflate": b"d"}
 _NAMES: Final = {v: k for k, v in _CODES.items()}
 _TAG_LEN: Final = 34  # '"' + 32 hex digits + '"'
-_DB_DOWN = (psycopg2.Error, OSError, TimeoutError, RuntimeError)
 MAX_PATTERN = 256
 _KNOWN_MAX = 8192
 _ACCEPT_ENCODING = istr("Accept-Encoding")
@@ -150,8 +149,12 @@ class CatalogApi:
             return await load()
         except KenshoError:
             raise
-        except _DB_DOWN as exc:
-            raise ServiceUnavailable("The catalog database is unavailable.", retry_after=5) from exc
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise ServiceUnavailable(
+                    "The catalog database is unavailable.", retry_after=5
+                ) from exc
+            raise
 
     async def representation(
         self,
@@ -495,7 +498,8 @@ async def _catalog_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await warmer.stop()
+        if not await warmer.stop(config.shutdown_timeout):
+            app[keys.LIFECYCLE].abandoned.append("job:cache_warming")
 
 
 def add_catalog_routes(app: web.Application) -> None:

@@ -267,11 +267,7 @@ def catalog_sync() -> Resource:
             yield
         finally:
             log.info("stopping background jobs", extra={"event": "drain_jobs"})
-            try:
-                await asyncio.wait_for(job.stop(), config.shutdown_timeout)
-            except TimeoutError:
+            if not await job.stop(config.shutdown_timeout):
                 app[keys.LIFECYCLE].abandoned.append("job:catalog_sync")
-            except Exception:
-                log.exception("catalog sync job failed while stopping")
 
     return resource
