@@ -7,7 +7,6 @@ import collections
 import concurrent.futures
 import contextlib
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +22,6 @@ class Echo:
 @dataclass(frozen=True)
 class Raise:
     exc: BaseException
-
-
-@dataclass(frozen=True)
-class Sleep:
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -145,9 +139,6 @@ class Probe(KenshoActor):
             return message.value
         if isinstance(message, Raise):
             raise message.exc
-        if isinstance(message, Sleep):
-            time.sleep(message.seconds)
-            return message.seconds
         if isinstance(message, Wait):
             message.event.wait(10)
             return "waited"
