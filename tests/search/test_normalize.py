@@ -114,3 +114,10 @@ def test_a_kana_query_finds_the_kanji_and_romaji_title() -> None:
     ]
     index = build_index(records)
     assert [h.id for h in index.search("しんげきのきょじん").items][:1] == ["aot"]
+
+
+def test_a_kana_query_longer_than_any_title_gets_no_reading() -> None:
+    from kensho.search.normalize import KANA_READING_MAX, kana_romaji
+
+    assert kana_romaji("の" * KANA_READING_MAX) is not None
+    assert kana_romaji("の" * (KANA_READING_MAX + 1)) is None  # bounded work per query
