@@ -265,9 +265,7 @@ class LRUCache:
             laps += 1
             self.stats.scanned += 1
             key, _ = self._ring.popitem(last=False)
-            slot = self._data.get(key)
-            if slot is None:
-                continue
+            slot = self._data[key]  # the ring holds exactly the stored keys
             if key == protect or slot.referenced:
                 slot.referenced = False
                 self._ring[key] = None  # second chance: back of the ring

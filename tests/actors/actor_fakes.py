@@ -64,6 +64,8 @@ class Recorder:
     counts: collections.Counter[str] = field(default_factory=collections.Counter)
     gates: dict[str, threading.Event] = field(default_factory=dict)
     fail_start: dict[tuple[str, int], BaseException] = field(default_factory=dict)
+    #: (name, incarnation) whose setup() waits for this event (a wedged start)
+    wedge_start: dict[tuple[str, int], threading.Event] = field(default_factory=dict)
     #: (name, incarnation) whose on_stop raises this before reporting the exit (kills the thread)
     fail_stop: dict[tuple[str, int], BaseException] = field(default_factory=dict)
     stops: list[str] = field(default_factory=list)
@@ -112,6 +114,9 @@ class Probe(KenshoActor):
         self.name, self.n, self.rec = name, n, rec
 
     def setup(self) -> None:
+        wedge = self.rec.wedge_start.get((self.name, self.n))
+        if wedge is not None:
+            wedge.wait(10)
         exc = self.rec.fail_start.get((self.name, self.n))
         if exc is not None:
             self.rec.emit("start_failing", self.name, self.n)

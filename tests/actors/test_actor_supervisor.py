@@ -454,3 +454,18 @@ def test_an_actor_may_not_override_the_boundary() -> None:
         class _Bad(KenshoActor):
             def on_receive(self, message: Any) -> Any:
                 return message
+
+
+async def test_a_wedged_start_times_out_and_the_actor_is_told_to_stop(
+    rec: Recorder, make: Make
+) -> None:
+    wedge = threading.Event()
+    rec.wedge_start[("a", 1)] = wedge
+    sup = make([rec.spec("a")], start_timeout=0.05)
+    try:
+        with pytest.raises(ActorUnavailable, match=r"did not finish within 0\.05 s"):
+            await sup.start()
+        assert sup.handle("a").stats()["last_failure"]["type"] == "ActorTimeout"
+    finally:
+        wedge.set()
+    await rec.expect("stop", "a", 1)  # it got the stop message once its setup returned

@@ -303,3 +303,29 @@ async def test_a_load_that_read_l2_before_an_invalidation_does_not_write_after_i
     assert svc.stats()["discarded_loads"] == 1
     assert svc.get_cached("anime:1") is None
     assert svc.l2 is not None and await svc.l2.get(svc.stored_key("anime:1")) is None
+
+
+async def test_a_read_from_l2_that_an_invalidation_overtook_is_not_kept(
+    make_service: MakeService,
+) -> None:
+    svc = await make_service()
+    await svc.set("anime:1", b"old", ttl=60)
+    svc.l1.clear()
+    assert svc.l2 is not None
+    original = svc.l2.get
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held_get(key: bytes) -> Entry | None:
+        found = await original(key)  # read before the invalidation …
+        entered.set()
+        await release.wait()  # … and handed back after it
+        return found
+
+    svc.l2.get = held_get  # type: ignore[method-assign]
+    read = asyncio.create_task(svc.get("anime:1"))
+    await entered.wait()
+    await svc.invalidate("anime:*")
+    release.set()
+    assert await read == b"old"  # the caller asked before the invalidation
+    assert svc.get_cached("anime:1") is None  # but it is not kept
+    await svc.start()  # a second start starts nothing twice

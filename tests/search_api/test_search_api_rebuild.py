@@ -21,7 +21,7 @@ from kensho.actors.search import (
 from kensho.actors.search import child_spec as search_child_spec
 from kensho.actors.supervisor import Supervisor
 from kensho.config import Config
-from kensho.errors import ActorTimeout
+from kensho.errors import ActorStopped, ActorTimeout, ServiceUnavailable
 from kensho.http import keys
 from kensho.http.search_routes import request_rebuild
 from kensho.signing import KEY_FILE, derive_key
@@ -266,3 +266,15 @@ async def test_a_slow_first_build_does_not_hit_the_start_timeout(
     finally:
         release.set()
         await sup.stop()
+
+
+def test_a_stopping_actor_abandons_its_build(catalog_rows: list[CatalogSearchRow]) -> None:
+    actor = SearchActor(Config(cursor_secret="k"), load_rows=lambda: catalog_rows[:5])
+    actor.setup()
+    with pytest.raises(ServiceUnavailable):
+        actor.handle(Published())  # nothing built yet
+    actor.stop_requested.set()  # what the supervisor does before it stops the actor
+    actor.warm_up()  # gives up at once, no fallback to the bundle
+    assert actor.view is None and actor.summary()["build_failures"] == 0
+    with pytest.raises(ActorStopped, match="rebuild was abandoned"):
+        actor.handle(Rebuild(reason="sync"))
