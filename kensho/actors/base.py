@@ -8,7 +8,9 @@ calling `on_failure`, so without it the supervisor would only learn that the act
 
 Messages arrive as `Letter`s (`kensho.actors.mailbox`) through pykka's public `tell`; an ask's
 `Reply` rides inside. An ask whose asker has already given up (timed out, cancelled) is skipped
-unexecuted: a late `Acquire` must not take a breaker permit nobody will return.
+unexecuted: a late `Acquire` must not take a breaker permit nobody will return. A message that
+reports something that already happened elsewhere (an upstream token was rotated, a stream
+opened) sets the class attribute `run_if_abandoned = True`: it is recorded all the same.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ class KenshoActor(pykka.ThreadingActor):
         wait_ns = time.perf_counter_ns() - message.posted_ns
         if reply is None:
             return self._handle_tell(message.message, wait_ns)
-        if reply.abandoned():
+        if reply.abandoned() and not getattr(message.message, "run_if_abandoned", False):
             self.stats.expired += 1  # the asker gave up: running it would only waste work
             return None
         if type(message.message) is Ready:

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from kensho.actors.base import KenshoActor
 from kensho.actors.supervisor import ChildSpec
@@ -74,6 +74,8 @@ class StreamGrant:
 class CreateSession:
     username: str
     upstream: Token = field(repr=False)
+    #: it reports what already happened upstream: recorded even if its asker gave up
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,8 @@ class CompleteRefresh:
     key: str
     ticket: int
     token: Token = field(repr=False)
+    #: it reports what already happened upstream: recorded even if its asker gave up
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,8 @@ class FailRefresh:
     key: str
     ticket: int
     permanent: bool
+    #: it reports what already happened upstream: recorded even if its asker gave up
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,8 @@ class RevokeSession:
 @dataclass(frozen=True, slots=True)
 class PutStream:
     grant: StreamGrant
+    #: it reports what already happened upstream: recorded even if its asker gave up
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)

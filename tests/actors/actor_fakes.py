@@ -8,7 +8,7 @@ import concurrent.futures
 import contextlib
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from kensho.actors import ChildSpec, KenshoActor, RestartPolicy
 from kensho.actors.base import ReplyLater
@@ -42,6 +42,14 @@ class Later:
     """Answer when `future` completes (ReplyLater)."""
 
     future: concurrent.futures.Future[Any]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Reports something that happened elsewhere: recorded even if its asker gave up."""
+
+    what: str
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,8 @@ class Probe(KenshoActor):
             message.started.set()
             message.gate.wait(10)
             return "held"
+        if isinstance(message, Fact):
+            return message.what
         if isinstance(message, Later):
             return ReplyLater(message.future)
         if isinstance(message, StopSelf):

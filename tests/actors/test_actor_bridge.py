@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from actor_fakes import Echo, Hold, Probe, Raise, Recorder, Wait
+from actor_fakes import Echo, Fact, Hold, Probe, Raise, Recorder, Wait
 
 from kensho.actors import bridge_ask, bridge_tell
 from kensho.actors.mailbox import Mailbox
@@ -193,3 +193,18 @@ async def test_a_full_mailbox_refuses_fast_with_503(probe: Probe) -> None:
 def test_mailbox_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Mailbox(limit=0)
+
+
+async def test_a_message_that_reports_a_fact_runs_even_after_its_asker_gave_up(
+    probe: Probe, rec: Recorder
+) -> None:
+    gate = threading.Event()
+    busy = asyncio.create_task(bridge_ask(probe, Wait(gate), timeout=5))
+    await asyncio.sleep(0)
+    with pytest.raises(ActorTimeout):
+        await bridge_ask(probe, Fact("a stream was opened"), timeout=0.01)
+    gate.set()
+    assert await busy == "waited"
+    assert await bridge_ask(probe, Echo("next"), timeout=5) == "next"
+    assert Fact("a stream was opened") in [m for _n, _i, m in rec.log]
+    assert probe.stats.expired == 0
