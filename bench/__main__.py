@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-ALL = ("ask", "http", "catalog", "search", "sync", "rollout")
+ALL = ("ask", "http", "catalog", "search", "sync", "rollout", "loop")
 
 
 def main(argv: list[str]) -> int:

@@ -96,6 +96,9 @@ class Config:
     # Actors
     ask_timeout: float = _opt(5.0, lo=0.001, hi=600, help="default actor ask timeout (s)")
     stash_limit: int = _opt(1000, lo=0, hi=1_000_000, help="messages kept while an actor restarts")
+    mailbox_limit: int = _opt(
+        10_000, lo=1, hi=10_000_000, help="messages that may wait per actor; beyond: 503"
+    )
     # Stores
     db_pool_min: int = _opt(1, lo=0, hi=1000, help="PostgreSQL pool minimum")
     db_pool_max: int = _opt(10, lo=1, hi=1000, help="PostgreSQL pool maximum")
@@ -106,6 +109,11 @@ class Config:
     cache_l1_max_entries: int = _opt(10_000, lo=1, hi=10_000_000, help="L1 entry bound")
     cache_l1_max_bytes: int = _opt(64 << 20, lo=1024, hi=1 << 34, help="L1 value bytes bound")
     cache_redis_timeout: float = _opt(0.5, lo=0.01, hi=30, help="cache Redis timeouts (s)")
+    # Search (kensho.search)
+    search_threads: int = _opt(1, lo=1, hi=64, help="threads ranking uncached searches")
+    search_max_waiting: int = _opt(
+        64, lo=0, hi=100_000, help="uncached searches queued for a thread; beyond: 503"
+    )
     # Catalog API (kensho.catalog)
     catalog_ttl: float = _opt(60.0, lo=0, hi=86_400, help="catalog cache freshness (s)")
     catalog_stale_ttl: float = _opt(300.0, lo=0, hi=86_400, help="serve stale while refreshing (s)")

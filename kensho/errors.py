@@ -22,6 +22,7 @@ __all__ = [
     "Forbidden",
     "Gone",
     "KenshoError",
+    "MailboxFull",
     "MethodNotAllowed",
     "NotAcceptable",
     "NotFound",
@@ -176,6 +177,12 @@ class ActorStopped(ActorError):
     """The actor was stopped (shutdown) before it answered."""
 
     slug = "actor-stopped"
+
+
+class MailboxFull(ActorError, ServiceUnavailable):
+    """Too many messages already wait for this actor: fail fast (503 with `Retry-After`)."""
+
+    slug = "mailbox-full"
 
 
 class ActorTimeout(ActorError):

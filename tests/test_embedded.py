@@ -47,9 +47,18 @@ async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: 
             assert ready["checks"]["postgres"]["status"] == "ok", ready
             assert ready["checks"]["redis"]["status"] == "ok", ready
 
-            # Search answers at once (from the bundle until the database catalog is loaded).
-            status, found = await get("/api/search?q=shingeki%20no%20kyojin&limit=3")
-            assert status == 200 and found["items"], found
+            # The index is built after the server is ready: until then search answers 503
+            # problem+json with Retry-After, then from the bundle until the catalog is loaded.
+            async with http.get(base + "/api/search?q=shingeki%20no%20kyojin&limit=3") as resp:
+                if resp.status != 200:
+                    assert resp.status == 503 and int(resp.headers["Retry-After"]) >= 1
+                    assert resp.content_type == "application/problem+json"
+
+            async def search_found() -> Any:
+                status, found = await get("/api/search?q=shingeki%20no%20kyojin&limit=3")
+                return found if status == 200 and found["items"] else None
+
+            await _wait_for(search_found, "the first search index", log)
 
             # The sync commits page by page: the first page makes the catalog browsable.
             async def first_anime() -> str | None:

@@ -2,30 +2,36 @@
 
 The actor boundary catches `BaseException` (including `asyncio.CancelledError` and
 `SystemExit`): pykka would otherwise stop *every* actor in the process (ARCHITECTURE rule 5).
-Here such an exception fails only this actor, and its supervisor restarts it.
+Here such an exception fails only this actor, and its supervisor restarts it. The boundary
+covers `setup()` too: pykka logs an exception from `on_start` and stops the actor without
+calling `on_failure`, so without it the supervisor would only learn that the actor stopped.
+
+Messages arrive as `Letter`s (`kensho.actors.mailbox`) through pykka's public `tell`; an ask's
+`Reply` rides inside. An ask whose asker has already given up (timed out, cancelled) is skipped
+unexecuted: a late `Acquire` must not take a breaker permit nobody will return. A message that
+reports something that already happened elsewhere (an upstream token was rotated, a stream
+opened) sets the class attribute `run_if_abandoned = True`: it is recorded all the same.
 """
 
 from __future__ import annotations
 
-import collections
+import concurrent.futures
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import pykka
 
+from kensho.actors._pykka import start_constructed
+from kensho.actors.mailbox import Letter, Mailbox, Reply
 from kensho.actors.stats import ActorStats
-from kensho.errors import ActorUnavailable
+from kensho.errors import ActorStopped, ActorUnavailable
 
-if TYPE_CHECKING:
-    from pykka._envelope import Envelope
-
-__all__ = ["ExitReason", "KenshoActor", "Ready"]
+__all__ = ["ExitReason", "KenshoActor", "Ready", "ReplyLater"]
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +41,20 @@ class ExitReason:
     """Why an actor incarnation ended; crosses from the actor thread to the event loop."""
 
     abnormal: bool
-    kind: str  # "failure", "start_failed", "thread_died", "stopped", "escalated"
+    kind: str  # "failure", "start_failed", "thread_died", "stopped", "shutdown" (gave up)
     error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyLater:
+    """Returned by `handle()` to answer when `future` completes, without blocking the actor.
+
+    For work the actor hands to the event loop (`asyncio.run_coroutine_threadsafe`): the actor
+    thread goes on with the next message at once, and the asker gets the coroutine's result
+    (or exception) when it is done. After a tell, a failure is logged.
+    """
+
+    future: concurrent.futures.Future[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,110 +62,147 @@ class Ready:
     """Start barrier: answered once `on_start` has finished. Not counted in the stats."""
 
 
-class _StampedInbox(queue.Queue["Envelope[Any]"]):
-    """A pykka inbox that stamps each envelope, so the actor knows its time in the mailbox.
-
-    `_put`/`_get` are the hooks `queue.Queue` offers subclasses (as `LifoQueue` uses); they run
-    under the queue's lock. Only the actor thread calls `get`, so `last_wait_ns` and
-    `current_is_ask` describe the message being handled.
-    """
-
-    def _init(self, maxsize: int) -> None:
-        self.queue: collections.deque[tuple[int, Envelope[Any]]] = collections.deque()
-        self.last_wait_ns = 0
-        self.current_is_ask = False
-
-    def _put(self, item: Envelope[Any]) -> None:
-        self.queue.append((time.perf_counter_ns(), item))
-
-    def _get(self) -> Envelope[Any]:
-        stamp, item = self.queue.popleft()
-        self.last_wait_ns = time.perf_counter_ns() - stamp
-        self.current_is_ask = item.reply_to is not None
-        return item
+@dataclass(frozen=True, slots=True)
+class _WarmUp:
+    """Runs `warm_up()` right after the start barrier, as if it had been told."""
 
 
 class KenshoActor(pykka.ThreadingActor):
-    """Base of every Kenshō actor: implement `handle(message)`; optionally `summary()`.
+    """Base of every Kenshō actor: implement `handle(message)`; optionally `setup()`, `summary()`.
 
     Subclasses that override `on_failure` or `on_stop` must call `super()`: those hooks tell the
-    supervisor that this incarnation ended.
+    supervisor that this incarnation ended. `on_start` and `on_receive` are the boundary and
+    may not be overridden (use `setup` and `handle`).
     """
 
     use_daemon_thread = True
+    _BOUNDARY: ClassVar[tuple[str, ...]] = ("on_start", "on_receive")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls._BOUNDARY:
+            if name in vars(cls):
+                raise TypeError(f"{cls.__name__} overrides {name}: implement setup()/handle()")
 
     def __init__(self) -> None:
         super().__init__()
         self.stats = ActorStats(type(self).__name__)
-        self.stats.inbox = self.actor_inbox  # type: ignore[assignment]
+        self.mailbox = Mailbox(stats=self.stats)
+        self.stats.mailbox = self.mailbox
         self.thread: threading.Thread | None = None
+        #: set by the supervisor before it stops this actor: long work should check it
+        self.stop_requested = threading.Event()
         self._view: Any = None
         self._exit_hook: Callable[[ExitReason], None] | None = None
         self._exit_reported = False
         self._boundary_error: BaseException | None = None
 
-    # -- pykka plumbing -----------------------------------------------------------------------
+    # -- starting -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _create_actor_inbox() -> _StampedInbox:
-        return _StampedInbox()
-
-    def _start_actor_loop(self) -> None:
-        # As pykka's, but keeps the thread so the supervisor's watchdog can see it die.
-        thread = threading.Thread(
-            target=self._actor_loop,
-            name=f"{type(self).__name__}-actor",
-            daemon=self.use_daemon_thread,
-        )
-        self.thread = thread
-        thread.start()
-
-    def bind(self, stats: ActorStats, exit_hook: Callable[[ExitReason], None]) -> None:
-        """Attach the supervisor's stats and exit notification. Call before `launch()`."""
+    def bind(
+        self,
+        stats: ActorStats,
+        exit_hook: Callable[[ExitReason], None],
+        mailbox_limit: int | None = None,
+    ) -> None:
+        """Attach the supervisor's stats, exit notification and mailbox bound; before `launch`."""
         self.stats = stats
-        stats.inbox = self.actor_inbox  # type: ignore[assignment]
+        self.mailbox.stats = stats
+        self.mailbox.limit = mailbox_limit
+        stats.mailbox = self.mailbox
         self._exit_hook = exit_hook
 
     def launch(self) -> pykka.ActorRef[Any]:
         """Register and start an already constructed actor (what `Actor.start()` does)."""
-        pykka.ActorRegistry.register(self.actor_ref)
-        self._start_actor_loop()
-        return self.actor_ref
+        return start_constructed(self)
+
+    def on_start(self) -> None:
+        self.thread = threading.current_thread()  # the watchdog checks that it stays alive
+        try:
+            self.setup()
+        except BaseException as exc:  # an Exception, or rule 5: fail this actor only
+            self._report_exit(ExitReason(abnormal=True, kind="start_failed", error=exc))
+            # pykka logs this (the cause chained) and stops the actor; it catches Exception.
+            raise ActorUnavailable(f"{self.stats.name} failed to start") from exc
+
+    def setup(self) -> None:
+        """Runs on the actor's thread before the first message (pykka's `on_start`).
+
+        Keep it quick: the supervisor's start waits for it (`start_timeout`). Slow
+        initialisation belongs in `warm_up`.
+        """
+
+    def warm_up(self) -> None:
+        """Runs on the actor's thread right after the start barrier was answered: slow
+        initialisation (building an index) that must not hold up the supervisor's start.
+        Messages wait in the mailbox meanwhile; an exception fails the actor, as after a tell.
+        """
 
     # -- the boundary -------------------------------------------------------------------------
 
     def on_receive(self, message: Any) -> Any:
-        if type(message) is Ready:
+        if type(message) is not Letter:  # a plain pykka tell from outside the bridge
+            return self._handle_tell(message, 0)
+        reply = message.reply
+        self.mailbox.took(reply)
+        wait_ns = time.perf_counter_ns() - message.posted_ns
+        if reply is None:
+            return self._handle_tell(message.message, wait_ns)
+        if reply.abandoned() and not getattr(message.message, "run_if_abandoned", False):
+            self.stats.expired += 1  # the asker gave up: running it would only waste work
             return None
-        inbox: _StampedInbox = self.actor_inbox  # type: ignore[assignment]
-        wait_ns = inbox.last_wait_ns
+        if type(message.message) is Ready:
+            reply.set(None)
+            self._handle_tell(_WarmUp(), wait_ns)
+            return None
         t0 = time.perf_counter_ns()
         try:
-            result = self.handle(message)
-        except Exception:
+            result = self._dispatch(message.message)
+        except Exception as exc:  # an ask's failure goes back to the asker; the actor lives
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
-            raise
+            reply.fail(exc)
+            return None
         except BaseException as exc:  # rule 5: fail this actor only
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
-            self._fail_at_boundary(exc, is_ask=inbox.current_is_ask)
+            error = self._boundary(exc)
+            reply.fail(error)
+            raise error from exc
         self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=True)
-        return result
+        if type(result) is ReplyLater:
+            result.future.add_done_callback(lambda done: _settle(reply, done))
+        else:
+            reply.set(result)
+        return None
 
-    def _fail_at_boundary(self, exc: BaseException, *, is_ask: bool) -> None:
+    def _handle_tell(self, message: Any, wait_ns: int) -> None:
+        t0 = time.perf_counter_ns()
+        try:
+            result = self._dispatch(message)
+        except Exception:  # after a tell pykka runs on_failure and stops the actor (rule 5)
+            self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
+            raise
+        except BaseException as exc:
+            self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
+            raise self._boundary(exc) from exc
+        self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=True)
+        if type(result) is ReplyLater:
+            result.future.add_done_callback(lambda done: _settle(None, done, self.stats.name))
+
+    def _boundary(self, exc: BaseException) -> ActorUnavailable:
+        """A BaseException becomes an ordinary one that pykka treats as this actor's failure."""
         self._boundary_error = exc
         error = ActorUnavailable(f"{self.stats.name} failed: {type(exc).__name__}")
-        if is_ask:
-            # pykka keeps an actor alive after an ask fails; this failure must stop it.
-            log.error("%s failed at the actor boundary", self, exc_info=exc)
-            self.on_failure(type(exc), exc, exc.__traceback__)
-            pykka.ActorRegistry.unregister(self.actor_ref)
-            self.actor_stopped.set()
-        # For an ask the asker receives `error`; after a tell pykka runs on_failure and stops.
-        raise error from exc
+        error.__cause__ = exc  # before the asker can see it (`raise … from` sets it too late)
+        return error
 
     def handle(self, message: Any) -> Any:
         """Handle one message; the return value goes to an asker. Override this."""
         raise TypeError(f"{type(self).__name__} cannot handle {type(message).__name__}")
+
+    def _dispatch(self, message: Any) -> Any:
+        if type(message) is _WarmUp:
+            return self.warm_up()
+        return self.handle(message)
 
     # -- hooks --------------------------------------------------------------------------------
 
@@ -172,6 +227,8 @@ class KenshoActor(pykka.ThreadingActor):
         hook = self._exit_hook
         if hook is not None:
             hook(reason)
+        # Asks still queued behind this point would wait out their timeout: fail them now.
+        self.mailbox.close(ActorStopped(f"{self.stats.name} stopped before handling the message"))
 
     # -- out-of-band reads --------------------------------------------------------------------
 
@@ -189,3 +246,18 @@ class KenshoActor(pykka.ThreadingActor):
     def summary(self) -> dict[str, Any]:
         """Domain statistics for `/admin/actors`; read from other threads, so keep it cheap."""
         return {}
+
+
+def _settle(reply: Reply | None, done: concurrent.futures.Future[Any], name: str = "actor") -> None:
+    """Answer an ask from a `ReplyLater` future (on whichever thread completed it)."""
+    if done.cancelled():
+        error: BaseException | None = ActorStopped("the work was cancelled")
+    else:
+        error = done.exception()
+    if reply is None:
+        if error is not None:
+            log.error("%s: work handed off after a tell failed", name, exc_info=error)
+    elif error is not None:
+        reply.fail(error)
+    else:
+        reply.set(done.result())

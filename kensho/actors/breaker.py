@@ -5,6 +5,12 @@ every message, publishes an immutable `BreakerView` (ARCHITECTURE rule 3). `Brea
 that view on the event loop: an OPEN or FORCED_OPEN breaker rejects with no thread hop, and a
 CLOSED or DISABLED one grants the permit locally and reports the outcome by `tell`. Only the
 time-driven and rationed states (OPEN whose wait is over, HALF_OPEN) ask the actor.
+
+Restarts: the operator's override (disabled, forced_open) is kept in a `BreakerMemory` that
+belongs to the child spec, not to the actor, and a new incarnation re-applies it (and logs so);
+the measured state (windows, OPEN/HALF_OPEN) starts afresh, CLOSED, as after a deploy.
+An `Acquire` whose asker timed out is skipped unexecuted; a permit granted just as the asker
+gave up is handed back (`Record`, IGNORED), so no half-open permit or outstanding call leaks.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ __all__ = [
     "Acquire",
     "BreakerActor",
     "BreakerGate",
+    "BreakerMemory",
     "BreakerView",
     "Override",
     "OverrideMode",
@@ -124,6 +131,16 @@ class BreakerView:
         }
 
 
+@dataclass(slots=True)
+class BreakerMemory:
+    """What survives a restart of the breaker actor: the operator's override.
+
+    One per supervised slot (made by `child_spec`); only the running incarnation writes it.
+    """
+
+    mode: OverrideMode = "auto"
+
+
 def breaker_config(config: Config) -> BreakerConfig:
     """The breaker's settings from `KENSHO_BREAKER_*`."""
     return BreakerConfig(
@@ -147,12 +164,14 @@ class BreakerActor(KenshoActor):
         breaker: BreakerConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
         name: str = "crunchyroll",
+        memory: BreakerMemory | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self._clock = clock
         self._transitions: dict[tuple[str, str], int] = {}
         self._last: str | None = None
+        self._memory = memory if memory is not None else BreakerMemory()
         self._mode: OverrideMode = "auto"
         self.breaker = CircuitBreaker(
             breaker or breaker_config(config), name=name, listener=self._on_transition
@@ -185,7 +204,13 @@ class BreakerActor(KenshoActor):
         self.publish(view)
         return view
 
-    def on_start(self) -> None:
+    def setup(self) -> None:
+        mode = self._memory.mode
+        if mode != "auto":
+            log.warning(
+                "breaker %s: re-applying the operator's override %r", self.breaker.name, mode
+            )
+            self._override(mode, self._clock())
         self._refresh()
 
     def handle(self, message: Any) -> Any:
@@ -219,7 +244,7 @@ class BreakerActor(KenshoActor):
         self.breaker.record(permit, outcome, msg.duration, now)
 
     def _override(self, mode: OverrideMode, now: float) -> None:
-        self._mode = mode
+        self._mode = self._memory.mode = mode
         if mode == "disabled":
             self.breaker.disable(now)
         elif mode == "forced_open":
@@ -233,10 +258,17 @@ class BreakerActor(KenshoActor):
 
 
 def child_spec(config: Config, name: str = "breaker", **deps: Any) -> ChildSpec:
-    """`deps`: optional `breaker` (BreakerConfig) and `clock` (tests drive time with them)."""
+    """`deps`: optional `breaker` (BreakerConfig) and `clock` (tests drive time with them).
+
+    The spec owns the slot's `BreakerMemory`, so an override outlives the actor's restarts.
+    """
     kwargs = {k: v for k, v in deps.items() if k in ("breaker", "clock")}
+    memory = BreakerMemory()
     return ChildSpec(
-        name, lambda: BreakerActor(config, **kwargs), restart="permanent", shutdown_timeout=5.0
+        name,
+        lambda: BreakerActor(config, memory=memory, **kwargs),
+        restart="permanent",
+        shutdown_timeout=5.0,
     )
 
 
@@ -281,8 +313,18 @@ class BreakerGate:
                 self.rejected += 1
                 raise CircuitOpen("the upstream circuit is open", retry_after=view.open_until - now)
         self.asks += 1
-        permit: Permit = await handle.ask(Acquire())
+        permit: Permit = await handle.ask(Acquire(), on_orphan=self._hand_back)
         return permit
+
+    def _hand_back(self, permit: Any) -> None:
+        """A permit granted after its asker gave up: return it unused (IGNORED)."""
+        handle = self.handle
+        if handle is None or not isinstance(permit, Permit):
+            return
+        try:
+            handle.tell(Record(permit, Outcome.IGNORED, 0.0))
+        except ActorError:  # restarting with a full stash: the new incarnation has no such permit
+            log.debug("breaker: an unused permit could not be handed back")
 
     async def record(self, permit: Permit, outcome: Outcome, duration: float) -> None:
         handle = self.handle

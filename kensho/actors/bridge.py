@@ -1,34 +1,26 @@
-"""The asyncio bridge: ask a pykka actor from the event loop without ever blocking it.
+"""The asyncio bridge: ask a Kenshō actor from the event loop without ever blocking it.
 
 pykka's own `Future.__await__` calls the blocking `get()` (ARCHITECTURE rule 1). Instead the
-bridge puts an envelope whose reply channel is a `_LoopReply`: when the actor thread sets the
-reply, it completes an `asyncio.Future` through `loop.call_soon_threadsafe`. No thread waits,
-no executor hop; a timer on the loop enforces the timeout.
+bridge tells the actor a `Letter` carrying a `Reply`: when the actor has handled the message,
+the reply completes an `asyncio.Future` through `loop.call_soon_threadsafe`. No thread waits,
+no executor hop; a timer on the loop enforces the timeout. The actor's `Mailbox` bounds how many
+letters may wait (beyond it: `MailboxFull`, 503) and fails the waiting asks when it stops.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka
-from pykka._envelope import Envelope  # the reply channel pykka's actor loop answers on
 
-from kensho.errors import ActorStopped, ActorTimeout
+from kensho.actors.mailbox import Letter, Orphan, Reply
+from kensho.errors import ActorError, ActorStopped, ActorTimeout
 
-__all__ = ["await_reply", "bridge_ask", "bridge_tell", "send_ask"]
+if TYPE_CHECKING:
+    from kensho.actors.base import KenshoActor
 
-
-def _deliver(fut: asyncio.Future[Any], value: Any) -> None:
-    if not fut.done():
-        fut.set_result(value)
-
-
-def _deliver_error(fut: asyncio.Future[Any], exc: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(exc)
+__all__ = ["await_reply", "bridge_ask", "bridge_tell", "post", "send_ask"]
 
 
 def _expire(fut: asyncio.Future[Any], timeout: float) -> None:
@@ -36,67 +28,78 @@ def _expire(fut: asyncio.Future[Any], timeout: float) -> None:
         fut.set_exception(ActorTimeout(f"no reply within {timeout:g} s"))
 
 
-class _LoopReply(pykka.Future[Any]):
-    """A pykka reply channel that completes an asyncio future on its loop; never blocks."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any]) -> None:
-        super().__init__()
-        self._loop = loop
-        self._fut = fut
-
-    def get(self, *, timeout: float | None = None) -> Any:
-        raise RuntimeError("a bridged reply is awaited on the event loop, not with get()")
-
-    def set(self, value: Any | None = None) -> None:
-        self._call(_deliver, value)
-
-    def set_exception(self, exc_info: Any = None) -> None:
-        exc = (exc_info or sys.exc_info())[1]
-        if isinstance(exc, pykka.ActorDeadError):
-            exc = ActorStopped(str(exc))
-        if exc is None:
-            exc = ActorStopped("actor replied with an empty exception")
-        self._call(_deliver_error, exc)
-
-    def _call(self, fn: Any, arg: Any) -> None:
-        # A closed loop raises RuntimeError: nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(fn, self._fut, arg)
+def post(actor: KenshoActor, message: Any, reply: Reply | None, *, bounded: bool = True) -> None:
+    """Put one letter in `actor`'s mailbox: `MailboxFull` when too many wait, `ActorStopped`
+    when it is not running. `bounded=False` replays letters that were admitted before."""
+    actor.mailbox.admit(reply, bounded=bounded)
+    try:
+        actor.actor_ref.tell(Letter(message, reply))
+    except pykka.ActorDeadError:
+        actor.mailbox.withdraw(reply)
+        raise ActorStopped(f"{actor.stats.name} is not running") from None
 
 
-def send_ask(ref: pykka.ActorRef[Any], message: Any, fut: asyncio.Future[Any]) -> None:
-    """Enqueue `message` so the actor's reply completes `fut` (on `fut`'s loop)."""
-    if not ref.is_alive():
-        fut.set_exception(ActorStopped(f"{ref.actor_class.__name__} is not running"))
-        return
-    ref.actor_inbox.put(Envelope(message, reply_to=_LoopReply(fut.get_loop(), fut)))
+def send_ask(
+    actor: KenshoActor,
+    message: Any,
+    fut: asyncio.Future[Any],
+    *,
+    on_orphan: Orphan | None = None,
+    bounded: bool = True,
+) -> None:
+    """Enqueue `message` so the actor's reply completes `fut` (on `fut`'s loop).
+
+    A refusal (`MailboxFull`, `ActorStopped`) completes `fut` with the error. `on_orphan` gets
+    a reply that arrives after `fut` was given up (see `await_reply`).
+    """
+    try:
+        post(actor, message, Reply(fut, on_orphan), bounded=bounded)
+    except ActorError as exc:
+        fut.set_exception(exc)
 
 
-async def await_reply(fut: asyncio.Future[Any], timeout: float) -> Any:  # noqa: ASYNC109
-    """Await a bridged reply with a deadline; cancelling the caller cancels only `fut`."""
+async def await_reply(
+    fut: asyncio.Future[Any],
+    timeout: float,  # noqa: ASYNC109
+    on_orphan: Orphan | None = None,
+) -> Any:
+    """Await a bridged reply with a deadline; cancelling the caller cancels only `fut`.
+
+    When the deadline passes first, `fut` fails with `ActorTimeout`: the actor then skips the
+    message if it has not started on it, and a reply that still comes goes to `on_orphan`
+    (so does one that arrived just as the caller was cancelled).
+    """
     timer = fut.get_loop().call_later(timeout, _expire, fut, timeout)
     try:
         return await fut
+    except asyncio.CancelledError:
+        if on_orphan is not None and fut.done() and not fut.cancelled() and not fut.exception():
+            on_orphan(fut.result())
+        raise
     finally:
         timer.cancel()
 
 
-async def bridge_ask(ref: pykka.ActorRef[Any], message: Any, timeout: float) -> Any:  # noqa: ASYNC109
-    """Ask `ref` and await the reply without blocking the loop.
+async def bridge_ask(
+    actor: KenshoActor,
+    message: Any,
+    timeout: float,  # noqa: ASYNC109
+    *,
+    on_orphan: Orphan | None = None,
+) -> Any:
+    """Ask `actor` and await the reply without blocking the loop.
 
-    Raises `ActorTimeout` after `timeout` seconds, `ActorStopped` if the actor is dead or dies
-    before handling the message, and re-raises whatever `handle()` raised, unchanged.
+    Raises `ActorTimeout` after `timeout` seconds, `MailboxFull` when its mailbox is full,
+    `ActorStopped` if the actor is dead or dies before handling the message, and re-raises
+    whatever `handle()` raised, unchanged.
     """
     if not timeout > 0:
         raise ValueError("an ask needs a positive timeout")
     fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    send_ask(ref, message, fut)
-    return await await_reply(fut, timeout)
+    send_ask(actor, message, fut, on_orphan=on_orphan)
+    return await await_reply(fut, timeout, on_orphan)
 
 
-def bridge_tell(ref: pykka.ActorRef[Any], message: Any) -> None:
-    """Fire and forget; raises `ActorStopped` when the actor is not running."""
-    try:
-        ref.tell(message)
-    except pykka.ActorDeadError as exc:
-        raise ActorStopped(str(exc)) from None
+def bridge_tell(actor: KenshoActor, message: Any) -> None:
+    """Fire and forget; `ActorStopped` when the actor is not running, `MailboxFull` when full."""
+    post(actor, message, None)

@@ -3,8 +3,9 @@
 The service does the Redis I/O and owns L1 on the loop (rule 2). The actor publishes the
 service's lock-free L1 reader as its view (rule 3: an L1 hit needs no thread hop), reports
 `service.stats()` as its summary (size, hit ratio, evictions; read without the mailbox), and
-handles admin messages. An invalidation is I/O, so the actor hands it to the loop and waits on
-its own thread, never on the loop's.
+handles admin messages. An invalidation is I/O, so the actor hands it to the loop and answers
+when the loop is done (`ReplyLater`): its thread never waits for the loop, so it is never busy
+longer than the asker waits, and a slow Redis cannot wedge it.
 
 Prometheus series (`cache_lookups_total{tier}`, `cache_hit_ratio{tier}`) are read from the
 service's lookup counts at scrape time (`Metrics.track_cache`, wired where it is built).
@@ -13,20 +14,16 @@ service's lookup counts at scrape time (`Metrics.track_cache`, wired where it is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kensho.actors.base import KenshoActor
+from kensho.actors.base import KenshoActor, ReplyLater
 from kensho.actors.supervisor import ChildSpec
 from kensho.cache import CacheService
 from kensho.config import Config
 from kensho.errors import ServiceUnavailable
 
 __all__ = ["Attach", "CacheActor", "Invalidate", "PurgeExpired", "child_spec"]
-
-#: How long the actor thread waits for the loop to finish an invalidation.
-INVALIDATE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +43,8 @@ class Invalidate:
 
 @dataclass(frozen=True, slots=True)
 class PurgeExpired:
-    """Drop L1 entries past their last deadline; answers how many went."""
+    """Drop every expired L1 entry now (the service also does it a slice per tick); answers
+    how many went."""
 
 
 class CacheActor(KenshoActor):
@@ -64,7 +62,7 @@ class CacheActor(KenshoActor):
         self._loop = loop
         self.invalidations = 0
 
-    def on_start(self) -> None:
+    def setup(self) -> None:
         if self._service is not None:
             self.publish(self._service.get_cached)
 
@@ -77,14 +75,13 @@ class CacheActor(KenshoActor):
         if service is None or loop is None:
             raise ServiceUnavailable("The cache is not attached yet.", retry_after=1)
         if isinstance(message, Invalidate):
-            future = asyncio.run_coroutine_threadsafe(service.invalidate(message.pattern), loop)
-            removed = future.result(INVALIDATE_TIMEOUT)
             self.invalidations += 1
-            return removed
+            return ReplyLater(
+                asyncio.run_coroutine_threadsafe(service.invalidate(message.pattern), loop)
+            )
         if isinstance(message, PurgeExpired):
             # L1 has one writer, the loop: run the purge there too.
-            done = asyncio.run_coroutine_threadsafe(_call(service.l1.purge_expired), loop)
-            return done.result(INVALIDATE_TIMEOUT)
+            return ReplyLater(asyncio.run_coroutine_threadsafe(service.purge_expired(), loop))
         return super().handle(message)
 
     def summary(self) -> dict[str, Any]:
@@ -92,10 +89,6 @@ class CacheActor(KenshoActor):
         if service is None:
             return {"attached": False}
         return {"attached": True, **service.stats(), "admin_invalidations": self.invalidations}
-
-
-async def _call(fn: Callable[[], int]) -> int:
-    return fn()
 
 
 def child_spec(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from typing import TYPE_CHECKING, Any
 
-import pykka
-
-from kensho.actors.bridge import await_reply, send_ask
+from kensho.actors.bridge import await_reply, post, send_ask
+from kensho.actors.mailbox import Orphan
 from kensho.actors.stats import ActorStats
 from kensho.errors import ActorError, ActorStopped, ActorUnavailable
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["ActorHandle"]
 
 _STASHING = frozenset({"starting", "restarting", "backing_off"})
+_Stashed = tuple[Any, "asyncio.Future[Any] | None", "Orphan | None"]
 
 
 class ActorHandle:
@@ -36,16 +37,24 @@ class ActorHandle:
         self._stats = stats
         self._ask_timeout = ask_timeout
         self._stash_limit = stash_limit
-        self._stash: collections.deque[tuple[Any, asyncio.Future[Any] | None]] = collections.deque()
-        self._ref: pykka.ActorRef[Any] | None = None
+        self._stash: collections.deque[_Stashed] = collections.deque()
         self._actor: KenshoActor | None = None
+        self._last_view: Any = None
 
     # -- callers ------------------------------------------------------------------------------
 
-    async def ask(self, message: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+    async def ask(
+        self,
+        message: Any,
+        timeout: float | None = None,  # noqa: ASYNC109
+        *,
+        on_orphan: Orphan | None = None,
+    ) -> Any:
         """Ask the current incarnation (or stash while it restarts).
 
-        Raises ActorTimeout, ActorUnavailable, ActorStopped, or what `handle()` raised.
+        Raises ActorTimeout, MailboxFull, ActorUnavailable, ActorStopped, or what `handle()`
+        raised. An ask that times out is skipped by the actor if it has not started on it; a
+        reply that arrives anyway goes to `on_orphan` (e.g. to hand back a permit).
         """
         timeout = self._ask_timeout if timeout is None else timeout
         if not timeout > 0:
@@ -53,38 +62,50 @@ class ActorHandle:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         fut: asyncio.Future[Any] = loop.create_future()
-        ref = self._ref
-        if ref is not None:
-            send_ask(ref, message, fut)
+        actor = self._actor
+        if actor is not None:
+            send_ask(actor, message, fut, on_orphan=on_orphan)
         else:
-            self._enqueue(message, fut)
+            self._enqueue(message, fut, on_orphan)
         try:
-            return await await_reply(fut, timeout)
+            return await await_reply(fut, timeout, on_orphan)
         except ActorStopped:
             # The incarnation died with the message unhandled; if a restart is coming, wait for it.
             if self._stats.state not in _STASHING and self._stats.state != "running":
                 raise
         retry: asyncio.Future[Any] = loop.create_future()
-        self._enqueue(message, retry)
-        return await await_reply(retry, max(deadline - loop.time(), 1e-6))
+        self._enqueue(message, retry, on_orphan)
+        return await await_reply(retry, max(deadline - loop.time(), 1e-6), on_orphan)
 
     def tell(self, message: Any) -> None:
-        """Fire and forget; stashed while restarting; ActorUnavailable when it cannot queue."""
-        ref = self._ref
-        if ref is not None:
+        """Fire and forget; stashed while restarting; ActorUnavailable when it cannot queue,
+        MailboxFull when too many messages wait already."""
+        actor = self._actor
+        if actor is not None:
             try:
-                ref.tell(message)
-            except pykka.ActorDeadError:
+                post(actor, message, None)
+            except ActorStopped:
                 pass
             else:
                 return
-        self._enqueue(message, None)
+        self._enqueue(message, None, None)
 
     @property
     def view(self) -> Any:
         """The latest view the current incarnation published, or None (no mailbox hop)."""
         actor = self._actor
         return actor.view if actor is not None else None
+
+    @property
+    def last_view(self) -> Any:
+        """The current incarnation's view, else the last one any incarnation published.
+
+        For readers that may serve a slightly older view while the actor restarts or
+        rebuilds after a restart (search keeps answering from the previous index).
+        """
+        actor = self._actor
+        view = actor.view if actor is not None else None
+        return view if view is not None else self._last_view
 
     def stats(self) -> dict[str, Any]:
         return self._stats.snapshot()
@@ -100,7 +121,9 @@ class ActorHandle:
 
     # -- supervisor side ----------------------------------------------------------------------
 
-    def _enqueue(self, message: Any, fut: asyncio.Future[Any] | None) -> None:
+    def _enqueue(
+        self, message: Any, fut: asyncio.Future[Any] | None, on_orphan: Orphan | None
+    ) -> None:
         state = self._stats.state
         # "running" with no live ref: the exit report is on its way to the supervisor, which
         # will either replay the stash to a new incarnation or fail it.
@@ -113,30 +136,33 @@ class ActorHandle:
             raise error
         if len(self._stash) >= self._stash_limit:
             raise ActorUnavailable(f"{self.name} is restarting and its stash is full")
-        self._stash.append((message, fut))
+        self._stash.append((message, fut, on_orphan))
         self._stats.stashed = len(self._stash)
 
     def _attach(self, actor: KenshoActor) -> None:
-        """Point at a ready incarnation and replay the stash in order (on the loop, atomically)."""
-        ref = actor.actor_ref
+        """Point at a ready incarnation and replay the stash in order (on the loop, atomically).
+
+        Replayed messages were admitted into the stash already: the mailbox bound is not
+        applied to them a second time.
+        """
         while self._stash:
-            message, fut = self._stash.popleft()
+            message, fut, on_orphan = self._stash.popleft()
             if fut is None:
-                ref.tell(message)
+                with contextlib.suppress(ActorStopped):  # died already: its exit is reported
+                    post(actor, message, None, bounded=False)
             elif not fut.done():
-                send_ask(ref, message, fut)
+                send_ask(actor, message, fut, on_orphan=on_orphan, bounded=False)
         self._stats.stashed = 0
         self._actor = actor
-        self._ref = ref
 
     def _detach(self) -> None:
         """The incarnation is gone; until `_attach`, messages stash or fail by state."""
-        self._ref = None
+        self._last_view = self.last_view
         self._actor = None
 
     def _fail_stash(self, error: ActorError) -> None:
         while self._stash:
-            _message, fut = self._stash.popleft()
+            _message, fut, _orphan = self._stash.popleft()
             if fut is not None and not fut.done():
                 fut.set_exception(error)
         self._stats.stashed = 0

@@ -5,9 +5,13 @@ blocking psycopg2 connection of its own, on its own thread (`load_search_rows_bl
 it never shares a socket with the event loop and the loop does no work for a build. It builds
 a `SearchIndex` aside and then publishes a new immutable `SearchView`; handlers read the view
 directly and keep being served from the old one while a rebuild runs. An empty catalog (before
-the first sync) or an unreachable database at start falls back to the bundled catalog, so
-search works from the first second. A restarted actor rebuilds in `on_start`, so its view
-reappears without anyone asking.
+the first sync) or an unreachable database at start falls back to the bundled catalog.
+
+Start: the first build runs in `warm_up`, after the supervisor's start barrier, so the server
+becomes ready at once instead of waiting 1-5 s (longer on a loaded host) inside the start
+timeout. Until the first view is published search answers 503 with `Retry-After`; a bundle
+index to serve meanwhile would cost as much to build as the real one. A restarted actor
+rebuilds the same way, and handlers keep the previous view meanwhile (`SearchService`).
 
 Cursor key (`cursor_key_for`): cursors must verify on every replica and after every restart;
 the key comes from `kensho.signing.derive_key`, shared with the catalog's list cursors.
@@ -27,13 +31,15 @@ from kensho.actors.base import KenshoActor
 from kensho.actors.supervisor import ChildSpec
 from kensho.catalog import load_catalog
 from kensho.config import Config
-from kensho.search import SearchIndex, SearchRecord, build_index
+from kensho.errors import ActorStopped, ServiceUnavailable
+from kensho.search import BuildCancelled, SearchIndex, SearchRecord, build_index
 from kensho.signing import derive_key
 from kensho.store.catalog_queries import genre_slug
 from kensho.store.search_queries import CatalogSearchRow, load_search_rows_blocking
 
 __all__ = [
     "BuildInfo",
+    "Published",
     "Rebuild",
     "SearchActor",
     "SearchDoc",
@@ -84,6 +90,12 @@ class Rebuild:
 
     requested_at: float = field(default_factory=time.monotonic)
     reason: str = "requested"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What is published, once any build in progress is over (the first one after a start,
+    too); `ServiceUnavailable` if no build succeeded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +157,17 @@ def _doc(row: CatalogSearchRow) -> SearchDoc:
     )
 
 
-def build_view(rows: Sequence[CatalogSearchRow], *, cursor_key: bytes, source: str) -> SearchView:
-    """Index `rows` (blocking CPU work: the actor's thread, never the loop)."""
+def build_view(
+    rows: Sequence[CatalogSearchRow],
+    *,
+    cursor_key: bytes,
+    source: str,
+    cancelled: Callable[[], bool] | None = None,
+) -> SearchView:
+    """Index `rows` (blocking CPU work: the actor's thread, never the loop); `BuildCancelled`
+    when `cancelled()` says so."""
     t0 = time.perf_counter()
-    index = build_index((_record(r) for r in rows), cursor_key=cursor_key)
+    index = build_index((_record(r) for r in rows), cursor_key=cursor_key, cancelled=cancelled)
     docs = MappingProxyType({r.id: _doc(r) for r in rows})
     return SearchView(index, docs, source, time.time(), time.perf_counter() - t0)
 
@@ -181,11 +200,15 @@ class SearchActor(KenshoActor):
         self._last_error: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def on_start(self) -> None:
+    def setup(self) -> None:
         if self._cursor_key is None:
             self._cursor_key = cursor_key_for(self.config)
+
+    def warm_up(self) -> None:
         try:
             self._build("start")
+        except BuildCancelled:
+            return  # stopping: the stop message is next
         except Exception as exc:  # the database is down: serve the bundle rather than nothing
             log.warning("search: catalog unavailable at start (%r); indexing the bundle", exc)
             self._build("start", rows=rows_from_bundle(), source="bundle")
@@ -194,7 +217,14 @@ class SearchActor(KenshoActor):
         if isinstance(message, Rebuild):
             if message.requested_at < self._last_started and self.view is not None:
                 return self._info(rebuilt=False)
-            return self._build(message.reason)
+            try:
+                return self._build(message.reason)
+            except BuildCancelled:
+                raise ActorStopped("search is stopping; the rebuild was abandoned") from None
+        if isinstance(message, Published):
+            if self.view is None:
+                raise ServiceUnavailable("The search index is not built.", retry_after=1)
+            return self._info(rebuilt=False)
         return super().handle(message)
 
     # -- building -----------------------------------------------------------------------------
@@ -215,7 +245,15 @@ class SearchActor(KenshoActor):
                 if not rows:
                     rows, source = rows_from_bundle(), "bundle"
             assert self._cursor_key is not None
-            view = build_view(rows, cursor_key=self._cursor_key, source=source)
+            view = build_view(
+                rows,
+                cursor_key=self._cursor_key,
+                source=source,
+                cancelled=self.stop_requested.is_set,
+            )
+        except BuildCancelled:
+            log.info("search: index build (%s) cancelled: the actor is stopping", reason)
+            raise
         except Exception as exc:
             self._failures += 1
             self._last_error = f"{type(exc).__name__}: {exc}"[:300]

@@ -4,14 +4,21 @@ The actor owns a `SessionPool` (`kensho.upstream.sessions`: the decisions Use / 
 one refresh in flight per session, LRU bound) plus the stream grants each session holds, so
 logout, eviction and expiry can release them. It decides; the event loop does every upstream
 and database call (rule 2) and reports back.
+
+Restarts: the sessions are kept in PostgreSQL, so a new incarnation starts empty and
+re-adopts each session from there on its next request (`AuthService`). The stream grants exist
+nowhere else and each holds an upstream stream slot, so they are kept in a `SessionPoolMemory`
+that belongs to the child spec and is handed to the next incarnation (which logs how many it
+took over); they are released as before, when replaced, at logout, expiry or by the sweeper.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from kensho.actors.base import KenshoActor
 from kensho.actors.supervisor import ChildSpec
@@ -31,12 +38,15 @@ __all__ = [
     "PutStream",
     "RevokeSession",
     "SessionPoolActor",
+    "SessionPoolMemory",
     "StreamGrant",
     "Sweep",
     "SweepResult",
     "TokenFor",
     "child_spec",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +74,8 @@ class StreamGrant:
 class CreateSession:
     username: str
     upstream: Token = field(repr=False)
+    #: it reports what already happened upstream: recorded even if its asker gave up
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,8 @@ class CompleteRefresh:
     key: str
     ticket: int
     token: Token = field(repr=False)
+    #: it reports what already happened upstream: recorded even if its asker gave up
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +107,8 @@ class FailRefresh:
     key: str
     ticket: int
     permanent: bool
+    #: it reports what already happened upstream: recorded even if its asker gave up
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +125,8 @@ class RevokeSession:
 @dataclass(frozen=True, slots=True)
 class PutStream:
     grant: StreamGrant
+    #: it reports what already happened upstream: recorded even if its asker gave up
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +154,21 @@ class SweepResult:
     released: tuple[StreamGrant, ...]
 
 
+@dataclass(slots=True)
+class SessionPoolMemory:
+    """What survives a restart of the session-pool actor: the stream grants it holds.
+
+    One per supervised slot (made by `child_spec`). Each incarnation takes the grants over in
+    a dict of its own, so an abandoned (wedged) predecessor cannot write into it any more.
+    """
+
+    streams: dict[str, dict[str, StreamGrant]] = field(default_factory=dict)
+
+    def take_over(self) -> dict[str, dict[str, StreamGrant]]:
+        self.streams = {key: dict(held) for key, held in self.streams.items() if held}
+        return self.streams
+
+
 class SessionPoolActor(KenshoActor):
     """Owns `SessionPool` and the per-session stream grants; no I/O."""
 
@@ -145,6 +178,7 @@ class SessionPoolActor(KenshoActor):
         *,
         pool: PoolConfig | None = None,
         clock: Callable[[], float] = time.time,
+        memory: SessionPoolMemory | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -152,8 +186,16 @@ class SessionPoolActor(KenshoActor):
         self.pool = SessionPool(
             pool or PoolConfig(max_sessions=config.session_pool_max, session_ttl=config.session_ttl)
         )
-        self._streams: dict[str, dict[str, StreamGrant]] = {}
-        self._stream_count = 0
+        self._memory = memory if memory is not None else SessionPoolMemory()
+        self._streams = self._memory.take_over()
+        self._stream_count = sum(len(held) for held in self._streams.values())
+
+    def setup(self) -> None:
+        if self._stream_count:
+            log.warning(
+                "session pool: took over %d stream grant(s) from the previous incarnation",
+                self._stream_count,
+            )
 
     def handle(self, message: Any) -> Any:
         now = self._clock()
@@ -239,11 +281,15 @@ class SessionPoolActor(KenshoActor):
 
 
 def child_spec(config: Config, name: str = "session_pool", **deps: Any) -> ChildSpec:
-    """`deps`: optional `pool` (PoolConfig) and `clock` (wall clock, for tests)."""
+    """`deps`: optional `pool` (PoolConfig) and `clock` (wall clock, for tests).
+
+    The spec owns the slot's `SessionPoolMemory`: stream grants outlive the actor's restarts.
+    """
     kwargs = {k: v for k, v in deps.items() if k in ("pool", "clock")}
+    memory = SessionPoolMemory()
     return ChildSpec(
         name,
-        lambda: SessionPoolActor(config, **kwargs),
+        lambda: SessionPoolActor(config, memory=memory, **kwargs),
         restart="permanent",
         shutdown_timeout=5.0,
     )

@@ -18,8 +18,10 @@ ActorState = Literal[
 ]
 
 
-class _Sized(Protocol):
-    def qsize(self) -> int: ...
+class _Mailbox(Protocol):
+    limit: int | None
+
+    def depth(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,9 @@ class ActorStats:
         self.started_at: float | None = None  # monotonic, current incarnation
         self.processing = Reservoir(reservoir_size)
         self.mailbox_wait = Reservoir(reservoir_size)
-        self.inbox: _Sized | None = None
+        self.mailbox: _Mailbox | None = None  # the current incarnation's
+        self.mailbox_rejected = 0  # messages refused because the mailbox was full
+        self.expired = 0  # asks skipped because the asker had given up (timed out, cancelled)
         self.stashed: int = 0
 
     def record(self, processing_ns: int, wait_ns: int, *, ok: bool) -> None:
@@ -106,8 +110,12 @@ class ActorStats:
         self.last_failure = FailureInfo.of(exc, fallback)
 
     def mailbox_depth(self) -> int:
-        inbox = self.inbox
-        return inbox.qsize() if inbox is not None else 0
+        mailbox = self.mailbox
+        return mailbox.depth() if mailbox is not None else 0
+
+    def mailbox_limit(self) -> int | None:
+        mailbox = self.mailbox
+        return mailbox.limit if mailbox is not None else None
 
     def uptime(self) -> float:
         started = self.started_at
@@ -124,6 +132,9 @@ class ActorStats:
             "name": self.name,
             "state": self.state,
             "mailbox_depth": self.mailbox_depth(),
+            "mailbox_limit": self.mailbox_limit(),
+            "mailbox_rejected": self.mailbox_rejected,
+            "expired_asks": self.expired,
             "stashed": self.stashed,
             "processed": self.processed,
             "failed": self.failed,

@@ -8,7 +8,8 @@ within `period` seconds stops every child and escalates to the parent supervisor
 root, sets `failed` and calls `on_escalate`.
 
 Over 400 lines on purpose: one state machine (start, watch, restart, escalate, drain) whose
-parts share its lock and bookkeeping; issue 10 reworks it and may split it.
+parts share its lock and bookkeeping, checked scenario by scenario against OTP's own
+`supervisor` (docs/actors.md); splitting it would spread that shared state across modules.
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ class ChildSpec:
     `factory()` returns a *constructed, not started* `KenshoActor` (the supervisor starts it), or
     a `Supervisor` (built once; restarting it restarts its children in place, so handles below
     it stay valid). `restart`: permanent (always restarted), transient (only after an abnormal
-    exit), temporary (never).
+    exit), temporary (never, not even by a sibling's group restart). `mailbox_limit`: messages
+    that may wait for this actor (None: the supervisor's default).
     """
 
     name: str
     factory: Callable[[], KenshoActor | Supervisor]
     restart: RestartPolicy = "permanent"
     shutdown_timeout: float = 5.0
+    mailbox_limit: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or len(self.name) > 100:
@@ -64,6 +67,8 @@ class ChildSpec:
             raise ValueError(f"restart must be one of {_POLICIES}, not {self.restart!r}")
         if not self.shutdown_timeout > 0:
             raise ValueError("shutdown_timeout must be positive")
+        if self.mailbox_limit is not None and self.mailbox_limit < 1:
+            raise ValueError("mailbox_limit must be at least 1")
 
 
 def backoff_delay(
@@ -90,6 +95,7 @@ class _Child:
         self.sub_running = False
         self.incarnation = 0
         self.exit_fut: asyncio.Future[ExitReason] | None = None
+        self.watched = 0  # the running incarnation whose exit goes straight to `_on_exit`
         self.stopping = False
         self.restart_times: collections.deque[float] = collections.deque()
 
@@ -114,6 +120,7 @@ class Supervisor:
         random_factor: float = 0.2,
         ask_timeout: float = 5.0,
         stash_limit: int = 1000,
+        mailbox_limit: int | None = 10_000,
         start_timeout: float = 10.0,
         watchdog_interval: float = 0.25,
         on_escalate: Callable[[Supervisor, str], None] | None = None,
@@ -126,6 +133,8 @@ class Supervisor:
             raise ValueError("need 0 <= min_backoff <= max_backoff and random_factor >= 0")
         if not (ask_timeout > 0 and start_timeout > 0 and watchdog_interval > 0) or stash_limit < 0:
             raise ValueError("timeouts and the watchdog interval must be positive")
+        if mailbox_limit is not None and mailbox_limit < 1:
+            raise ValueError("mailbox_limit must be at least 1")
         names = [c.name for c in children]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate child names in {names}")
@@ -139,6 +148,7 @@ class Supervisor:
         self.start_timeout = start_timeout
         self.watchdog_interval = watchdog_interval
         self.on_escalate = on_escalate
+        self.mailbox_limit = mailbox_limit
         self.failed = False
         self.failure_reason: str | None = None
         self._children = [_Child(spec, ask_timeout, stash_limit) for spec in children]
@@ -175,6 +185,13 @@ class Supervisor:
             if reason is not None:
                 self._note_failure(child, reason)
                 child.stats.state = "failed"
+                log.error(
+                    "%s/%s failed to start: %s",
+                    self.name,
+                    child.name,
+                    _describe(reason),
+                    exc_info=reason.error,
+                )
                 for done in reversed(started):
                     await self._stop_one(done, final=True)
                 await self._cancel_watchdog()
@@ -201,6 +218,22 @@ class Supervisor:
         if abandoned:
             log.warning("supervisor %s abandoned children: %s", self.name, ", ".join(abandoned))
         return abandoned
+
+    async def idle(self) -> None:
+        """Wait until no restart cycle runs here or in a child supervisor (tests, operators).
+
+        Exits that actor threads have reported already are taken into account: one pass of
+        the loop runs their reports first.
+        """
+        await asyncio.sleep(0)
+        while True:
+            tasks = set(self._tasks)
+            for child in self._children:
+                if child.sub is not None:
+                    tasks |= child.sub._tasks
+            if not tasks:
+                return
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def handle(self, name: str) -> ActorHandle:
         """The stable handle of a child actor; `"sub/child"` reaches into a nested supervisor."""
@@ -276,6 +309,14 @@ class Supervisor:
         fut = child.exit_fut
         if incarnation == child.incarnation and fut is not None and not fut.done():
             fut.set_result(reason)
+            if child.watched == incarnation:
+                self._on_exit(child, incarnation, reason)
+
+    def _watch(self, child: _Child, incarnation: int, exit_fut: asyncio.Future[ExitReason]) -> None:
+        """From now on an exit of this (started) incarnation is handled as it is reported."""
+        child.watched = incarnation
+        if exit_fut.done():
+            self._on_exit(child, incarnation, exit_fut.result())
 
     def _threadsafe_reporter(
         self, loop: asyncio.AbstractEventLoop, child: _Child, incarnation: int
@@ -314,17 +355,18 @@ class Supervisor:
             child.sub_running = True
             child.stats.state = "running"
             child.stats.started_at = time.monotonic()
-            exit_fut.add_done_callback(lambda f: self._on_exit(child, inc, f.result()))
+            self._watch(child, inc, exit_fut)
             return None
         if not isinstance(obj, KenshoActor):
             error = TypeError(f"factory of {child.name} returned {type(obj).__name__}")
             return ExitReason(abnormal=True, kind="start_failed", error=error)
         obj.stats.name = child.name
-        obj.bind(child.stats, self._threadsafe_reporter(loop, child, inc))
+        limit = child.spec.mailbox_limit or self.mailbox_limit
+        obj.bind(child.stats, self._threadsafe_reporter(loop, child, inc), limit)
         obj.launch()
         child.actor = obj
         ready: asyncio.Future[Any] = loop.create_future()
-        send_ask(obj.actor_ref, _READY, ready)
+        send_ask(obj, _READY, ready, bounded=False)
         await asyncio.wait(
             {ready, exit_fut}, timeout=self.start_timeout, return_when="FIRST_COMPLETED"
         )
@@ -332,7 +374,7 @@ class Supervisor:
             child.stats.state = "running"
             child.stats.started_at = time.monotonic()
             child.handle._attach(obj)
-            exit_fut.add_done_callback(lambda f: self._on_exit(child, inc, f.result()))
+            self._watch(child, inc, exit_fut)
             return None
         child.actor = None
         if obj.actor_ref.is_alive():
@@ -374,6 +416,7 @@ class Supervisor:
                 child.stats.state = "stopped"
             return []
         loop = asyncio.get_running_loop()
+        actor.stop_requested.set()  # long work (an index build) checks it and gives up
         stopped = await loop.run_in_executor(None, _stop_actor, actor, child.spec.shutdown_timeout)
         if final:
             child.stats.state = "stopped"
@@ -389,6 +432,8 @@ class Supervisor:
     def _on_exit(self, child: _Child, incarnation: int, reason: ExitReason) -> None:
         if incarnation != child.incarnation or child.stopping or self._stopping or self.failed:
             return
+        if child.actor is not None:  # a dead thread reports nothing itself: fail its asks
+            child.actor.mailbox.close()
         child.actor = None
         child.sub_running = False
         child.handle._detach()
@@ -403,11 +448,12 @@ class Supervisor:
             return
         child.stats.state = "restarting"
         log.warning("%s/%s exited (%s); restarting", self.name, child.name, _describe(reason))
-        self._spawn(self._restart(child))
+        self._spawn(self._restart(child, incarnation))
 
     def _note_failure(self, child: _Child, reason: ExitReason) -> None:
-        # "failure" was recorded by the actor itself, with the original exception.
-        if reason.abnormal and reason.kind != "failure":
+        # "failure" was recorded by the actor itself, with the original exception; a child
+        # supervisor's "shutdown" is a normal exit that still says why it gave up.
+        if (reason.abnormal or reason.error is not None) and reason.kind != "failure":
             child.stats.record_failure(reason.error, reason.kind)
 
     def _targets(self, child: _Child) -> list[_Child]:
@@ -422,9 +468,18 @@ class Supervisor:
             self._restart_log.popleft()
         return len(self._restart_log)
 
-    async def _restart(self, child: _Child) -> None:
+    async def _restart(self, child: _Child, incarnation: int) -> None:
+        """One restart cycle for `child`'s exit (its `incarnation`), under the lock.
+
+        As OTP: if an earlier cycle (a group restart for a sibling that failed at the same
+        time) has restarted this child already, there is nothing left to do and no restart is
+        counted; every running target is stopped before any starts, so no replaced
+        incarnation keeps running; `temporary` targets are stopped and never started again.
+        """
         assert self._lock is not None and self._stop_fut is not None
         async with self._lock:
+            if child.incarnation != incarnation or child.running:
+                return
             while not (self._stopping or self.failed):
                 now = time.monotonic()
                 self._restart_log.append(now)
@@ -433,10 +488,14 @@ class Supervisor:
                     await self._escalate(why)
                     return
                 targets = self._targets(child)
-                for sibling in reversed(targets):
-                    if sibling is not child and sibling.running:
-                        sibling.stats.state = "restarting"
-                        await self._stop_one(sibling, final=False)
+                for target in reversed(targets):
+                    if target.running:
+                        target.stats.state = "restarting"
+                        await self._stop_one(target, final=False)
+                for target in targets:
+                    if target.spec.restart == "temporary" and target is not child:
+                        self._retire(target)
+                targets = [t for t in targets if t.spec.restart != "temporary"]
                 while child.restart_times and child.restart_times[0] < now - self.period:
                     child.restart_times.popleft()
                 delay = backoff_delay(
@@ -460,7 +519,23 @@ class Supervisor:
                     return
                 child, reason = failed
                 self._note_failure(child, reason)
-                log.warning("%s/%s failed to restart: %s", self.name, child.name, _describe(reason))
+                log.warning(
+                    "%s/%s failed to restart: %s",
+                    self.name,
+                    child.name,
+                    _describe(reason),
+                    exc_info=reason.error,
+                )
+
+    def _retire(self, child: _Child) -> None:
+        """A temporary child stopped by a group restart: it stays stopped (OTP removes it)."""
+        if child.stats.state in ("stopped", "failed"):
+            return
+        child.stats.state = "stopped"
+        child.handle._fail_stash(ActorStopped(f"{child.name} is stopped"))
+        log.info(
+            "%s/%s stopped by a group restart; temporary, not restarted", self.name, child.name
+        )
 
     async def _escalate(self, why: str) -> None:
         log.error("supervisor %s gives up: %s", self.name, why)
@@ -474,7 +549,9 @@ class Supervisor:
         await self._cancel_watchdog()
         parent = self._parent_exit
         if parent is not None:
-            parent(ExitReason(abnormal=True, kind="escalated", error=ActorUnavailable(why)))
+            # As OTP: a supervisor that gives up exits with reason `shutdown`, a normal exit
+            # for its parent (a transient spec is then not restarted; a permanent one is).
+            parent(ExitReason(abnormal=False, kind="shutdown", error=ActorUnavailable(why)))
         elif self.on_escalate is not None:
             self.on_escalate(self, why)
 

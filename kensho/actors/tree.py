@@ -46,5 +46,6 @@ def build_root(
         strategy="one_for_one",
         ask_timeout=config.ask_timeout,
         stash_limit=config.stash_limit,
+        mailbox_limit=config.mailbox_limit,
         on_escalate=on_escalate,
     )

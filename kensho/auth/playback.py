@@ -30,7 +30,7 @@ from kensho.actors.session_pool import (
 )
 from kensho.auth.quality import parse_master, select_quality
 from kensho.auth.service import AuthService, Caller
-from kensho.errors import Forbidden, UpstreamError
+from kensho.errors import ActorTimeout, Forbidden, UpstreamError
 from kensho.upstream.client import CrunchyrollClient, Playback
 from kensho.upstream.errors import UpstreamForbidden
 from kensho.upstream.tokens import Token
@@ -110,7 +110,13 @@ class PlaybackService:
         except BaseException:
             self._release_later([_bare_grant(key, episode_id, playback, token)])
             raise
-        previous: StreamGrant | None = await self.sessions.ask(PutStream(grant))
+        try:
+            previous: StreamGrant | None = await self.sessions.ask(PutStream(grant))
+        except ActorTimeout:
+            raise  # PutStream runs even after its asker gave up: the grant is kept, released later
+        except BaseException:
+            self._release_later([grant])  # nobody holds it: free the account's stream slot
+            raise
         if previous is not None and previous.stream_token != grant.stream_token:
             self._release_later([previous])
         return grant

@@ -7,11 +7,19 @@ entry's `referenced` flag. Eviction is CLOCK ("second chance"), an approximation
 only the owner runs: it walks a separate ring in insertion order, gives referenced entries one
 more lap and evicts the first unreferenced one. Readers never touch the ring, so a re-queued
 entry never disappears from the dict they read.
+
+Every operation the owner runs is O(1) amortised, or O(log n) for the expiry heap: an insert
+into a full cache first drops entries past their last deadline from the top of a min-heap of
+deadlines, then runs CLOCK steps (each second chance uses up a reference bit a read set, so the
+steps are paid for by earlier reads). Nothing scans every entry on the hot path;
+`purge_expired(limit)` lets the owner drop expired entries a bounded slice at a time.
 """
 
 from __future__ import annotations
 
 import enum
+import heapq
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -78,6 +86,9 @@ class LRUStats:
     evictions: int = 0
     expirations: int = 0
     rejected: int = 0
+    #: slots the owner looked at to evict or expire (CLOCK steps and heap pops): the work
+    #: behind writes, which must grow with the writes, not with the size of the cache
+    scanned: int = 0
 
 
 @dataclass(slots=True)
@@ -90,6 +101,11 @@ class LRUCache:
     stats: LRUStats = field(default_factory=LRUStats)
     _data: dict[bytes, _Slot] = field(default_factory=dict, init=False, repr=False)
     _ring: OrderedDict[bytes, None] = field(default_factory=OrderedDict, init=False, repr=False)
+    #: (expire_at, seq, key, entry), a min-heap; an item whose entry was replaced is skipped
+    _deadlines: list[tuple[float, int, bytes, Entry]] = field(
+        default_factory=list, init=False, repr=False
+    )
+    _seq: itertools.count[int] = field(default_factory=itertools.count, init=False, repr=False)
     _bytes: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -170,6 +186,9 @@ class LRUCache:
             self._data[key] = _Slot(entry)
             self._ring[key] = None
         self._bytes += size
+        heapq.heappush(self._deadlines, (entry.expire_at, next(self._seq), key, entry))
+        if len(self._deadlines) > 2 * len(self._data) + 64:
+            self._compact_deadlines()
         self._evict(protect=key)
         return True
 
@@ -193,35 +212,60 @@ class LRUCache:
         """Drop everything (readers see an empty dict, never a half-cleared one)."""
         self._data = {}
         self._ring = OrderedDict()
+        self._deadlines = []
         self._bytes = 0
 
-    def purge_expired(self) -> int:
-        """Drop entries past their last deadline; returns how many."""
+    def purge_expired(self, limit: int | None = None) -> int:
+        """Drop entries past their last deadline, at most `limit` of them; returns how many.
+
+        Costs O(log n) per entry dropped (the top of the deadline heap), never a full scan, so
+        the owner can call it with a small `limit` on every tick.
+        """
         now = self.clock()
-        dead = [k for k, s in list(self._data.items()) if s.entry.expire_at <= now]
-        for key in dead:
-            self.delete(key)
-        self.stats.expirations += len(dead)
-        return len(dead)
+        heap = self._deadlines
+        dropped = 0
+        while heap and heap[0][0] <= now and (limit is None or dropped < limit):
+            _at, _seq, key, entry = heapq.heappop(heap)
+            self.stats.scanned += 1
+            slot = self._data.get(key)
+            if slot is not None and slot.entry is entry:
+                self._drop(key, slot)
+                self.stats.expirations += 1
+                dropped += 1
+        return dropped
 
     def __iter__(self) -> Iterator[bytes]:
         """Iterate over a snapshot of the keys."""
         return iter(list(self._data))
 
+    def _over(self) -> bool:
+        return len(self._data) > self.max_entries or self._bytes > self.max_bytes
+
+    def _drop(self, key: bytes, slot: _Slot) -> None:
+        del self._data[key]
+        self._ring.pop(key, None)
+        self._bytes -= len(slot.entry.value)
+
+    def _compact_deadlines(self) -> None:
+        """Rebuild the heap from live entries (after as many writes as there are entries)."""
+        self._deadlines = [
+            (s.entry.expire_at, next(self._seq), k, s.entry) for k, s in self._data.items()
+        ]
+        heapq.heapify(self._deadlines)
+
     def _evict(self, protect: bytes) -> None:
-        if len(self._data) <= self.max_entries and self._bytes <= self.max_bytes:
+        if not self._over():
             return
         # Expired entries go first: they cost nothing to lose.
-        self.purge_expired()
+        while self._over() and self.purge_expired(limit=1):
+            pass
         laps = 0
-        while (len(self._data) > self.max_entries or self._bytes > self.max_bytes) and laps < 2 * (
-            len(self._ring) + 1
-        ):
+        limit = 2 * (len(self._ring) + 1)
+        while self._over() and laps < limit:
             laps += 1
+            self.stats.scanned += 1
             key, _ = self._ring.popitem(last=False)
-            slot = self._data.get(key)
-            if slot is None:
-                continue
+            slot = self._data[key]  # the ring holds exactly the stored keys
             if key == protect or slot.referenced:
                 slot.referenced = False
                 self._ring[key] = None  # second chance: back of the ring

@@ -10,6 +10,13 @@ fresh for `ttl`; then for `stale_ttl` it is served while one background refresh 
 (stale-while-revalidate); up to `error_ttl` after going stale it is kept only to answer when
 the loader fails (stale-if-error). After that it is gone.
 
+Invalidation never lets an old value come back. Each invalidation is numbered (a generation)
+and remembered with its pattern; a load remembers the generation it started in, and neither
+its loader's result nor a value it read from L2 is written to L1 or L2 if an invalidation of
+its key came after that. L1 is dropped both before and after the Redis SCAN+UNLINK, since a
+read that runs meanwhile may still find the old value in Redis. Expired L1 entries are purged a
+bounded slice per tick (`purge_interval`, `purge_slice`), never in one scan on the loop.
+
 Over 400 lines on purpose: single flight, stale serving and invalidation share one
 in-flight table and generation counter; the tiers themselves are `lru.py` and `redis_tier.py`.
 """
@@ -17,6 +24,8 @@ in-flight table and generation counter; the tiers themselves are `lru.py` and `r
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
 import math
 import time
@@ -38,6 +47,12 @@ log = logging.getLogger(__name__)
 Loader = Callable[[], Awaitable[bytes]]
 TIERS = ("l1", "l2", "miss")
 _Flight = asyncio.Future[tuple[bytes, str]]
+#: Invalidations remembered to judge a late write; a load older than all of them is refused.
+_REMEMBERED = 256
+
+
+def _everything(_key: bytes) -> bool:
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +64,12 @@ class CacheSettings:
     l1_max_bytes: int = 64 * 1024 * 1024
     max_key_bytes: int = MAX_KEY_BYTES
     redis: RedisSettings | None = None
+    purge_interval: float = 1.0  # seconds between two slices of the expired-entry purge
+    purge_slice: int = 1000  # expired L1 entries dropped per tick, at most
+
+    def __post_init__(self) -> None:
+        if not self.purge_interval > 0 or self.purge_slice < 1:
+            raise ValueError("purge_interval must be positive and purge_slice at least 1")
 
     @classmethod
     def from_config(cls, config: Config, redis_url: str | None = None) -> CacheSettings:
@@ -92,10 +113,12 @@ class CacheService:
         *,
         clock: Clock = time.time,
         redis: Redis | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """`redis`: the process's shared client for L2 (else L2 opens its own pool)."""
         self.settings = settings or CacheSettings()
         self._clock = clock
+        self._sleep = sleep
         self._ns = Namespace(
             self.settings.prefix.encode("utf-8", "surrogatepass"), self.settings.max_key_bytes
         )
@@ -112,7 +135,11 @@ class CacheService:
             )
         self._inflight: dict[bytes, _Flight] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._janitor: asyncio.Task[None] | None = None
         self._generation = 0
+        self._invalidations: collections.deque[tuple[int, Callable[[bytes], bool]]] = (
+            collections.deque(maxlen=_REMEMBERED)
+        )
         self._listeners: list[Callable[[bytes], None]] = []
         #: Lookups by the tier that answered ("l1", "l2" or "miss"); read by /metrics.
         self.lookups = dict.fromkeys(TIERS, 0)
@@ -132,12 +159,20 @@ class CacheService:
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Connect L2 if configured; a Redis outage leaves the service degraded, not failed."""
+        """Connect L2 if configured (a Redis outage leaves the service degraded, not failed);
+        start purging expired L1 entries, a slice per tick."""
         if self.l2 is not None:
             await self.l2.start()
+        if self._janitor is None:
+            self._janitor = asyncio.create_task(self._purge_loop(), name="cache-l1-purge")
 
     async def close(self) -> None:
-        """Cancel background loads and close L2."""
+        """Cancel background loads and the purge, close L2."""
+        janitor, self._janitor = self._janitor, None
+        if janitor is not None:
+            janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await janitor
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -178,9 +213,11 @@ class CacheService:
             self._count("l1")
             return entry.value
         if self.l2 is not None:
+            generation = self._generation
             remote = await self.l2.get(k)
             if remote is not None and remote.freshness(self._clock()) is Freshness.FRESH:
-                self.l1.set(k, remote)
+                if not self._outdated(k, generation):
+                    self.l1.set(k, remote)
                 self._count("l2")
                 return remote.value
         self._count("miss")
@@ -239,25 +276,44 @@ class CacheService:
         replica's L1. Returns how many L1 and L2 entries were removed here."""
         raw = pattern.encode("utf-8", "surrogatepass") if isinstance(pattern, str) else pattern
         compiled = self._ns.pattern(raw)
-        removed = self._drop_local(compiled.raw, compiled.matches)
+        removed = self._drop_local(compiled.matches)
         if self.l2 is not None:
             removed += await self.l2.invalidate(bytes(raw), compiled)
+            # A read that ran meanwhile may have found the old value still in Redis.
+            self._drop_local(compiled.matches)
         return removed
 
     def add_invalidation_listener(self, listener: Callable[[bytes], None]) -> None:
         """Call `listener(pattern)` after a remote invalidation was applied to L1."""
         self._listeners.append(listener)
 
-    def _drop_local(self, raw: bytes, matches: Callable[[bytes], bool]) -> int:
-        # Loads that started before this invalidation must not write their (old) result.
+    def _drop_local(self, matches: Callable[[bytes], bool]) -> int:
+        # Loads that started before this invalidation must not write their (old) result, and
+        # callers from now on must not join them.
         self._generation += 1
+        self._invalidations.append((self._generation, matches))
         for k in [k for k in self._inflight if matches(k)]:
             del self._inflight[k]
         return self.l1.delete_matching(matches)
 
+    def _outdated(self, k: bytes, since: int) -> bool:
+        """Whether `k` was invalidated after generation `since`: then a load that started in
+        `since` must not write what it found. Unknown (forgotten) counts as invalidated."""
+        if since == self._generation:
+            return False
+        remembered = self._invalidations
+        if not remembered or remembered[0][0] > since + 1:
+            return True
+        for generation, matches in reversed(remembered):
+            if generation <= since:
+                return False
+            if matches(k):
+                return True
+        return False
+
     def _apply_remote(self, pattern: bytes) -> None:
         compiled = self._ns.pattern(pattern)
-        self._drop_local(compiled.raw, compiled.matches)
+        self._drop_local(compiled.matches)
         self.counters["remote_invalidations"] += 1
         for listener in list(self._listeners):
             try:
@@ -267,8 +323,8 @@ class CacheService:
 
     def _on_reconnect(self) -> None:
         # Invalidations published while we were cut off are lost: start L1 afresh.
+        self._drop_local(_everything)
         self.l1.clear()
-        self._generation += 1
 
     # -- loading ------------------------------------------------------------------------------
     def _flight(
@@ -300,7 +356,7 @@ class CacheService:
             if stale is not None and stale.freshness(self._clock()) is Freshness.STALE:
                 self.counters["refreshes"] += 1
             # Another replica may have refreshed the value already: ask L2 before the loader.
-            stale, answered = await self._from_l2(k, stale, flight)
+            stale, answered = await self._from_l2(k, stale, flight, generation)
             if answered:
                 return
             self.counters["loads"] += 1
@@ -317,12 +373,12 @@ class CacheService:
                     flight.set_result((stale.value, "l1"))
                 return
             entry = Entry.create(value, self._clock(), *windows)
-            if generation == self._generation:
+            if self._outdated(k, generation):
+                self.counters["discarded_loads"] += 1
+            else:
                 self.l1.set(k, entry)
                 if self.l2 is not None:
                     await self.l2.set(k, entry)
-            else:
-                self.counters["discarded_loads"] += 1
             if not flight.done():
                 flight.set_result((value, "miss"))
         except asyncio.CancelledError:
@@ -338,7 +394,7 @@ class CacheService:
                 del self._inflight[k]
 
     async def _from_l2(
-        self, k: bytes, stale: Entry | None, flight: _Flight
+        self, k: bytes, stale: Entry | None, flight: _Flight, generation: int
     ) -> tuple[Entry | None, bool]:
         """Consult L2: (best entry to fall back on, whether the load is finished).
 
@@ -351,8 +407,10 @@ class CacheService:
         if remote is None:
             return stale, False
         state = remote.freshness(self._clock())
+        outdated = self._outdated(k, generation)
         if state is Freshness.FRESH:
-            self.l1.set(k, remote)
+            if not outdated:
+                self.l1.set(k, remote)
             if not flight.done():
                 flight.set_result((remote.value, "l2"))
             return remote, True
@@ -360,12 +418,29 @@ class CacheService:
             return stale, False
         if stale is None or remote.fresh_until > stale.fresh_until:
             stale = remote
-            self.l1.set(k, remote)
+            if not outdated:
+                self.l1.set(k, remote)
         if state is Freshness.STALE:
             self.counters["stale_served"] += 1
             if not flight.done():
                 flight.set_result((remote.value, "l2"))
         return stale, False
+
+    # -- expiry -------------------------------------------------------------------------------
+    async def purge_expired(self) -> int:
+        """Drop every expired L1 entry now, a slice at a time (yielding to the loop between)."""
+        total = 0
+        while True:
+            dropped = self.l1.purge_expired(self.settings.purge_slice)
+            total += dropped
+            if dropped < self.settings.purge_slice:
+                return total
+            await asyncio.sleep(0)
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await self._sleep(self.settings.purge_interval)
+            self.l1.purge_expired(self.settings.purge_slice)
 
     # -- reporting ----------------------------------------------------------------------------
     def ready(self) -> bool:
@@ -397,6 +472,7 @@ class CacheService:
             "max_bytes": self.l1.max_bytes,
             "evictions": l1.evictions,
             "expirations": l1.expirations,
+            "scanned": l1.scanned,
             "rejected": l1.rejected,
             "lookups": dict(self.lookups),
             "hit_ratio": (by_tier["l1"] + by_tier["l2"]) if total else 0.0,

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import orjson
-import psycopg2
 
 from kensho.cache import CacheService
 from kensho.catalog.representation import (
@@ -34,13 +33,13 @@ from kensho.errors import KenshoError, ServiceUnavailable, ValidationFailed
 from kensho.signing import CursorCodec, InvalidCursor, derive_key
 from kensho.store import catalog_queries as q
 from kensho.store.catalog_queries import genre_slug
+from kensho.store.pool import database_unavailable
 
 __all__ = ["WARM_CODINGS", "CatalogService", "anime_key", "coded_key", "representation_base"]
 
 Load = Callable[[], Awaitable[bytes]]
 #: Codings warmed per anime: what current browsers negotiate (br) and older clients (gzip).
 WARM_CODINGS: Final = ("br", "gzip")
-_DB_DOWN = (psycopg2.Error, OSError, TimeoutError, RuntimeError)
 #: Bodies larger than this are compressed on a worker thread, not on the loop.
 _THREAD_COMPRESS_BYTES: Final = 65536
 
@@ -120,8 +119,12 @@ class CatalogService:
             return await load()
         except KenshoError:
             raise
-        except _DB_DOWN as exc:
-            raise ServiceUnavailable("The catalog database is unavailable.", retry_after=5) from exc
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise ServiceUnavailable(
+                    "The catalog database is unavailable.", retry_after=5
+                ) from exc
+            raise
 
     async def representation(
         self, base: str, coding: str, identity_ok: bool, identity: Load, p: CachePolicy

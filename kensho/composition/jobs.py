@@ -3,7 +3,6 @@ cache after each run that changed the catalog)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -42,7 +41,8 @@ def cache_warming() -> Resource:
         try:
             yield
         finally:
-            await warmer.stop()
+            if not await warmer.stop(app[keys.CONFIG].shutdown_timeout):
+                app[keys.LIFECYCLE].abandoned.append("job:cache_warming")
 
     return resource
 
@@ -88,11 +88,7 @@ def catalog_sync() -> Resource:
             yield
         finally:
             log.info("stopping background jobs", extra={"event": "drain_jobs"})
-            try:
-                await asyncio.wait_for(job.stop(), config.shutdown_timeout)
-            except TimeoutError:
+            if not await job.stop(config.shutdown_timeout):
                 app[keys.LIFECYCLE].abandoned.append("job:catalog_sync")
-            except Exception:
-                log.exception("catalog sync job failed while stopping")
 
     return resource

@@ -37,6 +37,7 @@ from kensho.http.app import Resource
 from kensho.http.readiness import ReadinessCheck
 from kensho.http.supervision import SupervisorLike
 from kensho.search.analytics import AnalyticsRecorder, SearchEvent
+from kensho.search.ranker import RankingPool
 from kensho.search.service import SearchService
 from kensho.store.search_queries import insert_search_events
 
@@ -225,11 +226,14 @@ def search(*, actor: str = "search", cache: bool = True) -> Resource:
 
             recorder = AnalyticsRecorder(write)
             recorder.start()
+        config = app[keys.CONFIG]
+        ranker = RankingPool(config.search_threads, config.search_max_waiting)
         service = SearchService(
             sup.handle(actor),
             cache=app.get(keys.CACHE) if cache else None,
             analytics=recorder,
             pool=pool,
+            ranker=ranker,
         )
         app[keys.SEARCH] = service
 
@@ -240,6 +244,7 @@ def search(*, actor: str = "search", cache: bool = True) -> Resource:
         try:
             yield
         finally:
+            ranker.close()
             if recorder is not None:
                 await recorder.close()
 

@@ -10,10 +10,11 @@ logged and skipped, never fatal.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+
+from kensho.jobs.stopping import cancel_within
 
 __all__ = ["CacheWarmer", "WarmResult"]
 
@@ -84,12 +85,10 @@ class CacheWarmer:
                 await self._invalidate(pattern)
         return await self._guarded()
 
-    async def stop(self) -> None:
+    async def stop(self, budget: float | None = None) -> bool:
+        """Cancel a warming pass and wait for it at most `budget` s (`cancel_within`)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return await cancel_within(task, budget, "cache warming")
 
     async def _guarded(self) -> WarmResult:
         try:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from kensho.jobs.catalog_sync import CatalogSync
+from kensho.jobs.stopping import cancel_within
 from kensho.jobs.sync_status import SyncResult, SyncStatus
 
 __all__ = ["CatalogSyncJob"]
@@ -61,14 +62,12 @@ class CatalogSyncJob:
             )
         return True
 
-    async def stop(self) -> None:
-        """Cancel the task and wait for it; the last committed page stays the checkpoint."""
+    async def stop(self, budget: float | None = None) -> bool:
+        """Cancel the task and wait for it at most `budget` s (`cancel_within`); the last
+        committed page stays the checkpoint. False when it did not stop in time."""
         task, self._task = self._task, None
         self.sync.request_stop()
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return await cancel_within(task, budget, "catalog sync")
 
     async def _notify(self, result: SyncResult) -> None:
         """Tell the catalog's readers (search index, cache warmer) that a run completed.

@@ -50,14 +50,18 @@ class RequestIdFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """Render a record as one JSON line: time, level, logger, message, request id, extras."""
+    """Render a record as one JSON line: time, level, logger, message, request id, extras.
+
+    The timestamp caches are shared by every thread that logs (the loop, actor threads), so
+    each is one immutable (key, text) tuple, read once and replaced whole: a reader sees one
+    consistent pair or the other, never the key of one with the text of another. No lock: an
+    attribute store is atomic, and a lock would cost more than the cache saves.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self._second = -1
-        self._stamp = ""
-        self._last_ms = -1  # at 10k lines/s a millisecond's text serves ~10 lines
-        self._last_text = ""
+        self._second: tuple[int, str] = (-1, "")  # (epoch second, its "%Y-%m-%dT%H:%M:%S")
+        self._milli: tuple[int, str] = (-1, "")  # (epoch ms, its full text): ~10 lines per ms
 
     def timestamp(self, created: float) -> str:
         """ISO 8601 UTC with milliseconds; one strftime per second, not per line."""
@@ -65,14 +69,17 @@ class JsonFormatter(logging.Formatter):
 
     def timestamp_ms(self, ms: int) -> str:
         """`timestamp` of a time given in whole milliseconds since the epoch."""
-        if ms == self._last_ms:
-            return self._last_text
+        cached_ms, text = self._milli
+        if ms == cached_ms:
+            return text
         second, milli = divmod(ms, 1000)
-        if second != self._second:
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        self._last_ms, self._last_text = ms, self._stamp + _MILLIS[milli]
-        return self._last_text
+        cached_second, stamp = self._second
+        if second != cached_second:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, stamp)
+        text = stamp + _MILLIS[milli]
+        self._milli = (ms, text)
+        return text
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {

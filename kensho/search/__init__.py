@@ -4,7 +4,14 @@ Plain logic, no threads: the search actor builds a `SearchIndex` with `build_ind
 thread and publishes it; handlers call `search()` / `suggest()` on the published snapshot.
 """
 
-from kensho.search.index import ALGORITHM_VERSION, Hit, SearchIndex, SearchPage, build_index
+from kensho.search.index import (
+    ALGORITHM_VERSION,
+    BuildCancelled,
+    Hit,
+    SearchIndex,
+    SearchPage,
+    build_index,
+)
 from kensho.search.normalize import normalize, tokens
 from kensho.search.records import SearchRecord, from_catalog_entry
 from kensho.search.suggest import Suggestion
@@ -18,6 +25,7 @@ from kensho.search.validate import (
 
 __all__ = [
     "ALGORITHM_VERSION",
+    "BuildCancelled",
     "Hit",
     "SearchIndex",
     "SearchPage",

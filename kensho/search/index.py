@@ -19,9 +19,9 @@ import re
 import secrets
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from types import MappingProxyType
 
 from rapidfuzz import fuzz
@@ -32,15 +32,32 @@ from kensho.search.readings import has_katakana, kana_reading, loanword_key
 from kensho.search.records import SearchRecord
 from kensho.search.suggest import Suggestion, suggest
 
-__all__ = ["ALGORITHM_VERSION", "Hit", "SearchIndex", "SearchPage", "build_index"]
+__all__ = [
+    "ALGORITHM_VERSION",
+    "BuildCancelled",
+    "Hit",
+    "SearchIndex",
+    "SearchPage",
+    "build_index",
+]
 
 #: Bump when scoring changes: it is part of the index version, so old cursors get 410.
 ALGORITHM_VERSION = "2"
 MAX_CANDIDATES = 250  # titles scored per query; bounds latency and the depth of a result set
+#: postings counted per query, the rarest grams first: bounds the work of a long query made of
+#: common trigrams (it ran on the event loop for ~10-30 ms); no evaluation query comes near it
+MAX_POSTINGS = 4000
+#: query characters times titles scored, at most: a 20-character query scores every candidate,
+#: a 200-character one the best 60 (candidates come best first, so the bound cuts the tail)
+SCORE_BUDGET = 12_000
 MIN_FUZZY = 60.0  # below this a fuzzy title is noise
 PREFIX_TABLE_LEN = 4  # prefixes up to this length are precomputed (popular titles first)
 PREFIX_TABLE_TOP = 64
 _POP_SCALE = math.log1p(2_000_000)
+
+
+class BuildCancelled(Exception):
+    """`build_index` gave up because its `cancelled()` said so (the actor is stopping)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,15 +152,34 @@ class SearchIndex:
         return out
 
     def candidates(
-        self, norm: str, limit: int = MAX_CANDIDATES, min_share: float = 0.4
+        self,
+        norm: str,
+        limit: int = MAX_CANDIDATES,
+        min_share: float = 0.4,
+        max_postings: int | None = None,
     ) -> list[int]:
-        """Title numbers sharing the most grams with `norm` (at least `min_share` of them)."""
+        """Title numbers sharing the most grams with `norm` (at least `min_share` of them).
+
+        The rarest grams are counted first, and only until `max_postings` postings have been
+        counted (at least one gram's): the common grams of a long query then add work, not
+        information. The share is of the grams considered (those counted, and those no title
+        has), so a query whose postings all fit is treated exactly as without the bound.
+        `max_postings` defaults to `MAX_POSTINGS`.
+        """
+        budget = MAX_POSTINGS if max_postings is None else max_postings
         qgrams = grams(norm)
-        lists = [self.postings[g] for g in qgrams if g in self.postings]
+        lists = sorted((self.postings[g] for g in qgrams if g in self.postings), key=len)
         if not lists:
             return []
-        counts = Counter(chain.from_iterable(lists))
-        need = max(1, math.ceil(len(qgrams) * min_share))
+        used, total = 0, 0
+        for posting in lists:
+            if used and total + len(posting) > budget:
+                break
+            used += 1
+            total += len(posting)
+        counts = Counter(chain.from_iterable(lists[:used]))
+        considered = len(qgrams) - (len(lists) - used)
+        need = max(1, math.ceil(considered * min_share))
         best = [(c, t) for t, c in counts.items() if c >= need]
         best.sort(key=lambda ct: (-ct[0], ct[1]))
         return [t for _, t in best[:limit]]
@@ -161,7 +197,7 @@ class SearchIndex:
             chain(self.prefixed(qc), self.prefixed(qc[:2]), self.candidates(norm))
         )
         best: dict[int, tuple[float, int]] = {}
-        for t in titles:
+        for t in islice(titles, max(1, SCORE_BUDGET // len(qc))):
             e = self.title_entry[t]
             rec = self.records[e]
             if (kind is not None and rec.kind != kind) or (
@@ -280,11 +316,18 @@ def _version(records: Iterable[SearchRecord]) -> str:
     return h.hexdigest()[:16]
 
 
-def build_index(records: Iterable[SearchRecord], *, cursor_key: bytes | None = None) -> SearchIndex:
+def build_index(
+    records: Iterable[SearchRecord],
+    *,
+    cursor_key: bytes | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> SearchIndex:
     """Build a snapshot. Blocking CPU work: run it on the search actor's thread, never the loop.
 
     `cursor_key` signs pagination cursors; give the same key to every rebuild (and every
     process) or outstanding cursors stop verifying. Without one a random key is used.
+    `cancelled()` is asked every 1024 entries; when it says so, `BuildCancelled` is raised
+    (a build takes seconds, and a stopping actor must not sit on it).
     """
     warm_kana()  # here on the builder's thread, not on the loop at the first kana query
     recs = sorted(records, key=lambda r: (-r.popularity, r.id))
@@ -299,6 +342,8 @@ def build_index(records: Iterable[SearchRecord], *, cursor_key: bytes | None = N
     postings: dict[str, list[int]] = {}
     prefix_lists: dict[str, list[int]] = {}
     for e, rec in enumerate(recs):
+        if cancelled is not None and e % 1024 == 0 and cancelled():
+            raise BuildCancelled(f"cancelled after {e} of {len(recs)} entries")
         seen: set[str] = set()
         for lang, text, norm in _title_forms(rec):
             comp = compact(norm)

@@ -101,7 +101,6 @@ def normalize(text: str) -> str:
 def _kakasi() -> Any:
     """pykakasi's converter: loading its dictionaries takes ~0.5 s, so `warm_kana()` does it
     where blocking is allowed (the index build), not on the first query."""
-
     return pykakasi.kakasi()  # type: ignore[no-untyped-call]
 
 
@@ -115,6 +114,11 @@ def _is_kana(ch: str) -> bool:
     return 0x3041 <= o <= 0x3096 or o in (0x30FC, 0x309D, 0x309E)  # hiragana, ー, ゝゞ
 
 
+#: Longest kana query given a romaji reading: longer than any title (the longest is about 70
+#: characters), and a reading costs ~4 ms of pure-Python work per 200 kana (bounded work).
+KANA_READING_MAX = 80
+
+
 def kana_romaji(norm: str) -> str | None:
     """A query typed in kana only (``しんげきのきょじん``), as normalised Hepburn romaji
     (``shingekinokyojin``), so it can meet romaji titles; None for any other query.
@@ -122,7 +126,7 @@ def kana_romaji(norm: str) -> str | None:
     Takes a `normalize()`d string (katakana already folded to hiragana). Kanji queries are left
     alone: they meet the Japanese titles themselves.
     """
-    if not norm or not all(_is_kana(c) or c == " " for c in norm) or len(norm) > 200:
+    if not norm or len(norm) > KANA_READING_MAX or not all(_is_kana(c) or c == " " for c in norm):
         return None
     romaji = " ".join(part["hepburn"] for part in _kakasi().convert(norm))
     return normalize(romaji) or None

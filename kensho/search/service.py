@@ -23,6 +23,7 @@ from kensho.cache import CacheService
 from kensho.errors import ServiceUnavailable
 from kensho.search.analytics import AnalyticsRecorder, SearchEvent
 from kensho.search.normalize import normalize
+from kensho.search.ranker import RankingPool
 from kensho.store.search_queries import QueryCount, query_counts
 
 __all__ = ["CACHE_TTL", "REBUILD_TIMEOUT", "AnalyticsReport", "SearchService"]
@@ -53,24 +54,23 @@ class SearchService:
         analytics: AnalyticsRecorder | None = None,
         pool: Any = None,
         cache_ttl: float = CACHE_TTL,
+        ranker: RankingPool | None = None,
     ) -> None:
         self.handle = handle
         self.cache = cache
         self.analytics = analytics
         self.pool = pool
         self.cache_ttl = cache_ttl
-        # Remembered so a restarting actor (no view for a moment) does not interrupt search.
-        self._last = cast(SearchView | None, handle.view)
+        #: uncached ranking runs off the loop, a bounded queue in front (kensho.search.ranker)
+        self.ranker = ranker or RankingPool()
 
     def view(self) -> SearchView:
-        """The newest published view; while the actor restarts, the last one seen (rule 4)."""
-        view = cast(SearchView | None, self.handle.view)
-        if view is not None:
-            self._last = view
-            return view
-        if self._last is not None:
-            return self._last
-        raise ServiceUnavailable("The search index is being built.", retry_after=1)
+        """The newest published view; while the actor restarts (and rebuilds), the previous
+        incarnation's (rule 4). Before the first build: 503 with `Retry-After`."""
+        view = cast(SearchView | None, self.handle.last_view)
+        if view is None:
+            raise ServiceUnavailable("The search index is being built.", retry_after=1)
+        return view
 
     async def search(
         self, q: str, *, kind: str | None, genre: str | None, limit: int, cursor: str | None
@@ -81,7 +81,7 @@ class SearchService:
         norm = normalize(q)
 
         async def load() -> bytes:
-            return self._page(view, q, kind=kind, genre=genre, limit=limit, cursor=cursor)
+            return await self._rank(view, q, kind=kind, genre=genre, limit=limit, cursor=cursor)
 
         if self.cache is None:
             body = await load()
@@ -103,6 +103,21 @@ class SearchService:
                 )
             )
         return body
+
+    async def _rank(
+        self,
+        view: SearchView,
+        q: str,
+        *,
+        kind: str | None,
+        genre: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> bytes:
+        """An uncached page, ranked on a ranking thread (`RankingPool`), never on the loop."""
+        return await self.ranker.run(
+            self._page, view, q, kind=kind, genre=genre, limit=limit, cursor=cursor
+        )
 
     @staticmethod
     def _page(

@@ -22,6 +22,7 @@ __all__ = [
     "Pool",
     "create_pool",
     "create_pool_from_config",
+    "database_unavailable",
     "execute",
     "fetch_all",
     "fetch_one",
@@ -32,6 +33,21 @@ __all__ = [
 ]
 
 Pool = aiopg.Pool
+
+#: What aiopg raises (a bare RuntimeError) for an acquire once the pool is closing (shutdown).
+_POOL_CLOSING = "Cannot acquire connection after closing pool"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means PostgreSQL cannot serve us now (a 503), rather than a bug (a 500).
+
+    The driver's errors, network errors and timeouts do; of RuntimeErrors only aiopg's
+    closing-pool one does. Any other RuntimeError (a coroutine misusing a connection, a
+    closed event loop) is a bug and must not hide behind "the database is unavailable".
+    """
+    if isinstance(exc, psycopg2.Error | OSError | TimeoutError):
+        return True
+    return type(exc) is RuntimeError and str(exc).startswith(_POOL_CLOSING)
 
 
 async def create_pool(

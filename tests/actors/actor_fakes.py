@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import threading
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from kensho.actors import ChildSpec, KenshoActor, RestartPolicy
+from kensho.actors.base import ReplyLater
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,31 @@ class Raise:
 
 
 @dataclass(frozen=True)
-class Sleep:
-    seconds: float
+class Wait:
+    event: threading.Event
 
 
 @dataclass(frozen=True)
-class Wait:
-    event: threading.Event
+class Hold:
+    """Say that handling started, then wait for the gate."""
+
+    started: threading.Event
+    gate: threading.Event
+
+
+@dataclass(frozen=True)
+class Later:
+    """Answer when `future` completes (ReplyLater)."""
+
+    future: concurrent.futures.Future[Any]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Reports something that happened elsewhere: recorded even if its asker gave up."""
+
+    what: str
+    run_if_abandoned: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -53,7 +72,17 @@ class Recorder:
     counts: collections.Counter[str] = field(default_factory=collections.Counter)
     gates: dict[str, threading.Event] = field(default_factory=dict)
     fail_start: dict[tuple[str, int], BaseException] = field(default_factory=dict)
+    #: (name, incarnation) whose setup() waits for this event (a wedged start)
+    wedge_start: dict[tuple[str, int], threading.Event] = field(default_factory=dict)
+    #: (name, incarnation) whose on_stop raises this before reporting the exit (kills the thread)
+    fail_stop: dict[tuple[str, int], BaseException] = field(default_factory=dict)
     stops: list[str] = field(default_factory=list)
+    probes: list[Probe] = field(default_factory=list)
+    starts: list[str] = field(default_factory=list)  # names, in the order on_start finished
+    #: set on the actor thread once (name, incarnation) reported its failure
+    failed: dict[tuple[str, int], threading.Event] = field(
+        default_factory=lambda: collections.defaultdict(threading.Event)
+    )
 
     def emit(self, kind: str, name: str, n: int) -> None:
         with contextlib.suppress(RuntimeError):  # the test's loop may be closed at teardown
@@ -79,7 +108,9 @@ class Recorder:
             gate.wait(10)
         self.counts[name] += 1
         n = self.counts[name]
-        return Probe(name, n, self)
+        probe = Probe(name, n, self)
+        self.probes.append(probe)
+        return probe
 
     def spec(self, name: str, restart: RestartPolicy = "permanent", **kw: Any) -> ChildSpec:
         return ChildSpec(name, lambda: self.factory(name), restart=restart, **kw)
@@ -90,21 +121,29 @@ class Probe(KenshoActor):
         super().__init__()
         self.name, self.n, self.rec = name, n, rec
 
-    def on_start(self) -> None:
+    def setup(self) -> None:
+        wedge = self.rec.wedge_start.get((self.name, self.n))
+        if wedge is not None:
+            wedge.wait(10)
         exc = self.rec.fail_start.get((self.name, self.n))
         if exc is not None:
             self.rec.emit("start_failing", self.name, self.n)
             raise exc
         self.publish({"incarnation": self.n})
+        self.rec.starts.append(self.name)
         self.rec.emit("start", self.name, self.n)
 
     def on_stop(self) -> None:
+        exc = self.rec.fail_stop.get((self.name, self.n))
+        if exc is not None:
+            raise exc
         self.rec.stops.append(self.name)
+        super().on_stop()  # reports the exit first: a test seeing "stop" sees its effect
         self.rec.emit("stop", self.name, self.n)
-        super().on_stop()
 
     def on_failure(self, *exc_info: Any) -> None:
         super().on_failure(*exc_info)
+        self.rec.failed[(self.name, self.n)].set()
         self.rec.emit("failure", self.name, self.n)
 
     def handle(self, message: Any) -> Any:
@@ -113,12 +152,17 @@ class Probe(KenshoActor):
             return message.value
         if isinstance(message, Raise):
             raise message.exc
-        if isinstance(message, Sleep):
-            time.sleep(message.seconds)
-            return message.seconds
         if isinstance(message, Wait):
             message.event.wait(10)
             return "waited"
+        if isinstance(message, Hold):
+            message.started.set()
+            message.gate.wait(10)
+            return "held"
+        if isinstance(message, Fact):
+            return message.what
+        if isinstance(message, Later):
+            return ReplyLater(message.future)
         if isinstance(message, StopSelf):
             self.stop()
             return None

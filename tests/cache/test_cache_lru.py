@@ -132,3 +132,41 @@ def test_readers_on_other_threads_while_the_owner_writes(clock: FakeClock) -> No
         t.join()
     assert errors == []
     assert len(lru) <= 50
+
+
+def test_inserts_into_a_full_cache_do_not_scan_it(clock: FakeClock) -> None:
+    # The work behind a write grows with the writes, never with the size of the cache: a
+    # full scan per insert cost 4.3 ms at 10,000 entries (on the event loop).
+    lru = LRUCache(max_entries=10_000, clock=clock)
+    for i in range(10_000):
+        lru.set(b"k%d" % i, entry(clock, ttl=3600))
+    for i in range(10_000):
+        if i % 3 == 0:
+            lru.get(b"k%d" % i)  # some reference bits to clear
+    lru.stats.scanned = 0
+    for i in range(1_000):
+        lru.set(b"new%d" % i, entry(clock, ttl=3600))
+    assert len(lru) == 10_000 and lru.stats.evictions == 1_000
+    assert lru.stats.scanned <= 3 * 1_000 + 10_000 // 3  # each reference bit is used up once
+
+
+def test_purge_expired_drops_a_bounded_slice(clock: FakeClock) -> None:
+    lru = LRUCache(clock=clock)
+    for i in range(100):
+        lru.set(b"short%d" % i, entry(clock, ttl=1))
+        lru.set(b"long%d" % i, entry(clock, ttl=1000))
+    lru.set(b"short0", entry(clock, ttl=1000))  # replaced: its old deadline no longer counts
+    clock.advance(5)
+    assert lru.purge_expired(limit=40) == 40
+    assert lru.purge_expired(limit=40) == 40
+    assert lru.purge_expired() == 19
+    assert lru.purge_expired() == 0
+    assert len(lru) == 101 and b"short0" in lru
+    assert lru.stats.expirations == 99
+
+
+def test_the_deadline_heap_stays_proportional_to_the_entries(clock: FakeClock) -> None:
+    lru = LRUCache(max_entries=10, clock=clock)
+    for _ in range(1000):
+        lru.set(b"same", entry(clock, ttl=60))  # every overwrite leaves a dead heap item
+    assert len(lru._deadlines) <= 2 * len(lru) + 64

@@ -244,3 +244,88 @@ async def test_probe_reconnects_and_replays_invalidations(
         await svc.set("k", b"v", ttl=60)
         assert await redis_client.exists(redis_prefix + "k") == 1
         await svc.close()
+
+
+class HeldUnlink:
+    """Holds the L2 SCAN+UNLINK of an invalidation until released (the race window)."""
+
+    def __init__(self, svc: CacheService) -> None:
+        assert svc.l2 is not None
+        self.original = svc.l2._unlink
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        svc.l2._unlink = self  # type: ignore[method-assign]
+
+    async def __call__(self, compiled: object) -> int:
+        self.entered.set()
+        await self.release.wait()
+        return await self.original(compiled)  # type: ignore[arg-type]
+
+
+async def test_a_read_during_an_invalidation_cannot_bring_the_old_value_back(
+    make_service: MakeService,
+) -> None:
+    svc = await make_service()
+    await svc.set("anime:1", b"old", ttl=60)
+    svc.l1.clear()  # only Redis has it now, as on a replica that never read it
+    held = HeldUnlink(svc)
+    invalidation = asyncio.create_task(svc.invalidate("anime:*"))
+    await held.entered.wait()
+    # L1 has been dropped, Redis still has the old value: a read fills L1 from it
+    assert await svc.get("anime:1") == b"old"
+    held.release.set()
+    assert await invalidation >= 1
+    assert svc.get_cached("anime:1") is None
+    assert await svc.get("anime:1") is None
+    assert svc.l2 is not None and await svc.l2.get(svc.stored_key("anime:1")) is None
+
+
+async def test_a_load_that_read_l2_before_an_invalidation_does_not_write_after_it(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    svc = await make_service(clock=clock)
+    await svc.set("anime:1", b"old", ttl=1, stale_ttl=60)
+    svc.l1.clear()
+    clock.advance(2)  # stale in L2: served, and the load goes on to refresh it
+    gate = asyncio.Event()
+    started = asyncio.Event()
+
+    async def loader() -> bytes:
+        started.set()
+        await gate.wait()
+        return b"from-before"
+
+    assert await svc.get_or_load("anime:1", loader, ttl=60) == b"old"
+    await started.wait()
+    await svc.invalidate("anime:*")
+    gate.set()
+    await svc.wait_idle()
+    assert svc.stats()["discarded_loads"] == 1
+    assert svc.get_cached("anime:1") is None
+    assert svc.l2 is not None and await svc.l2.get(svc.stored_key("anime:1")) is None
+
+
+async def test_a_read_from_l2_that_an_invalidation_overtook_is_not_kept(
+    make_service: MakeService,
+) -> None:
+    svc = await make_service()
+    await svc.set("anime:1", b"old", ttl=60)
+    svc.l1.clear()
+    assert svc.l2 is not None
+    original = svc.l2.get
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held_get(key: bytes) -> Entry | None:
+        found = await original(key)  # read before the invalidation …
+        entered.set()
+        await release.wait()  # … and handed back after it
+        return found
+
+    svc.l2.get = held_get  # type: ignore[method-assign]
+    read = asyncio.create_task(svc.get("anime:1"))
+    await entered.wait()
+    await svc.invalidate("anime:*")
+    release.set()
+    assert await read == b"old"  # the caller asked before the invalidation
+    assert svc.get_cached("anime:1") is None  # but it is not kept
+    await svc.start()  # a second start starts nothing twice

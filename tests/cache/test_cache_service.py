@@ -252,3 +252,69 @@ def test_settings_from_config() -> None:
     assert settings.redis is not None and settings.redis.url == "redis://h:1/2"
     assert settings.redis.max_connections == cfg.redis_pool_max
     assert CacheSettings.from_config(load_config({}, {})).redis is None
+
+
+async def test_expired_entries_are_purged_a_slice_per_tick(clock: FakeClock) -> None:
+    ticks: asyncio.Queue[float] = asyncio.Queue()
+    go: asyncio.Queue[None] = asyncio.Queue()
+
+    async def sleep(seconds: float) -> None:
+        ticks.put_nowait(seconds)
+        await go.get()
+
+    svc = CacheService(CacheSettings(purge_interval=2.5, purge_slice=3), clock=clock, sleep=sleep)
+    for i in range(5):
+        await svc.set(f"k{i}", b"x", ttl=1)
+    await svc.set("live", b"x", ttl=100)
+    await svc.start()
+    try:
+        assert await ticks.get() == 2.5
+        clock.advance(2)
+        go.put_nowait(None)
+        await ticks.get()  # the next sleep: one tick's purge has run
+        assert len(svc.l1) == 3 and svc.stats()["expirations"] == 3
+        go.put_nowait(None)
+        await ticks.get()
+        assert len(svc.l1) == 1 and svc.get_cached("live") == b"x"
+    finally:
+        await svc.close()
+
+
+async def test_purge_expired_now_takes_slices(clock: FakeClock) -> None:
+    svc = CacheService(CacheSettings(purge_slice=2), clock=clock)
+    for i in range(5):
+        await svc.set(f"k{i}", b"x", ttl=1)
+    clock.advance(2)
+    assert await svc.purge_expired() == 5
+    assert len(svc.l1) == 0
+
+
+@pytest.mark.parametrize("kw", [{"purge_interval": 0}, {"purge_slice": 0}])
+def test_malformed_purge_settings_are_rejected(kw: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="purge"):
+        CacheSettings(**kw)  # type: ignore[arg-type]
+
+
+async def test_a_load_older_than_every_remembered_invalidation_is_not_written(
+    svc: CacheService,
+) -> None:
+    loader = Loader(b"ancient", gated=True)
+    call = asyncio.create_task(svc.get_or_load("anime:1", loader, ttl=60))
+    await loader.started.wait()
+    for i in range(300):  # more than are remembered, none of them about anime:1
+        await svc.invalidate(f"other:{i}")
+    loader.gate.set()
+    assert await call == b"ancient"
+    assert svc.get_cached("anime:1") is None
+    assert svc.stats()["discarded_loads"] == 1
+
+
+async def test_an_unrelated_invalidation_does_not_discard_a_load(svc: CacheService) -> None:
+    loader = Loader(b"fresh", gated=True)
+    call = asyncio.create_task(svc.get_or_load("anime:1", loader, ttl=60))
+    await loader.started.wait()
+    await svc.invalidate("episode:*")
+    loader.gate.set()
+    assert await call == b"fresh"
+    assert svc.get_cached("anime:1") == b"fresh"
+    assert svc.stats()["discarded_loads"] == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import psycopg2
 import pytest
 
 from kensho.catalog import CatalogEntry
@@ -14,7 +15,7 @@ from kensho.composition import services, stores
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
-from kensho.store.pool import create_pool
+from kensho.store.pool import create_pool, database_unavailable
 
 from .conftest import MakeApp, cache_of
 
@@ -177,3 +178,49 @@ async def test_warming_loads_the_most_popular_anime(
     assert cache.counters["loads"] == loads  # a warmed read loads nothing
     again = await warmer.after_sync(changed=True)
     assert again.warmed == 5
+
+
+class BrokenPool:
+    """A pool whose every acquire raises `error`: what the routes see of a failing store."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def acquire(self) -> Any:
+        raise self.error
+
+
+async def test_a_runtime_error_that_is_a_bug_is_a_500_not_an_outage(
+    make_app: MakeApp, entries: tuple[CatalogEntry, ...]
+) -> None:
+    client = await make_app(pool=BrokenPool(RuntimeError("called while another coroutine waits")))
+    resp = await client.get(f"/api/anime/{entries[7].series_id}")
+    assert resp.status == 500  # before: 503 "the catalog database is unavailable"
+    assert "Retry-After" not in resp.headers
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("Cannot acquire connection after closing pool"),
+        psycopg2.OperationalError("server closed the connection unexpectedly"),
+        ConnectionRefusedError("connect"),
+        TimeoutError(),
+    ],
+)
+async def test_an_unreachable_database_is_a_503_with_retry_after(
+    make_app: MakeApp, entries: tuple[CatalogEntry, ...], error: Exception
+) -> None:
+    client = await make_app(pool=BrokenPool(error))
+    resp = await client.get(f"/api/anime/{entries[8].series_id}")
+    assert resp.status == 503 and resp.headers["Retry-After"] == "5"
+
+
+async def test_aiopg_still_says_closing_pool_as_we_match_it(database_url: str) -> None:
+    pool = await create_pool(database_url, minsize=0, maxsize=1)
+    pool.close()
+    await pool.wait_closed()
+    with pytest.raises(RuntimeError) as info:
+        async with pool.acquire():
+            pass
+    assert database_unavailable(info.value)

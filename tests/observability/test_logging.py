@@ -165,3 +165,30 @@ def test_timestamps_are_iso_utc_with_milliseconds() -> None:
     assert f.timestamp(0.0) == "1970-01-01T00:00:00.000Z"
     assert f.timestamp(1_800_000_000.9994) == "2027-01-15T08:00:00.999Z"
     assert f.timestamp(1_800_000_001.0) == "2027-01-15T08:00:01.000Z"  # the second changes
+
+
+class _Preempted(JsonFormatter):
+    """Runs another thread's formatting right after the first cache store of a call: the
+    moment a thread switch would be most harmful (free-threaded builds, or a future
+    interpreter switching between any two bytecodes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.other_ms: int | None = None
+        self.other_text: str | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        other = self.__dict__.get("other_ms")
+        if other is not None and name.startswith("_"):
+            self.__dict__["other_ms"] = None
+            self.__dict__["other_text"] = self.timestamp_ms(other)
+
+
+def test_the_timestamp_cache_is_never_seen_half_updated() -> None:
+    f = _Preempted()
+    assert f.timestamp_ms(1_800_000_000_123) == "2027-01-15T08:00:00.123Z"  # primes the caches
+    f.other_ms = 1_800_000_000_456  # the other thread is still in the old second …
+    assert f.timestamp_ms(1_800_000_001_789) == "2027-01-15T08:00:01.789Z"  # … when this moves
+    assert f.other_text == "2027-01-15T08:00:00.456Z"  # before: "…08:00:01.456Z"
+    assert f.timestamp_ms(1_800_000_000_456) == "2027-01-15T08:00:00.456Z"

@@ -3,7 +3,9 @@ import dataclasses
 import pytest
 from search_sample import KEY, RECORDS
 
+import kensho.search.index as index_module
 from kensho.search import SearchIndex, SearchRecord, build_index
+from kensho.search.normalize import grams
 
 
 def ids(index: SearchIndex, q: str, **kw: object) -> list[str]:
@@ -131,3 +133,56 @@ def test_snapshot_is_immutable(index: SearchIndex) -> None:
         index.version = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         index.postings["new"] = ()  # type: ignore[index]
+
+
+def _common_index(n: int = 3000) -> SearchIndex:
+    words = ["the", "no", "of", "movie", "season", "special", "love", "world"]
+    records = [
+        SearchRecord(f"e{i}", (("romaji", f"{words[i % 8]} {words[(i // 8) % 8]} title {i}"),))
+        for i in range(n)
+    ]
+    records.append(SearchRecord("rare", (("romaji", "Zyzzogeton Quest"),), popularity=10))
+    return build_index(records, cursor_key=KEY)
+
+
+def test_a_long_common_query_does_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = _common_index()
+    counted: list[int] = []
+    scored: list[str] = []
+
+    class CountingCounter(index_module.Counter):  # type: ignore[misc,type-arg]
+        def __init__(self, items: object) -> None:
+            items = list(items)  # type: ignore[call-overload]
+            counted.append(len(items))
+            super().__init__(items)
+
+    real_similarity = index_module._similarity
+
+    def counting_similarity(*args: str) -> tuple[int, float]:
+        scored.append(args[3])
+        return real_similarity(*args)
+
+    monkeypatch.setattr(index_module, "Counter", CountingCounter)
+    monkeypatch.setattr(index_module, "_similarity", counting_similarity)
+    query = " ".join(["the no of movie season special love world title"] * 5)[:200]
+    index.search(query, limit=20)
+    assert counted and max(counted) <= index_module.MAX_POSTINGS
+    assert len(scored) <= index_module.SCORE_BUDGET // len(query.replace(" ", ""))
+
+
+def test_the_rarest_grams_are_counted_first() -> None:
+    index = _common_index()
+    # Only one posting may be counted: it must be the rare title's, not a common one.
+    assert index.candidates("zyzzogeton the the", max_postings=1)[:1] == [index.by_id["rare"]]
+
+
+def test_a_query_whose_postings_fit_is_ranked_as_without_the_bound() -> None:
+    index = _common_index()
+    fitting = [
+        q
+        for q in ("love world", "title 12", "zyzzogeton", "movie the 7", "season special 12")
+        if sum(len(index.postings.get(g, ())) for g in grams(q)) <= index_module.MAX_POSTINGS
+    ]
+    assert len(fitting) >= 3
+    for q in fitting:
+        assert index.candidates(q) == index.candidates(q, max_postings=10**9)

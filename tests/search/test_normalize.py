@@ -1,7 +1,14 @@
 import pytest
 
 from kensho.search import SearchRecord, build_index
-from kensho.search.normalize import compact, grams, kana_romaji, normalize, tokens
+from kensho.search.normalize import (
+    KANA_READING_MAX,
+    compact,
+    grams,
+    kana_romaji,
+    normalize,
+    tokens,
+)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +120,8 @@ def test_a_kana_query_finds_the_kanji_and_romaji_title() -> None:
     ]
     index = build_index(records)
     assert [h.id for h in index.search("しんげきのきょじん").items][:1] == ["aot"]
+
+
+def test_a_kana_query_longer_than_any_title_gets_no_reading() -> None:
+    assert kana_romaji("の" * KANA_READING_MAX) is not None
+    assert kana_romaji("の" * (KANA_READING_MAX + 1)) is None  # bounded work per query

@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient
 from psycopg2.extras import execute_values
 
 from kensho.actors import search as search_actor
+from kensho.actors.search import Published
 from kensho.actors.supervisor import Supervisor
 from kensho.cache import CacheService, CacheSettings
 from kensho.composition import services
@@ -110,8 +111,10 @@ async def make_search_app(
         dsn: str | None = None,
         cache: bool = True,
         with_pool: bool = True,
+        built: bool = True,
         **actor_deps: Any,
     ) -> SearchApp:
+        """`built=False` returns without waiting for the first index (it builds after start)."""
         url = dsn or search_db
         pool = await create_pool(url, minsize=1, maxsize=4) if with_pool else None
         svc_cache = None
@@ -137,6 +140,8 @@ async def make_search_app(
         resources.append(services.search())
         app = create_app(config, resources=resources)
         client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
+        if built:
+            await sup.handle("search").ask(Published(), timeout=60)
         return SearchApp(client, app, app[keys.SEARCH], svc_cache, pool)
 
     yield make

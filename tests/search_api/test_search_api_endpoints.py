@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from kensho.http.schemas.search import SearchPageSchema, SuggestionPageSchema
+from kensho.search.service import SearchService
 
 from .conftest import MakeSearchApp
 
@@ -179,3 +182,29 @@ async def test_hostile_query_text_is_just_text(make_search_app: MakeSearchApp) -
         assert isinstance(body["items"], list)
     again = await get_json(app, "/api/search?q=naruto&limit=1")
     assert again["items"][0]["id"] == "GY9PJ5KWR"
+
+
+async def test_an_uncached_search_is_ranked_off_the_loop(
+    make_search_app: MakeSearchApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = await make_search_app(cache=False)
+    ranking, release = threading.Event(), threading.Event()
+    threads: list[str] = []
+    page = SearchService._page
+
+    def held_page(*args: Any, **kwargs: Any) -> bytes:
+        threads.append(threading.current_thread().name)
+        ranking.set()
+        release.wait(10)
+        return page(*args, **kwargs)
+
+    monkeypatch.setattr(SearchService, "_page", staticmethod(held_page))
+    search = asyncio.create_task(app.client.get("/api/search?q=" + quote("the " * 40)))
+    try:
+        assert await asyncio.to_thread(ranking.wait, 5)
+        live = await app.client.get("/health/live")  # the loop answers while it ranks
+        assert live.status == 200
+    finally:
+        release.set()
+    assert (await search).status == 200
+    assert threads and threads[0].startswith("search-rank")

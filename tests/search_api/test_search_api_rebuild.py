@@ -10,13 +10,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kensho.actors.search import (
+    Published,
     Rebuild,
     SearchActor,
     cursor_key_for,
 )
+from kensho.actors.search import child_spec as search_child_spec
 from kensho.actors.supervisor import Supervisor
 from kensho.config import Config
+from kensho.errors import ActorStopped, ActorTimeout, ServiceUnavailable
 from kensho.http import keys
 from kensho.signing import KEY_FILE, derive_key
 from kensho.store.search_queries import CatalogSearchRow
@@ -162,7 +167,8 @@ async def test_a_restarted_actor_rebuilds_and_search_never_stops(
     during = await app.client.get("/api/search?q=naruto")
     assert during.status == 200
     await restart
-    assert app.service.handle.view is not None
+    assert (await app.client.get("/api/search?q=naruto")).status == 200  # the previous index
+    await app.service.handle.ask(Published())
     assert app.service.handle.summary()["builds"] == 1  # the new incarnation built its own
     await get_json(app, "/api/search?q=naruto")
 
@@ -205,5 +211,69 @@ def test_actor_without_a_database_indexes_the_bundle_rows_it_is_given(
     catalog_rows: list[CatalogSearchRow],
 ) -> None:
     actor = SearchActor(Config(cursor_secret="k"), load_rows=lambda: catalog_rows[:5])
-    actor.on_start()
+    actor.setup()
+    actor.warm_up()
     assert actor.summary()["entries"] == 5 and actor.summary()["source"] == "database"
+
+
+async def test_the_server_is_ready_before_the_index_is_built_and_search_says_so(
+    make_search_app: MakeSearchApp, catalog_rows: list[CatalogSearchRow]
+) -> None:
+    release = threading.Event()
+
+    def slow_rows() -> list[CatalogSearchRow]:
+        release.wait(30)  # a build that takes as long as the test wants
+        return catalog_rows
+
+    try:
+        app = await make_search_app(load_rows=slow_rows, built=False)  # nothing waits for it
+        ready = await app.client.get("/health/ready")
+        assert ready.status == 200
+        resp = await app.client.get("/api/search?q=gate")
+        assert resp.status == 503
+        assert resp.content_type == "application/problem+json"
+        assert int(resp.headers["Retry-After"]) >= 1
+        assert (await resp.json())["request_id"]
+    finally:
+        release.set()
+    handle = app.app[keys.SUPERVISOR].handle("search")
+    info = await handle.ask(Published(), timeout=30)
+    assert info.entries == len(catalog_rows) and not info.rebuilt
+    assert (await app.client.get("/api/search?q=gate")).status == 200
+
+
+async def test_a_slow_first_build_does_not_hit_the_start_timeout(
+    catalog_rows: list[CatalogSearchRow],
+) -> None:
+    release = threading.Event()
+
+    def slow_rows() -> list[CatalogSearchRow]:
+        release.wait(30)
+        return catalog_rows[:5]
+
+    spec = search_child_spec(Config(cursor_secret="k"), load_rows=slow_rows)
+    sup = Supervisor("root", [spec], start_timeout=0.5)
+    await sup.start()  # before the fix: the build ran in on_start and this timed out
+    try:
+        handle = sup.handle("search")
+        assert handle.view is None
+        with pytest.raises(ActorTimeout):  # it waits behind the build
+            await handle.ask(Published(), timeout=0.05)
+        release.set()
+        info = await handle.ask(Published(), timeout=30)
+        assert info.entries == 5 and handle.view is not None
+    finally:
+        release.set()
+        await sup.stop()
+
+
+def test_a_stopping_actor_abandons_its_build(catalog_rows: list[CatalogSearchRow]) -> None:
+    actor = SearchActor(Config(cursor_secret="k"), load_rows=lambda: catalog_rows[:5])
+    actor.setup()
+    with pytest.raises(ServiceUnavailable):
+        actor.handle(Published())  # nothing built yet
+    actor.stop_requested.set()  # what the supervisor does before it stops the actor
+    actor.warm_up()  # gives up at once, no fallback to the bundle
+    assert actor.view is None and actor.summary()["build_failures"] == 0
+    with pytest.raises(ActorStopped, match="rebuild was abandoned"):
+        actor.handle(Rebuild(reason="sync"))

@@ -13,16 +13,26 @@ from kensho.store.pool import fetch_one, rollback_on_error, transaction
 async def test_cancelling_a_query_inside_a_transaction_stays_a_cancellation(db_pool: Any) -> None:
     """aiopg closes the cursor of a cancelled query, so the ROLLBACK fails; that failure used
     to replace the CancelledError, and a cancelled job then logged an error and kept running."""
-    started = asyncio.Event()
+    backend: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     async def slow() -> None:
         async with transaction(db_pool) as cur:
-            started.set()
+            backend.set_result(cur.connection.raw.get_backend_pid())
             await cur.execute("SELECT pg_sleep(30)")
 
     task = asyncio.create_task(slow())
-    await started.wait()
-    await asyncio.sleep(0.05)  # let the query reach the server (no event to await for that)
+    pid = await backend
+    async with asyncio.timeout(10):  # the query has reached the server: the server says so
+        while (
+            await fetch_one(
+                db_pool,
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND state = 'active' "
+                "AND query LIKE 'SELECT pg_sleep%%'",
+                (pid,),
+            )
+            is None
+        ):
+            pass
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 10)

@@ -50,6 +50,18 @@ class ActorStatsSchema(ResponseSchema):
     name = fields.String(required=True)
     state = fields.String(validate=validate.OneOf(ACTOR_STATES))
     mailbox_depth = fields.Integer(validate=validate.Range(min=0))
+    mailbox_limit = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata=describe("messages that may wait; beyond it asks fail fast with 503"),
+    )
+    mailbox_rejected = fields.Integer(
+        validate=validate.Range(min=0), metadata=describe("messages refused: mailbox full")
+    )
+    expired_asks = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata=describe("asks skipped unexecuted because the asker had given up"),
+    )
     stashed = fields.Integer(
         validate=validate.Range(min=0), metadata=describe("messages held during a restart")
     )
@@ -69,6 +81,9 @@ class ActorStatsSchema(ResponseSchema):
         "name": "cache",
         "state": "running",
         "mailbox_depth": 0,
+        "mailbox_limit": 10000,
+        "mailbox_rejected": 0,
+        "expired_asks": 0,
         "stashed": 0,
         "processed": 18234,
         "failed": 2,
