@@ -59,6 +59,7 @@ from kensho.http.app import create_app
 from kensho.observability.logging import configure_logging
 from kensho.search.normalize import normalize
 from kensho.search.service import SearchService
+from kensho.search.view import rows_from_bundle
 
 SEARCHES = int(os.environ.get("BENCH_LOOP_SEARCHES", "1000"))
 CONCURRENCY = int(os.environ.get("BENCH_LOOP_CONCURRENCY", "8"))
@@ -122,7 +123,7 @@ def serve(mode: str, port: int) -> None:
     _configure(mode)
     config = Config(log_level="WARNING", cursor_secret="bench-loop")
     configure_logging("WARNING", "json", queued=True)
-    spec = search_actor.child_spec(config, load_rows=search_actor.rows_from_bundle)
+    spec = search_actor.child_spec(config, load_rows=rows_from_bundle)
     app = create_app(
         config,
         resources=[
@@ -139,7 +140,7 @@ def serve(mode: str, port: int) -> None:
 def adversarial_queries(n: int, seed: int) -> list[str]:
     """`n` distinct ~200-character queries of the commonest words in the catalog's titles."""
     words: collections.Counter[str] = collections.Counter()
-    for row in search_actor.rows_from_bundle():
+    for row in rows_from_bundle():
         for _lang, text in row.titles:
             words.update(w for w in normalize(text).split() if w.isascii() and len(w) >= 2)
     common = [w for w, _ in words.most_common(60)]

@@ -13,6 +13,9 @@ timeout. Until the first view is published search answers 503 with `Retry-After`
 index to serve meanwhile would cost as much to build as the real one. A restarted actor
 rebuilds the same way, and handlers keep the previous view meanwhile (`SearchService`).
 
+The view (`kensho.search.view`) and the messages (`kensho.search.protocol`) belong to the
+search domain: this actor depends on them, `kensho.search` never imports an actor.
+
 Cursor key (`cursor_key_for`): cursors must verify on every replica and after every restart;
 the key comes from `kensho.signing.derive_key`, shared with the catalog's list cursors.
 """
@@ -22,154 +25,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kensho.actors.base import KenshoActor
 from kensho.actors.supervisor import ChildSpec
-from kensho.catalog import load_catalog
 from kensho.config import Config
 from kensho.errors import ActorStopped, ServiceUnavailable
-from kensho.search import BuildCancelled, SearchIndex, SearchRecord, build_index
+from kensho.search import BuildCancelled
+from kensho.search.protocol import BuildInfo, Published, Rebuild
+from kensho.search.view import SearchView, build_view, rows_from_bundle
 from kensho.signing import derive_key
-from kensho.store.catalog_queries import genre_slug
 from kensho.store.search_queries import CatalogSearchRow, load_search_rows_blocking
 
-__all__ = [
-    "BuildInfo",
-    "Published",
-    "Rebuild",
-    "SearchActor",
-    "SearchDoc",
-    "SearchView",
-    "build_view",
-    "child_spec",
-    "cursor_key_for",
-    "genre_slug",
-    "rows_from_bundle",
-]
+__all__ = ["SearchActor", "child_spec", "cursor_key_for"]
 
 log = logging.getLogger(__name__)
 
 RowLoader = Callable[[], Sequence[CatalogSearchRow]]
-#: the keys of a `titles` object, as the catalog API has them (every key present, maybe null)
-_TITLE_KEYS = ("romaji", "en", "ja", "zh-Hans", "zh-Hant")
-
-
-@dataclass(frozen=True, slots=True)
-class SearchDoc:
-    """What a search hit shows of one series, beside the index's own ranking data."""
-
-    id: str
-    title: str
-    titles: Mapping[str, str | None]
-    external_ids: Mapping[str, str]
-    kind: str
-    genres: tuple[str, ...]
-    popularity: int
-    rating: float | None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class SearchView:
-    """The published, immutable snapshot handlers read without a thread hop."""
-
-    index: SearchIndex
-    docs: Mapping[str, SearchDoc]
-    source: str  # "database" | "bundle"
-    built_at: float  # Unix time
-    build_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Rebuild:
-    """Rebuild from the catalog. Requests older than the start of the last build are
-    answered by that build (its data was read after they were made), so a burst coalesces."""
-
-    requested_at: float = field(default_factory=time.monotonic)
-    reason: str = "requested"
-
-
-@dataclass(frozen=True, slots=True)
-class Published:
-    """What is published, once any build in progress is over (the first one after a start,
-    too); `ServiceUnavailable` if no build succeeded."""
-
-
-@dataclass(frozen=True, slots=True)
-class BuildInfo:
-    """The answer to `Rebuild`: what is published now."""
-
-    version: str
-    entries: int
-    source: str
-    seconds: float
-    rebuilt: bool
-
-
-def rows_from_bundle() -> list[CatalogSearchRow]:
-    """The bundled catalog as index rows (ids are the series ids the sync writes too)."""
-    return [
-        CatalogSearchRow(
-            id=e.series_id,
-            title=e.title,
-            kind=e.kind,
-            genres=tuple(e.genres),
-            members=int(e.members or 0),
-            rating=e.rating,
-            titles=tuple((t.lang, t.text) for t in e.titles),
-            external_ids=dict(e.external_ids),
-        )
-        for e in load_catalog().entries
-    ]
-
-
-def _record(row: CatalogSearchRow) -> SearchRecord:
-    titles = list(dict.fromkeys(row.titles))
-    if row.title and all(text.casefold() != row.title.casefold() for _, text in titles):
-        titles.insert(0, ("romaji", row.title))
-    return SearchRecord(
-        id=row.id,
-        titles=tuple(titles),
-        kind=row.kind,
-        genres=tuple(genre_slug(g) for g in row.genres),
-        popularity=row.members,
-        rating=row.rating,
-    )
-
-
-def _doc(row: CatalogSearchRow) -> SearchDoc:
-    titles: dict[str, str | None] = dict.fromkeys(_TITLE_KEYS)
-    for lang, text in row.titles:
-        if titles.get(lang) is None:
-            titles[lang] = text  # the first title of a language is its main one
-    return SearchDoc(
-        id=row.id,
-        title=row.title,
-        titles=MappingProxyType(titles),
-        external_ids=MappingProxyType(dict(row.external_ids)),
-        kind=row.kind,
-        genres=row.genres,
-        popularity=row.members,
-        rating=row.rating,
-    )
-
-
-def build_view(
-    rows: Sequence[CatalogSearchRow],
-    *,
-    cursor_key: bytes,
-    source: str,
-    cancelled: Callable[[], bool] | None = None,
-) -> SearchView:
-    """Index `rows` (blocking CPU work: the actor's thread, never the loop); `BuildCancelled`
-    when `cancelled()` says so."""
-    t0 = time.perf_counter()
-    index = build_index((_record(r) for r in rows), cursor_key=cursor_key, cancelled=cancelled)
-    docs = MappingProxyType({r.id: _doc(r) for r in rows})
-    return SearchView(index, docs, source, time.time(), time.perf_counter() - t0)
 
 
 def cursor_key_for(config: Config) -> bytes:

@@ -6,9 +6,10 @@ starts; handlers read the services they call from here (`kensho.http.services.ne
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 from webargs.aiohttpparser import AIOHTTPParser
 
@@ -23,7 +24,6 @@ from kensho.config import Config
 from kensho.http.console_feed import ConsoleFeed
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
-from kensho.http.middlewares.base import RouteWrapper
 from kensho.http.readiness import ReadinessRegistry
 from kensho.http.representations import Representations
 from kensho.http.supervision import SupervisorLike
@@ -70,7 +70,17 @@ __all__ = [
     "UPSTREAM_URL",
     "VALIDATED",
     "WEB_BUNDLE",
+    "RouteWrapper",
 ]
+
+
+class RouteWrapper(Protocol):
+    """What adding a route needs from the envelope (`kensho.http.routing.Routes`); typed
+    here, beside its key, so this module imports nothing from the middlewares (which read
+    their request keys from here)."""
+
+    def wrap(self, handler: Handler, *, template: str | None = None) -> Handler: ...
+
 
 # -- built by `create_app` ------------------------------------------------------------------
 CONFIG = web.AppKey("config", Config)

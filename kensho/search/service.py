@@ -1,10 +1,11 @@
 """`SearchService`: the loop side of search (view access, cached pages, suggestions, analytics).
 
 It reads the search actor's published `SearchView` directly (ARCHITECTURE rule 3): a query
-costs no mailbox hop. Pages go through the `CacheService` under a key that holds the index
-version, so a rebuild invalidates them by itself (`rebuild` also drops `search:*`). Every query
-is recorded for analytics in memory and written to `search_events` in batches by a loop task
-(`AnalyticsRecorder`), never on the request path.
+costs no mailbox hop. It knows the actor only as an `IndexOwner` (`kensho.search.protocol`),
+so this package imports no actor module. Pages go through the `CacheService` under a key that
+holds the index version, so a rebuild invalidates them by itself (`rebuild` also drops
+`search:*`). Every query is recorded for analytics in memory and written to `search_events`
+in batches by a loop task (`AnalyticsRecorder`), never on the request path.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from typing import Any, cast
 
 import orjson
 
-from kensho.actors.handle import ActorHandle
-from kensho.actors.search import BuildInfo, Rebuild, SearchView
 from kensho.cache import CacheService
 from kensho.errors import ServiceUnavailable
 from kensho.search.analytics import AnalyticsRecorder, SearchEvent
 from kensho.search.normalize import normalize
+from kensho.search.protocol import BuildInfo, IndexOwner, Rebuild
 from kensho.search.ranker import RankingPool
+from kensho.search.view import SearchView
 from kensho.store.search_queries import QueryCount, query_counts
 
 __all__ = ["CACHE_TTL", "REBUILD_TIMEOUT", "AnalyticsReport", "SearchService"]
@@ -48,7 +49,7 @@ class SearchService:
 
     def __init__(
         self,
-        handle: ActorHandle,
+        handle: IndexOwner,
         *,
         cache: CacheService | None = None,
         analytics: AnalyticsRecorder | None = None,

@@ -21,14 +21,15 @@ from aiohttp.test_utils import TestClient
 from psycopg2.extras import execute_values
 
 from kensho.actors import search as search_actor
-from kensho.actors.search import Published
 from kensho.actors.supervisor import Supervisor
 from kensho.cache import CacheService, CacheSettings
 from kensho.composition import services
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import Resource, create_app
+from kensho.search.protocol import Published
 from kensho.search.service import SearchService
+from kensho.search.view import rows_from_bundle
 from kensho.store.migrations import migrate
 from kensho.store.pool import create_pool
 from kensho.store.search_queries import CatalogSearchRow
@@ -66,7 +67,7 @@ def seed(dsn: str, rows: Sequence[CatalogSearchRow]) -> None:
 
 @pytest.fixture(scope="session")
 def catalog_rows() -> list[CatalogSearchRow]:
-    return search_actor.rows_from_bundle()[:CATALOG_SIZE]
+    return rows_from_bundle()[:CATALOG_SIZE]
 
 
 @pytest.fixture(scope="session")

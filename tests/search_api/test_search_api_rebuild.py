@@ -12,17 +12,13 @@ from typing import Any
 
 import pytest
 
-from kensho.actors.search import (
-    Published,
-    Rebuild,
-    SearchActor,
-    cursor_key_for,
-)
+from kensho.actors.search import SearchActor, cursor_key_for
 from kensho.actors.search import child_spec as search_child_spec
 from kensho.actors.supervisor import Supervisor
 from kensho.config import Config
 from kensho.errors import ActorStopped, ActorTimeout, ServiceUnavailable
 from kensho.http import keys
+from kensho.search.protocol import Published, Rebuild
 from kensho.signing import KEY_FILE, derive_key
 from kensho.store.search_queries import CatalogSearchRow
 

@@ -1,10 +1,19 @@
-"""The custom import-linter contract finds module cycles (and only cycles)."""
+"""The custom import-linter contract finds module cycles (and only cycles); the package-level
+contract in pyproject.toml keeps kensho.search and kensho.actors one way."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+from typing import Any
+
 import grimp
+from importlinter.configuration import configure
+from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
 
 from tools.import_contracts import AcyclicModulesContract, _components
+
+PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 
 
 def _graph(*edges: tuple[str, str]) -> grimp.ImportGraph:
@@ -44,3 +53,24 @@ def test_the_contract_reports_a_path_through_the_cycle() -> None:
     [cycle] = check.metadata["cycles"]
     assert cycle["modules"] == ["p.x", "p.y", "p.z"]
     assert cycle["path"][0] == cycle["path"][-1] == "p.x" and len(cycle["path"]) == 4
+
+
+def _package_contract() -> AcyclicSiblingsContract:
+    contracts: list[dict[str, Any]] = tomllib.loads(PYPROJECT.read_text("utf-8"))["tool"][
+        "importlinter"
+    ]["contracts"]
+    [options] = [c for c in contracts if c["type"] == "acyclic_siblings"]
+    options = {k: v for k, v in options.items() if k not in ("name", "type")}
+    return AcyclicSiblingsContract(name="packages", session_options={}, contract_options=options)
+
+
+def test_search_and_actors_depend_one_way_and_the_contract_would_say_otherwise() -> None:
+    configure()  # what `lint-imports` does first (the contract's timer lives in its settings)
+    graph = grimp.build_graph("kensho", include_external_packages=False)
+    assert _package_contract().check(graph, verbose=False).kept
+    # The refactor's search service once drove the actor through its handle and messages,
+    # while the actor wraps search's index: a cycle between the two packages.
+    graph.add_import(importer="kensho.search.service", imported="kensho.actors.handle")
+    check = _package_contract().check(graph, verbose=False)
+    assert not check.kept
+    assert "kensho" in check.metadata["cycle_breakers_by_package"]

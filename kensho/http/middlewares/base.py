@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-__all__ = ["Handler", "InputParsers", "Middleware", "RouteWrapper"]
+__all__ = ["Handler", "InputParsers", "Middleware"]
 
 #: Given a route handler, the coroutine function that parses (validates) the inputs it
 #: declared, or None when it declares none. Asked once per route, not per request.
 InputParsers = Callable[[object], Callable[[web.Request], Awaitable[None]] | None]
-
-
-class RouteWrapper(Protocol):
-    """What adding a route needs from the envelope (`kensho.http.routing.Routes`)."""
-
-    def wrap(self, handler: Handler, *, template: str | None = None) -> Handler: ...
