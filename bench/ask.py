@@ -2,6 +2,9 @@
 
 Run: `.venv/bin/python bench/ask.py` (prints JSON). Measures sequential round trips (latency)
 and a concurrent burst (throughput) against a trivial actor, while a ticker records loop lag.
+In the same run: how fast an open breaker refuses a call (`BreakerGate.acquire_permit` reads
+the breaker actor's published view, no ask), against the ask round trip it avoids; the
+resilience tests check that it refuses without an ask, the acceptance asks for under 10 ms.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import time
 from typing import Any
 
 from kensho.actors import ChildSpec, KenshoActor, Supervisor
+from kensho.actors import breaker as breaker_actor
+from kensho.config import Config
+from kensho.errors import CircuitOpen
 
 
 class _Echo(KenshoActor):
@@ -71,8 +77,39 @@ async def _run(sequential: int, burst: int, concurrency: int) -> dict[str, Any]:
     }
 
 
+async def _open_breaker_rejections(n: int) -> dict[str, Any]:
+    """`n` calls refused by a forced-open breaker through the production gate."""
+    sup = Supervisor("bench", [breaker_actor.child_spec(Config(), "breaker")])
+    await sup.start()
+    gate = breaker_actor.BreakerGate()
+    gate.bind(sup.handle("breaker"))
+    await gate.override("forced_open")
+    asks = gate.asks
+    latencies: list[float] = []
+    refused = 0
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        try:
+            await gate.acquire_permit()
+        except CircuitOpen:
+            refused += 1
+        latencies.append((time.perf_counter_ns() - t0) / 1000)
+    await sup.stop()
+    assert refused == n and gate.asks == asks, "an open breaker refuses without an ask"
+    return {
+        "open_breaker_rejections": n,
+        "open_breaker_reject_p50_us": round(statistics.median(latencies), 2),
+        "open_breaker_reject_p99_us": round(_pct(latencies, 99), 2),
+        "open_breaker_reject_max_us": round(max(latencies), 2),
+    }
+
+
 def main() -> dict[str, Any]:
     result = asyncio.run(_run(sequential=5000, burst=20000, concurrency=100))
+    result |= asyncio.run(_open_breaker_rejections(5000))
+    result["open_breaker_reject_vs_ask_p50"] = round(
+        result["open_breaker_reject_p50_us"] / result["p50_us"], 4
+    )
     print(json.dumps(result))
     return result
 
