@@ -38,14 +38,33 @@ async def probe(rec: Recorder, actors: list[Probe]) -> AsyncIterator[Probe]:
 
 
 async def test_a_busy_actor_does_not_block_the_loop(probe: Probe) -> None:
-    # The actor waits for an event that only the loop sets: were the ask blocking the loop,
-    # the event would never be set and the ask would time out.
-    gate = threading.Event()
-    ask = asyncio.create_task(bridge_ask(probe, Wait(gate), timeout=5))
-    await asyncio.sleep(0)
-    assert not ask.done()
+    # The actor is held inside its handler on an event only this test sets. While it is held,
+    # the loop must run other work: here `callbacks` callbacks, each scheduling the next. No
+    # clock is read: were the ask blocking the loop, none of them would run before it ended.
+    callbacks = 1000
+    started, gate = threading.Event(), threading.Event()
+    ask = asyncio.create_task(bridge_ask(probe, Hold(started, gate), timeout=30))
+    assert await asyncio.to_thread(started.wait, 10)  # the actor is in its handler, held
+    loop = asyncio.get_running_loop()
+    ran = 0
+    all_ran = loop.create_future()
+
+    def callback() -> None:
+        nonlocal ran
+        ran += 1
+        if ran < callbacks:
+            loop.call_soon(callback)
+        else:
+            all_ran.set_result(None)
+
+    loop.call_soon(callback)
+    await all_ran
+    assert ran == callbacks
+    assert not ask.done() and not gate.is_set()  # all of them ran while the actor was held
+    assert probe.stats.processed == 0
     gate.set()
-    assert await ask == "waited"
+    assert await ask == "held"
+    assert probe.stats.processed == 1
 
 
 async def test_reply_and_exception_propagate_unchanged(probe: Probe) -> None:
