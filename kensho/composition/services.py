@@ -240,7 +240,10 @@ def search(*, actor: str = "search", cache: bool = True) -> Resource:
         async def probe() -> None:
             service.view()
 
-        app[keys.READINESS].add(ReadinessCheck("search", required=False, probe=probe))
+        # Required: a replica with no index yet would refuse every search it is sent (the
+        # listener still opens at once, so a slow first build never fails the start). After
+        # the first publication the view always exists (restarts keep the previous one).
+        app[keys.READINESS].add(ReadinessCheck("search", required=True, probe=probe))
         try:
             yield
         finally:

@@ -212,9 +212,16 @@ def test_actor_without_a_database_indexes_the_bundle_rows_it_is_given(
     assert actor.summary()["entries"] == 5 and actor.summary()["source"] == "database"
 
 
-async def test_the_server_is_ready_before_the_index_is_built_and_search_says_so(
+@pytest.mark.parametrize(
+    "config",
+    [Config(cursor_secret="k", log_format="text", ready_cache_seconds=0)],
+)
+async def test_the_server_serves_before_the_index_is_built_but_is_not_ready_until_it_is(
     make_search_app: MakeSearchApp, catalog_rows: list[CatalogSearchRow]
 ) -> None:
+    """The listener opens at once (liveness 200, search 503 + Retry-After), but readiness
+    fails until the first index is published, so a balancer sends a fresh replica nothing it
+    would refuse (the rolling-restart benchmark lost searches when this check was optional)."""
     release = threading.Event()
 
     def slow_rows() -> list[CatalogSearchRow]:
@@ -223,8 +230,10 @@ async def test_the_server_is_ready_before_the_index_is_built_and_search_says_so(
 
     try:
         app = await make_search_app(load_rows=slow_rows, built=False)  # nothing waits for it
+        assert (await app.client.get("/health/live")).status == 200
         ready = await app.client.get("/health/ready")
-        assert ready.status == 200
+        assert ready.status == 503
+        assert (await ready.json())["checks"]["search"]["status"] == "failing"
         resp = await app.client.get("/api/search?q=gate")
         assert resp.status == 503
         assert resp.content_type == "application/problem+json"
@@ -236,6 +245,7 @@ async def test_the_server_is_ready_before_the_index_is_built_and_search_says_so(
     info = await handle.ask(Published(), timeout=30)
     assert info.entries == len(catalog_rows) and not info.rebuilt
     assert (await app.client.get("/api/search?q=gate")).status == 200
+    assert (await app.client.get("/health/ready")).status == 200
 
 
 async def test_a_slow_first_build_does_not_hit_the_start_timeout(
