@@ -75,7 +75,7 @@ async def test_a_failed_start_stops_the_started_children_in_reverse(
 
 async def test_handle_paths_that_name_the_wrong_kind_of_child(rec: Recorder, make: Make) -> None:
     inner = Supervisor("inner", [rec.spec("x")])
-    sup = make([rec.spec("a"), ChildSpec("inner", lambda: inner)])  # type: ignore[arg-type]
+    sup = make([rec.spec("a"), ChildSpec("inner", lambda: inner)])
     await sup.start()
     with pytest.raises(NotFound, match="'a' is not a supervisor"):
         sup.handle("a/x")
@@ -135,7 +135,7 @@ async def test_a_child_supervisor_that_cannot_start_fails_its_parents_start(
 ) -> None:
     rec.fail_start[("x", 1)] = ValueError("inner no")
     inner = Supervisor("inner", [rec.spec("x")])
-    outer = make([rec.spec("a"), ChildSpec("inner", lambda: inner)])  # type: ignore[arg-type]
+    outer = make([rec.spec("a"), ChildSpec("inner", lambda: inner)])
     with pytest.raises(ActorUnavailable, match="root/inner failed to start"):
         await outer.start()
     assert rec.stops == ["a"]
@@ -182,7 +182,7 @@ async def test_group_restart_stops_and_restarts_a_sibling_supervisor(
     rec: Recorder, make: Make
 ) -> None:
     inner = Supervisor("inner", [rec.spec("x")], min_backoff=0.001, max_backoff=0.01)
-    sup = make([rec.spec("a"), ChildSpec("inner", lambda: inner)], strategy="one_for_all")  # type: ignore[arg-type]
+    sup = make([rec.spec("a"), ChildSpec("inner", lambda: inner)], strategy="one_for_all")
     await sup.start()
     sup.handle("a").tell(Raise(RuntimeError("crash")))
     await rec.expect("start", "x", 2)
