@@ -35,7 +35,7 @@ async def make(rec: Recorder) -> AsyncIterator[Make]:
     def _make(specs: list[ChildSpec], **kw: Any) -> Supervisor:
         opts: dict[str, Any] = {"min_backoff": 0.001, "max_backoff": 0.01, "period": 30.0}
         opts.update(kw)
-        sup = Supervisor(kw.pop("name", "root"), specs, **opts)
+        sup = Supervisor("root", specs, **opts)
         sups.append(sup)
         return sup
 
