@@ -101,6 +101,15 @@ def test_delete_matching_and_clear(clock: FakeClock) -> None:
     assert len(lru) == 0 and lru.size_bytes == 0
 
 
+def test_delete_says_whether_the_key_was_there(clock: FakeClock) -> None:
+    lru = LRUCache(clock=clock)
+    lru.set(b"k", entry(clock, b"12345"))
+    assert lru.delete(b"absent") is False and len(lru) == 1
+    assert lru.delete(b"k") is True
+    assert lru.delete(b"k") is False
+    assert len(lru) == 0 and lru.size_bytes == 0
+
+
 def test_invalid_bounds() -> None:
     with pytest.raises(ValueError):
         LRUCache(max_entries=0)

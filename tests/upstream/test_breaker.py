@@ -152,6 +152,35 @@ def test_ignored_outcome_returns_half_open_permit() -> None:
     assert b.try_acquire(10.0) is not None
 
 
+def test_half_open_with_every_permit_out_asks_callers_to_wait_a_probe() -> None:
+    b, _ = make(slow_call_duration=3.0)
+    trip(b, 0.0)
+    b.acquire(10.0)
+    assert b.retry_after(10.0) is None  # a probe slot is still free
+    b.acquire(10.0)
+    assert b.retry_after(10.0) == 3.0  # at most one slow probe away, never the open wait
+
+
+def test_an_ignored_call_outside_half_open_counts_only_as_ignored() -> None:
+    b, _ = make()
+    p = b.acquire(0.0)
+    b.record(p, IGN, 0.0, 0.0)
+    snap = b.snapshot(0.0)
+    assert snap.calls["ignored"] == 1 and snap.buffered_calls == 0
+    assert b.state(0.0) is BreakerState.CLOSED
+
+
+def test_a_reset_of_a_closed_breaker_reports_no_transition_but_forgets_the_window() -> None:
+    b, seen = make()
+    late = b.acquire(0.0)
+    for _ in range(3):
+        call(b, F, 0.0)
+    b.reset(1.0)
+    assert seen == []  # closed to closed is not a transition
+    b.record(late, F, 0.1, 1.0)  # from before the reset: not held against the new window
+    assert b.snapshot(1.0).buffered_calls == 0
+
+
 def test_half_open_times_out_back_to_open() -> None:
     b, seen = make(max_wait_in_half_open=5.0)
     trip(b, 0.0)
@@ -219,8 +248,17 @@ def test_listener_failure_does_not_break_the_breaker(caplog: pytest.LogCaptureFi
         {"wait_in_open": 0},
         {"wait_multiplier": 0.5},
         {"permitted_calls_in_half_open": 0},
+        {"slow_call_duration": 0},
+        {"max_wait_in_half_open": -1},
     ],
 )
 def test_invalid_config_is_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         BreakerConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_a_breaker_without_a_listener_still_transitions() -> None:
+    b = CircuitBreaker(BreakerConfig(window_size=2, minimum_calls=2))
+    call(b, F, 0.0)
+    call(b, F, 0.0)
+    assert b.state(0.0) is BreakerState.OPEN
