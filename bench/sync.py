@@ -14,10 +14,9 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from kensho.catalog import Catalog, load_catalog
+from kensho.catalog import load_catalog
 from kensho.jobs.catalog_source import HttpCatalogSource
 from kensho.jobs.catalog_sync import CatalogSync
 from kensho.store.embedded import start_embedded_postgres
@@ -37,9 +36,7 @@ async def _run(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
     full_catalog = load_catalog()
     catalog = full_catalog
     if args.series:
-        entries = full_catalog.entries[: args.series]
-        by_id = MappingProxyType({e.series_id: e for e in entries})
-        catalog = Catalog(full_catalog.version, entries, by_id)
+        catalog = full_catalog.head(args.series)
     pool = await create_pool(dsn, minsize=1, maxsize=4)
     try:
         await migrate(pool)

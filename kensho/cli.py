@@ -54,6 +54,13 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse clients not on the allow-list (default: any well-formed client)",
     )
+    sim.add_argument(
+        "--series",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve only the N most popular series (0 = the whole catalog; small fleets in tests)",
+    )
 
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("--status", action="store_true", help="list migrations and their state")

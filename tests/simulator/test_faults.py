@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 import kensho.upstream.simulator.faults as faults
+from kensho.catalog import load_catalog
 from kensho.upstream.simulator import DEFAULT_ACCOUNTS, SimConfig, parse_accounts, running_simulator
 from kensho.upstream.simulator.cli import sim_main
 
@@ -176,3 +177,11 @@ def test_cli_rejects_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sim_main(args) == 2
     monkeypatch.delenv("KENSHO_SIM_ACCOUNTS")
     assert sim_main(argparse.Namespace(host="127.0.0.1", port=0, expires_in=0)) == 2
+    assert sim_main(argparse.Namespace(host="127.0.0.1", port=0, expires_in=300, series=-1)) == 2
+
+
+def test_a_small_catalog_serves_the_most_popular_series_only() -> None:
+    full = load_catalog()
+    small = full.head(3)
+    assert small.entries == full.entries[:3]
+    assert set(small.by_series_id) == {e.series_id for e in full.entries[:3]}

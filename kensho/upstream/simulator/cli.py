@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import logging
 import os
+import signal
 import sys
 
 from aiohttp import web
 
+from kensho.catalog.bundle import load_catalog
+from kensho.serving import serving
 from kensho.upstream.simulator.app import create_sim_app
 from kensho.upstream.simulator.config import (
     DEFAULT_ACCOUNTS,
@@ -40,6 +45,10 @@ def sim_main(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65_535:
         print("kensho sim: --port must be 0..65535", file=sys.stderr)
         return 2
+    series = getattr(args, "series", 0) or 0
+    if not 0 <= series <= 1_000_000:
+        print("kensho sim: --series must be 0..1000000", file=sys.stderr)
+        return 2
     clients = dict(DEFAULT_CLIENTS)
     try:
         clients.update(parse_client(item) for item in getattr(args, "client", None) or [])
@@ -61,7 +70,21 @@ def sim_main(args: argparse.Namespace) -> int:
         strict_clients=bool(getattr(args, "strict_clients", False)),
         public_url=public_url,
         seed=getattr(args, "seed", 0) or 0,
+        catalog=load_catalog().head(series) if series else None,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    web.run_app(create_sim_app(config), host=config.host, port=config.port, print=print)
+    asyncio.run(_serve(create_sim_app(config), config.host, config.port))
     return 0
+
+
+async def _serve(app: web.Application, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM. The first stdout line is JSON with the bound port, so a
+    supervisor that asked for port 0 (the fleet tests) learns where it listens."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with serving(app, host, port) as url:
+        bound = int(url.rsplit(":", 1)[1])
+        print(json.dumps({"event": "listening", "url": url, "port": bound}), flush=True)
+        await stop.wait()
