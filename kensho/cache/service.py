@@ -411,7 +411,9 @@ class CacheService:
         if state is Freshness.FRESH:
             if not outdated:
                 self.l1.set(k, remote)
-            if not flight.done():
+            # The flight is answered only by this load, which has not answered it yet; the
+            # guard keeps a future change from raising InvalidStateError here.
+            if not flight.done():  # pragma: no branch
                 flight.set_result((remote.value, "l2"))
             return remote, True
         if state is Freshness.EXPIRED:
@@ -422,7 +424,7 @@ class CacheService:
                 self.l1.set(k, remote)
         if state is Freshness.STALE:
             self.counters["stale_served"] += 1
-            if not flight.done():
+            if not flight.done():  # pragma: no branch - as above: not answered yet
                 flight.set_result((remote.value, "l2"))
         return stale, False
 
