@@ -1,4 +1,5 @@
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 from search_sample import KEY, RECORDS
@@ -9,7 +10,7 @@ from kensho.search.normalize import grams
 
 
 def ids(index: SearchIndex, q: str, **kw: object) -> list[str]:
-    return [h.id for h in index.search(q, limit=50, **kw).items]  # type: ignore[arg-type]
+    return [h.id for h in index.search(q, limit=50, **kw).items]
 
 
 def test_exact_beats_prefix_beats_fuzzy(index: SearchIndex) -> None:
@@ -186,3 +187,31 @@ def test_a_query_whose_postings_fit_is_ranked_as_without_the_bound() -> None:
     assert len(fitting) >= 3
     for q in fitting:
         assert index.candidates(q) == index.candidates(q, max_postings=10**9)
+
+
+def _stopping_after(checks: int) -> tuple[list[int], Callable[[], bool]]:
+    """A `cancelled()` that says "stop" from its `checks`-th call on; records its calls."""
+    calls: list[int] = []
+
+    def cancelled() -> bool:
+        calls.append(1)
+        return len(calls) >= checks
+
+    return calls, cancelled
+
+
+def test_a_cancelled_build_gives_up_within_64_entries() -> None:
+    records = [SearchRecord(f"id{i}", (("romaji", f"Title {i}"),)) for i in range(300)]
+    _calls, cancelled = _stopping_after(2)  # stop is requested after the first check
+    with pytest.raises(index_module.BuildCancelled, match="cancelled after 64 of 300"):
+        build_index(records, cancelled=cancelled)
+
+
+def test_a_build_cancelled_after_its_last_entry_still_gives_up() -> None:
+    records = [SearchRecord(f"id{i}", (("romaji", f"Title {i}"),)) for i in range(100)]
+    _calls, cancelled = _stopping_after(3)  # entries 0 and 64, then the final check
+    with pytest.raises(index_module.BuildCancelled, match="after all 100 entries"):
+        build_index(records, cancelled=cancelled)
+    calls, never = _stopping_after(10**9)
+    assert len(build_index(records, cancelled=never)) == 100
+    assert len(calls) == 3
