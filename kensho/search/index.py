@@ -326,10 +326,12 @@ def build_index(
 
     `cursor_key` signs pagination cursors; give the same key to every rebuild (and every
     process) or outstanding cursors stop verifying. Without one a random key is used.
-    `cancelled()` is asked every 64 entries and before the final phase; when it says so,
+    `cancelled()` is asked first, every 64 entries and before the final phase; when it says so,
     `BuildCancelled` is raised (a build takes seconds, ten on a loaded 2-core machine, and a
     stopping actor must give up well inside its shutdown timeout: 64 entries are ~40 ms there).
     """
+    if cancelled is not None and cancelled():  # before the seconds of loading dictionaries
+        raise BuildCancelled("cancelled before the build")
     warm_kana()  # here on the builder's thread, not on the loop at the first kana query
     recs = sorted(records, key=lambda r: (-r.popularity, r.id))
     ids = [r.id for r in recs]

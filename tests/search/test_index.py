@@ -202,16 +202,25 @@ def _stopping_after(checks: int) -> tuple[list[int], Callable[[], bool]]:
 
 def test_a_cancelled_build_gives_up_within_64_entries() -> None:
     records = [SearchRecord(f"id{i}", (("romaji", f"Title {i}"),)) for i in range(300)]
-    _calls, cancelled = _stopping_after(2)  # stop is requested after the first check
+    _calls, cancelled = _stopping_after(3)  # stop is requested after entry 0's check
     with pytest.raises(index_module.BuildCancelled, match="cancelled after 64 of 300"):
         build_index(records, cancelled=cancelled)
 
 
 def test_a_build_cancelled_after_its_last_entry_still_gives_up() -> None:
     records = [SearchRecord(f"id{i}", (("romaji", f"Title {i}"),)) for i in range(100)]
-    _calls, cancelled = _stopping_after(3)  # entries 0 and 64, then the final check
+    _calls, cancelled = _stopping_after(4)  # first, entries 0 and 64, then the final check
     with pytest.raises(index_module.BuildCancelled, match="after all 100 entries"):
         build_index(records, cancelled=cancelled)
     calls, never = _stopping_after(10**9)
     assert len(build_index(records, cancelled=never)) == 100
-    assert len(calls) == 3
+    assert len(calls) == 4
+
+
+def test_a_build_stopped_before_it_starts_loads_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: list[int] = []
+    monkeypatch.setattr(index_module, "warm_kana", lambda: loaded.append(1))
+    _calls, cancelled = _stopping_after(1)
+    with pytest.raises(index_module.BuildCancelled, match="before the build"):
+        build_index([SearchRecord("a", (("romaji", "A"),))], cancelled=cancelled)
+    assert loaded == []  # the dictionaries (seconds on a loaded machine) were not loaded
