@@ -237,9 +237,7 @@ class BreakerActor(KenshoActor):
         """Count a view-granted call: only if the breaker is still in the granting epoch."""
         if self.breaker.state(now) not in _FAST_STATES:
             return
-        permit = self.breaker.try_acquire(now)
-        if permit is None:
-            return
+        permit = self.breaker.acquire(now)  # a fast state always grants
         outcome = msg.outcome if permit.epoch == msg.epoch else Outcome.IGNORED
         self.breaker.record(permit, outcome, msg.duration, now)
 

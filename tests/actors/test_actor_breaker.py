@@ -13,7 +13,7 @@ from kensho.actors import Supervisor
 from kensho.actors import breaker as breaker_actor
 from kensho.actors.breaker import Acquire, BreakerGate, BreakerView, GetView, Override, Record
 from kensho.config import Config
-from kensho.errors import ActorTimeout, CircuitOpen
+from kensho.errors import ActorTimeout, ActorUnavailable, CircuitOpen, ServiceUnavailable
 from kensho.upstream.breaker import BreakerConfig, BreakerState, Outcome
 
 ONE_PROBE = BreakerConfig(
@@ -140,3 +140,83 @@ async def test_the_operator_override_survives_a_restart(
     await sup.restart_child("breaker")
     view = await handle.ask(GetView())
     assert view.mode == "auto" and view.state is BreakerState.CLOSED
+
+
+async def test_a_view_granted_outcome_after_the_breaker_opened_is_not_counted(
+    tree: tuple[Supervisor, ObservedGate, GatedClock],
+) -> None:
+    sup, gate, _clock = tree
+    handle = sup.handle("breaker")
+    local = await gate.acquire_permit()  # granted from the CLOSED view, no ask
+    assert local.id == breaker_actor.LOCAL_PERMIT_ID
+    permit = await handle.ask(Acquire())
+    handle.tell(Record(permit, Outcome.FAILURE, 0.01))  # opens it (window of one)
+    await gate.record(local, Outcome.FAILURE, 0.01)  # late: the breaker is OPEN now
+    view: BreakerView = await handle.ask(GetView())
+    assert view.state is BreakerState.OPEN and view.calls["failure"] == 1
+
+
+async def test_a_view_granted_outcome_from_an_older_closed_epoch_counts_as_ignored(
+    tree: tuple[Supervisor, ObservedGate, GatedClock],
+) -> None:
+    sup, gate, _clock = tree
+    handle = sup.handle("breaker")
+    local = await gate.acquire_permit()
+    await handle.ask(Override("auto"))  # a reset: CLOSED again, in a new epoch
+    await gate.record(local, Outcome.FAILURE, 0.01)
+    view: BreakerView = await handle.ask(GetView())
+    assert view.state is BreakerState.CLOSED
+    assert view.calls["failure"] == 0 and view.calls["ignored"] == 1
+
+
+class FakeHandle:
+    """A breaker handle whose view and mailbox the test decides."""
+
+    def __init__(self, view: BreakerView | None = None, *, refuse: bool = False) -> None:
+        self.view = view
+        self.refuse = refuse
+        self.asked: list[object] = []
+        self.told: list[object] = []
+
+    async def ask(self, message: object, **_: object) -> object:
+        self.asked.append(message)
+        return breaker_actor.Permit(7, 1, BreakerState.CLOSED)
+
+    def tell(self, message: object) -> None:
+        if self.refuse:
+            raise ActorUnavailable("restarting with a full stash")
+        self.told.append(message)
+
+
+async def test_an_unbound_gate_permits_everything_and_records_nothing() -> None:
+    gate = BreakerGate()
+    permit = await gate.acquire_permit()
+    assert permit.state is BreakerState.DISABLED and permit.epoch < 0
+    await gate.record(permit, Outcome.FAILURE, 1.0)
+    gate._hand_back(permit)
+    with pytest.raises(ServiceUnavailable, match="not running"):
+        await gate.override("disabled")
+    assert gate.asks == 0
+
+
+async def test_a_gate_without_a_view_yet_asks_the_actor() -> None:
+    handle = FakeHandle(view=None)
+    gate = BreakerGate(handle=handle)  # type: ignore[arg-type]
+    permit = await gate.acquire_permit()
+    assert permit.id == 7 and gate.asks == 1 and isinstance(handle.asked[0], Acquire)
+    gate._hand_back("not a permit")
+    assert handle.told == []
+
+
+async def test_an_unavailable_actor_loses_one_outcome_and_one_hand_back_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handle = FakeHandle(refuse=True)
+    gate = BreakerGate(handle=handle)  # type: ignore[arg-type]
+    permit = breaker_actor.Permit(7, 1, BreakerState.CLOSED)
+    with caplog.at_level(logging.DEBUG, logger=breaker_actor.log.name):
+        await gate.record(permit, Outcome.SUCCESS, 0.01)
+        gate._hand_back(permit)
+    messages = [r.getMessage() for r in caplog.records]
+    assert "breaker outcome dropped: the actor is unavailable" in messages
+    assert "breaker: an unused permit could not be handed back" in messages

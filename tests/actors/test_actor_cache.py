@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from kensho.actors import Supervisor
-from kensho.actors.cache import Invalidate, PurgeExpired, child_spec
+from kensho.actors.cache import Attach, Invalidate, PurgeExpired, child_spec
 from kensho.cache import CacheService
 from kensho.config import Config
-from kensho.errors import ActorTimeout
+from kensho.errors import ActorTimeout, ServiceUnavailable
 
 
 class SlowInvalidation(CacheService):
@@ -44,3 +44,25 @@ async def test_a_slow_invalidation_does_not_hold_the_actor_thread() -> None:
     finally:
         cache.release.set()
         await sup.stop()
+
+
+async def test_an_unattached_cache_actor_says_so_until_attached() -> None:
+    sup = Supervisor("root", [child_spec(Config())])
+    await sup.start()
+    cache = CacheService()
+    try:
+        handle = sup.handle("cache")
+        assert handle.view is None and handle.summary() == {"attached": False}
+        with pytest.raises(ServiceUnavailable, match="not attached"):
+            await handle.ask(Invalidate("anime:*"))
+        await handle.ask(Attach(cache, asyncio.get_running_loop()))
+        assert handle.view == cache.get_cached  # the hot path reads the service directly
+        await cache.set("anime:1", b"x", ttl=60)
+        assert await handle.ask(Invalidate("anime:*")) == 1
+        assert handle.summary()["attached"] is True
+        assert handle.summary()["admin_invalidations"] == 1
+        with pytest.raises(TypeError, match="CacheActor cannot handle str"):
+            await handle.ask("not a message")
+    finally:
+        await sup.stop()
+        await cache.close()
