@@ -12,6 +12,7 @@ import orjson
 import pytest
 from cryptography.fernet import Fernet
 
+import kensho.auth.crypto as crypto_module
 from auth.kit import DEMO, bearer, episodes, stored_token
 from kensho.actors.session_pool import LookupSession
 from kensho.auth.crypto import KEY_FILE, SessionCipher, UndecryptableRecord, load_session_cipher
@@ -132,6 +133,32 @@ def test_unset_key_is_generated_once_private_and_logged(
     key_text = path.read_text().strip()
     assert key_text not in caplog.text
     assert [p.name for p in path.parent.iterdir()] == [KEY_FILE]  # no temp file left behind
+
+
+def test_two_processes_minting_at_once_agree_on_the_first_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "data" / KEY_FILE
+    theirs = Fernet.generate_key()
+    real_link = os.link
+
+    def lose_the_race(src: Any, dst: Any) -> None:
+        path.write_bytes(theirs + b"\n")  # the other process linked its key first
+        os.chmod(path, 0o600)
+        real_link(src, dst)  # raises FileExistsError, as the loser's link does
+
+    monkeypatch.setattr(crypto_module.os, "link", lose_the_race)
+    cipher = load_session_cipher(Config(data_dir=tmp_path / "data"))
+    assert SessionCipher([theirs]).open(cipher.seal(RECORD)) == RECORD
+    assert [p.name for p in path.parent.iterdir()] == [KEY_FILE]  # our temp file is gone
+
+
+def test_a_cipher_needs_a_key_and_can_mint_one() -> None:
+    with pytest.raises(ValueError, match="at least one key"):
+        SessionCipher([])
+    cipher = SessionCipher.generate()
+    assert cipher.open(cipher.seal(RECORD)) == RECORD
+    assert SessionCipher.generate().seal(RECORD) != cipher.seal(RECORD)
 
 
 def test_a_loose_key_file_is_tightened_and_a_damaged_one_refused(tmp_path: Path) -> None:
