@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-ALL = ("ask", "http", "catalog", "search", "sync", "rollout", "loop")
+ALL = ("ask", "http", "catalog", "search", "search-http", "sync", "rollout", "loop")
 
 
 def main(argv: list[str]) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         print(f"== bench {name}", flush=True)
         started = time.time()
         try:
-            result = importlib.import_module(f"bench.{name}").main()
+            result = importlib.import_module(f"bench.{name.replace('-', '_')}").main()
         except Exception as exc:  # one broken bench must not hide the others' numbers
             failed += 1
             result = {"error": f"{type(exc).__name__}: {exc}"}

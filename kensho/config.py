@@ -114,6 +114,12 @@ class Config:
     search_max_waiting: int = _opt(
         64, lo=0, hi=100_000, help="uncached searches queued for a thread; beyond: 503"
     )
+    search_max_age: int = _opt(
+        30, lo=0, hi=3600, help="Cache-Control max-age of search and suggestion answers (s)"
+    )
+    search_suggest_ttl: float = _opt(
+        10.0, lo=0.1, hi=3600, help="how long a replica keeps a suggestion list (s)"
+    )
     # Catalog API (kensho.catalog)
     catalog_ttl: float = _opt(60.0, lo=0, hi=86_400, help="catalog cache freshness (s)")
     catalog_stale_ttl: float = _opt(300.0, lo=0, hi=86_400, help="serve stale while refreshing (s)")

@@ -36,10 +36,10 @@ from kensho.http import keys
 from kensho.http.app import Resource
 from kensho.http.readiness import ReadinessCheck
 from kensho.http.supervision import SupervisorLike
-from kensho.search.analytics import AnalyticsRecorder, SearchEvent
+from kensho.search.analytics import AnalyticsRecorder, QueryMinute
 from kensho.search.ranker import RankingPool
 from kensho.search.service import SearchService
-from kensho.store.search_queries import insert_search_events
+from kensho.store.search_queries import add_query_counts
 
 __all__ = [
     "SupervisorFactory",
@@ -221,8 +221,10 @@ def search(*, actor: str = "search", cache: bool = True) -> Resource:
         recorder = None
         if pool is not None:
 
-            async def write(batch: Sequence[SearchEvent]) -> None:
-                await insert_search_events(pool, [e.as_row() for e in batch])
+            async def write(batch: Sequence[QueryMinute]) -> None:
+                await add_query_counts(
+                    pool, [(r.minute, *r.key[:4], r.key.result_count, r.searches) for r in batch]
+                )
 
             recorder = AnalyticsRecorder(write)
             recorder.start()
@@ -234,7 +236,10 @@ def search(*, actor: str = "search", cache: bool = True) -> Resource:
             analytics=recorder,
             pool=pool,
             ranker=ranker,
+            suggest_ttl=config.search_suggest_ttl,
+            max_age=config.search_max_age,
         )
+        await service.start()
         app[keys.SEARCH] = service
 
         async def probe() -> None:
@@ -247,7 +252,7 @@ def search(*, actor: str = "search", cache: bool = True) -> Resource:
         try:
             yield
         finally:
-            ranker.close()
+            await service.close()
             if recorder is not None:
                 await recorder.close()
 

@@ -1,4 +1,4 @@
-"""Answering with cached representations: per-app memo tables of the catalog routes.
+"""Answering with cached representations: per-app memo tables of the catalog and search routes.
 
 `Representations` is per-app state (typed key `keys.REPRESENTATIONS`), never module state:
 - `known`: (request target, Accept-Encoding) -> the stored cache key of the representation a
@@ -31,9 +31,9 @@ class _Ready:
 
     __slots__ = ("body", "etag", "headers", "policy")
 
-    def __init__(self, rep: bytes, policy: CachePolicy) -> None:
+    def __init__(self, rep: bytes, policy: CachePolicy, skip: int) -> None:
         self.policy = policy
-        self.etag, coding, self.body = unpack(rep)
+        self.etag, coding, self.body = unpack(rep[skip:] if skip else rep)
         headers = CIMultiDict(
             {
                 "ETag": self.etag,
@@ -63,13 +63,17 @@ class Representations:
             self.known.clear()
         self.known[request] = stored
 
-    def respond(self, request: web.Request, rep: bytes, policy: CachePolicy) -> web.Response:
-        """200 with the cached bytes, or 304 when `If-None-Match` names their ETag."""
+    def respond(
+        self, request: web.Request, rep: bytes, policy: CachePolicy, skip: int = 0
+    ) -> web.Response:
+        """200 with the cached bytes, or 304 when `If-None-Match` names their ETag. `skip`:
+        bytes the cached value holds before the representation (search keeps its result
+        count there)."""
         ready = self.ready.get(rep)
         if ready is None or ready.policy is not policy:
             if len(self.ready) >= _READY_MAX:
                 self.ready.clear()
-            ready = self.ready[rep] = _Ready(rep, policy)
+            ready = self.ready[rep] = _Ready(rep, policy, skip)
         condition = request.headers.get(_IF_NONE_MATCH)
         if condition is not None and none_match(condition, ready.etag):
             headers = {

@@ -1,9 +1,13 @@
 """Search routes: `/api/search`, `/api/search/suggest` and the admin analytics view.
 
 Handlers validate their query strings once with `kensho.search.validate` (each rejection a 400
-problem naming the field), call `SearchService` (kensho.search.service) and answer its JSON
-bytes. Like the catalog reads they are documented with `document_route`, not decorated, so the
-envelope does not parse the same inputs a second time with marshmallow.
+problem naming the field), call `SearchService` (kensho.search.service) and answer its cached
+representation with `Representations.respond` (strong ETag, 304 on `If-None-Match`,
+`Cache-Control: public, max-age=KENSHO_SEARCH_MAX_AGE`), as the catalog reads do. The hot path:
+a request target seen before whose answer is in L1 is answered by `SearchService.cached`
+without parsing its query string again. Like the catalog reads they are documented with
+`document_route`, not decorated, so the envelope does not parse the same inputs a second time
+with marshmallow.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from kensho.search import (
     validate_limit,
     validate_query,
 )
-from kensho.search.service import SearchService
+from kensho.search.service import COUNT_BYTES, SearchService
 from kensho.store.catalog_queries import genre_slug
 
 __all__ = ["SUGGEST_MAX", "add_search_routes"]
@@ -55,27 +59,45 @@ def _json(body: bytes) -> web.Response:
 
 async def search(request: web.Request) -> web.Response:
     """GET /api/search?q=&type=&genre=&limit=&cursor="""
+    service = _service(request)
+    reps = request.app[keys.REPRESENTATIONS]
+    target = request.raw_path
+    value = service.cached(target)
+    if value is not None:  # the hot path: a target seen before, its page in L1
+        return reps.respond(request, value, service.search_policy, COUNT_BYTES)
     query = request.query
     q = validate_query(query.get("q"))
     kind = validate_kind(query.get("type"))
     genre = validate_genre(query.get("genre"))
     limit = validate_limit(query.get("limit"))
     cursor = validate_cursor(query.get("cursor"))
-    body = await _service(request).search(
-        q, kind=kind, genre=genre_slug(genre) if genre else None, limit=limit, cursor=cursor
+    value = await service.search(
+        q,
+        kind=kind,
+        genre=genre_slug(genre) if genre else None,
+        limit=limit,
+        cursor=cursor,
+        target=target,
     )
-    return _json(body)
+    return reps.respond(request, value, service.search_policy, COUNT_BYTES)
 
 
 async def suggest(request: web.Request) -> web.Response:
     """GET /api/search/suggest?q=&limit="""
+    service = _service(request)
+    reps = request.app[keys.REPRESENTATIONS]
+    target = request.raw_path
+    value = service.cached(target)
+    if value is not None:  # the hot path: a target seen before, its list in L1
+        return reps.respond(request, value, service.suggest_policy)
     q = validate_query(request.query.get("q"))
     limit = validate_limit(request.query.get("limit"), default=10)
     if limit > SUGGEST_MAX:
         raise ValidationFailed.field(
             "limit", f"must be an integer from 1 to {SUGGEST_MAX}", status=400
         )
-    return _json(_service(request).suggest(q, limit))
+    value = await service.suggest(q, limit, target=target)
+    return reps.respond(request, value, service.suggest_policy)
 
 
 def _window(raw: str | None) -> int:

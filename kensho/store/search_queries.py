@@ -21,7 +21,7 @@ from kensho.store.pool import fetch_all, values_sql
 __all__ = [
     "CatalogSearchRow",
     "QueryCount",
-    "insert_search_events",
+    "add_query_counts",
     "load_search_rows_blocking",
     "query_counts",
 ]
@@ -81,18 +81,23 @@ def load_search_rows_blocking(dsn: str, *, connect_timeout: int = 5) -> list[Cat
 
 # --- analytics -------------------------------------------------------------------------------
 
-_EVENT_COLUMNS = "(at, query, kind, genre, result_count, latency_ms, paged)"
+_ADD_COUNTS = """
+INSERT INTO search_query_minutes (minute, query, kind, genre, paged, result_count, searches)
+VALUES {values}
+ON CONFLICT (minute, query, kind, genre, paged, result_count)
+DO UPDATE SET searches = search_query_minutes.searches + EXCLUDED.searches
+"""
 
 
-async def insert_search_events(pool: Any, rows: Sequence[Sequence[Any]]) -> int:
-    """Insert analytics rows `(at, query, kind, genre, result_count, latency_ms, paged)` in
-    one multi-row statement; return how many were written."""
+async def add_query_counts(pool: Any, rows: Sequence[Sequence[Any]]) -> int:
+    """Add `(minute, query, kind, genre, paged, result_count, searches)` counts to what is
+    stored, in one statement (a key may appear once per call); return how many rows changed.
+    `kind`/`genre` None is stored as ''."""
     if not rows:
         return 0
+    values = [(m, q, k or "", g or "", p, r, n) for m, q, k, g, p, r, n in rows]
     async with pool.acquire() as conn, conn.cursor() as cur:
-        await cur.execute(
-            f"INSERT INTO search_events {_EVENT_COLUMNS} VALUES {values_sql(cur, rows)}"
-        )
+        await cur.execute(_ADD_COUNTS.format(values=values_sql(cur, values)))
         return int(cur.rowcount)
 
 
@@ -105,12 +110,14 @@ class QueryCount:
 async def query_counts(
     pool: Any, since: datetime, limit: int, *, zero_results: bool
 ) -> list[QueryCount]:
-    """The most frequent first-page queries since `since`; only those that found nothing when
-    `zero_results`. Ties are broken by the query text, so the order is stable."""
+    """The most frequent first-page queries since the minute of `since` (counts are kept per
+    minute); only those that found nothing when `zero_results`. Ties are broken by the query
+    text, so the order is stable."""
     rows = await fetch_all(
         pool,
-        "SELECT query, count(*) AS n FROM search_events "
-        "WHERE at >= %s AND NOT paged AND (NOT %s OR result_count = 0) "
+        "SELECT query, sum(searches) AS n FROM search_query_minutes "
+        "WHERE minute >= date_trunc('minute', %s::timestamptz) AND NOT paged "
+        "AND (NOT %s OR result_count = 0) "
         "GROUP BY query ORDER BY n DESC, query LIMIT %s",
         (since, zero_results, limit),
     )
