@@ -8,6 +8,7 @@ in production and a build takes milliseconds.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -113,9 +114,12 @@ async def make_search_app(
         cache: bool = True,
         with_pool: bool = True,
         built: bool = True,
+        settings: dict[str, Any] | None = None,
         **actor_deps: Any,
     ) -> SearchApp:
-        """`built=False` returns without waiting for the first index (it builds after start)."""
+        """`built=False` returns without waiting for the first index (it builds after start);
+        `settings` change the test `Config`."""
+        cfg = dataclasses.replace(config, **(settings or {}))
         url = dsn or search_db
         pool = await create_pool(url, minsize=1, maxsize=4) if with_pool else None
         svc_cache = None
@@ -124,7 +128,7 @@ async def make_search_app(
             svc_cache = CacheService(CacheSettings(prefix=prefix))
             caches.append(svc_cache)
         actor_deps.setdefault("database_url", url)
-        sup = Supervisor("root", [search_actor.child_spec(config, **actor_deps)])
+        sup = Supervisor("root", [search_actor.child_spec(cfg, **actor_deps)])
 
         async def stores(app: web.Application) -> AsyncIterator[None]:
             # Opened first, closed last: search flushes its analytics while the pool works.
@@ -139,7 +143,7 @@ async def make_search_app(
 
         resources: list[Resource] = [stores, services.actor_tree(lambda _c: sup)]
         resources.append(services.search())
-        app = create_app(config, resources=resources)
+        app = create_app(cfg, resources=resources)
         client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
         if built:
             await sup.handle("search").ask(Published(), timeout=60)
