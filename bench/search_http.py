@@ -17,8 +17,12 @@ Throughput, per route, by paired short rounds (`loadgen.paired_rounds`): `BENCH_
 (default 10) of `BENCH_DURATION` seconds (default 2) against bare and full, the order
 alternating; the headline is the median of the per-round full/bare ratios (target >= 0.50).
 Then the p99 of the full stack at half its median peak (wrk paced with `delay()`,
-`BENCH_HALF_PEAK_DURATION` seconds, default 5; target < 5 ms). `main()` prints and returns a
-JSON dict. Run it as `python -m bench search-http`.
+`BENCH_HALF_PEAK_DURATION` seconds, default 5; target < 5 ms), and bare at the same pace, to
+tell the server's tail from the machine's. Beside req/s, each run reads
+the server's CPU time (`/proc/<pid>/stat`): `cpu_ratio` is the median per-round ratio of bare
+CPU per request to full CPU per request, the throughput ratio each would reach on a core of its
+own, which other processes on the machine disturb far less than req/s. `main()` prints and
+returns a JSON dict. Run it as `python -m bench search-http`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -162,6 +167,22 @@ def _wrk(
         os.unlink(script)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux `/proc/<pid>/stat`)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(pid: int, port: int, paths: list[str]) -> dict[str, float]:
+    """One wrk run, plus the server's CPU microseconds per request over it."""
+    before = _cpu_seconds(pid)
+    result = _wrk(port, paths, DURATION)
+    requests = result["rps"] * DURATION
+    result["cpu_us_per_request"] = (_cpu_seconds(pid) - before) / requests * 1e6 if requests else 0
+    return result
+
+
 def _wait_built(port: int, timeout: float = 120.0) -> None:
     """Poll until the index is published (search answers 503 before)."""
     deadline = time.monotonic() + timeout
@@ -182,25 +203,33 @@ def _fetch_all(port: int) -> None:
             resp.read()
 
 
-def _route(name: str, bare_port: int, full_port: int) -> dict[str, Any]:
+def _route(name: str, bare: tuple[int, int], full: tuple[int, int]) -> dict[str, Any]:
+    """(pid, port) of each server; the paired rounds, the CPU ratio and the half-peak p99."""
     paths = _targets(name)
-    _wrk(full_port, paths, WARM_UP)
-    _wrk(bare_port, paths, WARM_UP)
-    paired = paired_rounds(
-        lambda: _wrk(bare_port, paths, DURATION),
-        lambda: _wrk(full_port, paths, DURATION),
-        ROUNDS,
-    )
+    _wrk(full[1], paths, WARM_UP)
+    _wrk(bare[1], paths, WARM_UP)
+    paired = paired_rounds(lambda: _measured(*bare, paths), lambda: _measured(*full, paths), ROUNDS)
+    cpu_ratios = [
+        b["cpu_us_per_request"] / c["cpu_us_per_request"]
+        for b, c in zip(paired["baseline_runs"], paired["candidate_runs"], strict=True)
+        if c["cpu_us_per_request"]
+    ]
     f = paired["candidate"]
-    half = _wrk(full_port, paths, HALF_PEAK_DURATION, rate=f["rps"] / 2)
+    half = _wrk(full[1], paths, HALF_PEAK_DURATION, rate=f["rps"] / 2)
+    # bare at the same pace: what the machine itself does to the tail at that moment
+    bare_half = _wrk(bare[1], paths, HALF_PEAK_DURATION, rate=f["rps"] / 2)
     return {
         "targets": paths,
         "bare": paired["baseline"],
         "full_stack": f,
         "throughput_ratio": round(paired["ratio"], 3),
         **paired_summary(paired),
+        # bare CPU per request / full CPU per request: the throughput ratio each server would
+        # reach on a core of its own; steadier than req/s while neighbours load the machine
+        "cpu_ratio": round(statistics.median(cpu_ratios), 3) if cpu_ratios else None,
         "throughput_target": 0.5,
         "half_peak": {"target_rps": round(f["rps"] / 2), **half},
+        "bare_at_same_pace": bare_half,
         "p99_target_ms": 5.0,
     }
 
@@ -228,8 +257,8 @@ def main() -> dict[str, Any]:
             "duration_s": DURATION,
             "rounds": ROUNDS,
             "half_peak_duration_s": HALF_PEAK_DURATION,
-            "search": _route("search", bare_port, full_port),
-            "suggest": _route("suggest", bare_port, full_port),
+            "search": _route("search", (bare.pid, bare_port), (full.pid, full_port)),
+            "suggest": _route("suggest", (bare.pid, bare_port), (full.pid, full_port)),
         }
     finally:
         for proc in procs:

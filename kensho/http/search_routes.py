@@ -146,7 +146,9 @@ def add_search_routes(app: web.Application) -> None:
         errors=(400, 410, 503),
         description=(
             "Typo-tolerant search over romaji, English, Japanese and Chinese titles; exact "
-            "matches rank over prefix matches over fuzzy ones. Page with `next_cursor`."
+            "matches rank over prefix matches over fuzzy ones. Page with `next_cursor`. "
+            "Strong ETag (If-None-Match gives 304 without a body), Cache-Control public "
+            "max-age (KENSHO_SEARCH_MAX_AGE)."
         ),
     )
     document_route(
@@ -158,6 +160,10 @@ def add_search_routes(app: web.Application) -> None:
         tags=["search"],
         response=SuggestionPageSchema,
         errors=(400, 503),
+        description=(
+            "Cached per normalised prefix. Strong ETag (If-None-Match gives 304 without a "
+            "body), Cache-Control public max-age (KENSHO_SEARCH_MAX_AGE)."
+        ),
     )
     document_route(
         app,
