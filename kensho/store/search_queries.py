@@ -95,7 +95,13 @@ async def add_query_counts(pool: Any, rows: Sequence[Sequence[Any]]) -> int:
     `kind`/`genre` None is stored as ''."""
     if not rows:
         return 0
-    values = [(m, q, k or "", g or "", p, r, n) for m, q, k, g, p, r, n in rows]
+    # One VALUES list must not name a key twice (ON CONFLICT cannot update a row twice in one
+    # statement): None and '' are one key here, so their counts are merged first.
+    merged: dict[tuple[Any, ...], int] = {}
+    for m, q, k, g, p, r, n in rows:
+        key = (m, q, k or "", g or "", p, r)
+        merged[key] = merged.get(key, 0) + n
+    values = [(*key, n) for key, n in merged.items()]
     async with pool.acquire() as conn, conn.cursor() as cur:
         await cur.execute(_ADD_COUNTS.format(values=values_sql(cur, values)))
         return int(cur.rowcount)

@@ -11,6 +11,7 @@ import pytest
 from kensho.http.schemas.admin import SearchAnalyticsSchema
 from kensho.search.analytics import AnalyticsRecorder, QueryKey, QueryMinute
 from kensho.store.pool import create_pool, execute, fetch_all
+from kensho.store.search_queries import add_query_counts
 
 from .conftest import ADMIN, MakeSearchApp
 from .test_search_api_endpoints import get_json
@@ -239,3 +240,22 @@ def test_recorder_rejects_nonsense_settings() -> None:
         AnalyticsRecorder(write, batch_size=10, max_keys=5)
     with pytest.raises(ValueError):
         AnalyticsRecorder(write, interval=0)
+
+
+async def test_stored_counts_add_up_across_writes(search_db: str) -> None:
+    minute = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    pool = await create_pool(search_db, minsize=1, maxsize=1)
+    try:
+        await execute(pool, "TRUNCATE search_query_minutes")
+        rows = [
+            (minute, "add up", None, None, False, 3, 2),
+            (minute, "add up", "", "", False, 3, 1),  # the same key as the row above
+            (minute, "add up", "tv", None, False, 3, 5),
+        ]
+        await add_query_counts(pool, rows)
+        await add_query_counts(pool, rows[:1])
+        got = await fetch_all(pool, "SELECT kind, searches FROM search_query_minutes ORDER BY kind")
+    finally:
+        pool.close()
+        await pool.wait_closed()
+    assert got == [("", 5), ("tv", 5)]
