@@ -3,7 +3,9 @@
 -- A batch adds its counts to the row of its (minute, query, kind, genre, paged, result_count),
 -- so the admin view sums exact counts however often the replicas flush. kind and genre are ''
 -- when absent (a primary key column cannot be NULL). The per-search rows of search_events are
--- carried over as counts, then the table is dropped (nothing writes it any more).
+-- carried over as counts. search_events itself stays for now: during a rolling upgrade, replicas
+-- of the previous release still write to it (their rows are not counted by the new view); a
+-- later migration drops it once no such replica can run.
 
 CREATE TABLE search_query_minutes (
     minute       timestamptz NOT NULL CHECK (date_trunc('minute', minute) = minute),
@@ -21,5 +23,3 @@ SELECT date_trunc('minute', at), query, COALESCE(kind, ''), COALESCE(genre, ''),
        result_count, count(*)
 FROM search_events
 GROUP BY 1, 2, 3, 4, 5, 6;
-
-DROP TABLE search_events;

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from kensho.config import ConfigError, load_config
+from kensho.search import service as search_service
 from kensho.search.protocol import Rebuild
 from kensho.search.service import SearchService
 from kensho.store.search_queries import CatalogSearchRow
@@ -216,3 +217,39 @@ async def test_a_rebuild_invalidates_cached_suggestions(
         assert info.version != same.version
         items = (await get_json(app, path))["items"]
         assert [i["id"] for i in items] == [FRESH.id]
+
+
+# -- the memo of targets seen before ------------------------------------------------------
+
+
+async def test_only_answered_targets_are_remembered_and_the_memo_is_bounded(
+    make_search_app: MakeSearchApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_service, "_KNOWN_MAX", 3)
+    app = await make_search_app()
+    for path in ["/api/search?q=", "/api/search?q=a&limit=999", "/api/search/suggest?q=%00"]:
+        for _ in range(2):  # a rejected target stays rejected: it was never remembered
+            await get_json(app, path, 400)
+    await get_json(app, "/api/search?q=gate&cursor=AAAA.AAAA", 400)  # a forged cursor
+    assert app.service.known == {}
+    for q in ["nar", "one", "ble", "gat", "kim"]:
+        await get_json(app, f"/api/search/suggest?q={q}")
+    assert 1 <= len(app.service.known) <= 3
+
+
+async def test_a_remembered_search_is_not_served_from_an_older_index(
+    make_search_app: MakeSearchApp,
+    make_database: Callable[[], str],
+    catalog_rows: list[CatalogSearchRow],
+) -> None:
+    """The actor rebuilds behind the service's back: the version check on the hot path and the
+    version in the key send the remembered target to the new index."""
+    async with fresh_database(make_database, catalog_rows) as dsn:
+        app = await make_search_app(dsn=dsn)
+        path = "/api/search?q=zzyzx%20wanderers"
+        for _ in range(2):
+            assert FRESH.id not in [i["id"] for i in (await get_json(app, path))["items"]]
+        assert path in app.service.known
+        await asyncio.to_thread(seed, dsn, [*catalog_rows, FRESH])
+        await app.service.handle.ask(Rebuild(reason="test"), timeout=60)
+        assert (await get_json(app, path))["items"][0]["id"] == FRESH.id

@@ -141,3 +141,32 @@ def test_cli_migrate_and_status(
     assert migrate_main(argparse.Namespace(status=True)) == 0
     out = capsys.readouterr().out
     assert "applied" in out and "pending" not in out
+
+
+async def test_search_events_are_carried_over_as_counts_per_minute(
+    make_database: Callable[[], str],
+) -> None:
+    """0005 turns the per-search rows of 0003 into counts per (minute, query, ...)."""
+    dsn = make_database()
+    every = load_migrations()
+    await migrate(dsn, migrations=[m for m in every if m.version <= 4])
+    async with aiopg.connect(dsn, enable_hstore=False) as conn, conn.cursor() as cur:
+        await cur.execute(
+            "INSERT INTO search_events (at, query, kind, genre, result_count, latency_ms, paged) "
+            "VALUES ('2026-01-01 12:00:05Z', 'naruto', NULL, NULL, 20, 1, false), "
+            "('2026-01-01 12:00:59Z', 'naruto', NULL, NULL, 20, 1, false), "
+            "('2026-01-01 12:01:00Z', 'naruto', 'tv', NULL, 20, 1, false), "
+            "('2026-01-01 12:00:30Z', 'zzz', NULL, NULL, 0, 1, false)"
+        )
+    await migrate(dsn)
+    async with aiopg.connect(dsn, enable_hstore=False) as conn, conn.cursor() as cur:
+        await cur.execute(
+            "SELECT to_char(minute AT TIME ZONE 'UTC', 'HH24:MI'), query, kind, genre, "
+            "result_count, searches FROM search_query_minutes ORDER BY 1, 2, 3"
+        )
+        rows = await cur.fetchall()
+    assert rows == [
+        ("12:00", "naruto", "", "", 20, 2),
+        ("12:00", "zzz", "", "", 0, 1),
+        ("12:01", "naruto", "tv", "", 20, 1),
+    ]
