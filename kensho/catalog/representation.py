@@ -48,6 +48,9 @@ class CachePolicy:
     stale_ttl: float
     error_ttl: float
     header: str
+    #: the request headers the representation depends on (None: none, as for identity-only
+    #: answers such as search's)
+    vary: str | None = "Accept-Encoding"
 
     @classmethod
     def of(cls, ttl: float, stale: float, error: float) -> CachePolicy:

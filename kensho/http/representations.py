@@ -38,10 +38,11 @@ class _Ready:
             {
                 "ETag": self.etag,
                 "Cache-Control": policy.header,
-                "Vary": "Accept-Encoding",
                 "Content-Type": "application/json",
             }
         )
+        if policy.vary is not None:
+            headers["Vary"] = policy.vary
         if coding != "identity":
             headers["Content-Encoding"] = coding
         self.headers = CIMultiDictProxy(headers)
@@ -76,10 +77,8 @@ class Representations:
             ready = self.ready[rep] = _Ready(rep, policy, skip)
         condition = request.headers.get(_IF_NONE_MATCH)
         if condition is not None and none_match(condition, ready.etag):
-            headers = {
-                "ETag": ready.etag,
-                "Cache-Control": policy.header,
-                "Vary": "Accept-Encoding",
-            }
+            headers = {"ETag": ready.etag, "Cache-Control": policy.header}
+            if policy.vary is not None:
+                headers["Vary"] = policy.vary
             return web.Response(status=304, headers=headers)
         return web.Response(body=ready.body, headers=ready.headers)
