@@ -14,9 +14,12 @@ import sys
 from collections.abc import Sequence
 
 from kensho.composition import build_app
-from kensho.config import ConfigError, load_config
+from kensho.composition.parent import run_parent
+from kensho.config import ConfigError, load_config, parse_workers
+from kensho.http import keys
 from kensho.http.admin_cli import actors_main
-from kensho.http.server import EXIT_CONFIG, serve
+from kensho.http.lifecycle import WorkerRole
+from kensho.http.server import EXIT_CONFIG, ParentLink, serve
 from kensho.observability.logging import configure_logging, flush_logging
 from kensho.store.embedded import missing_embedded
 from kensho.store.migrations import migrate_main
@@ -31,7 +34,20 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kensho", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("serve", help="run the HTTP server (embedded defaults when unconfigured)")
+    serve = sub.add_parser(
+        "serve", help="run the HTTP server (embedded defaults when unconfigured)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N|auto",
+        help="server processes on the one port (SO_REUSEPORT), supervised by this one; "
+        "auto = one per CPU (env KENSHO_WORKERS; default 1: this process serves)",
+    )
+    # How the parent of `--workers N` starts each worker (not for operators).
+    for hidden in ("--worker-index", "--worker-count", "--ready-fd", "--parent-pid"):
+        serve.add_argument(hidden, type=int, default=None, help=argparse.SUPPRESS)
 
     sim = sub.add_parser("sim", help="run the Crunchyroll simulator")
     sim.add_argument("--host", default="127.0.0.1")
@@ -70,9 +86,19 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workers(text: str) -> int:
+    try:
+        return parse_workers(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def serve_main(args: argparse.Namespace) -> int:
-    """`kensho serve`; returns the process exit status."""
-    del args
+    """`kensho serve`; returns the process exit status.
+
+    One worker: this process serves. More: this process is their parent (`run_parent`). With
+    the hidden `--worker-*` arguments: this process is one of a parent's workers.
+    """
     try:
         config = load_config()
     except ConfigError as exc:
@@ -82,11 +108,31 @@ def serve_main(args: argparse.Namespace) -> int:
         print(f"kensho: {missing}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(config.log_level, config.log_format, queued=True)
-    log.info("starting", extra={"event": "starting", "config": config.redacted()})
+    role, parent = _worker_role(args)
+    count = args.workers if args.workers is not None else parse_workers(config.workers)
     try:
-        return asyncio.run(serve(config, build_app(config)))
+        if role is None and count > 1:
+            log.info(
+                "starting %d workers",
+                count,
+                extra={"event": "starting", "workers": count, "config": config.redacted()},
+            )
+            return asyncio.run(run_parent(config, count))
+        log.info("starting", extra={"event": "starting", "config": config.redacted()})
+        app = build_app(config)
+        if role is not None:
+            app[keys.LIFECYCLE].worker = role
+        return asyncio.run(serve(config, app, parent))
     finally:
         flush_logging()
+
+
+def _worker_role(args: argparse.Namespace) -> tuple[WorkerRole | None, ParentLink | None]:
+    """The role the parent gave this process on its command line; (None, None) if none."""
+    if getattr(args, "worker_index", None) is None:
+        return None, None
+    role = WorkerRole(index=args.worker_index, count=args.worker_count, supervised=True)
+    return role, ParentLink(ready_fd=args.ready_fd, parent_pid=args.parent_pid)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "load_config",
     "parse_base_url",
     "parse_sim_accounts",
+    "parse_workers",
 ]
 
 ENV_PREFIX = "KENSHO_"
@@ -57,6 +58,9 @@ class Config:
 
     host: str = _opt("127.0.0.1", help="listen address")
     port: int = _opt(8080, lo=0, hi=65535, help="listen port (0 picks a free one)")
+    workers: str = _opt(
+        "1", help="server processes on the one port: a count 1..256, or auto (one per CPU)"
+    )
     data_dir: Path = _opt(Path(".kensho"), help="embedded databases and state")
     database_url: str | None = _opt(None, secret=True, help="PostgreSQL DSN; unset = embedded")
     redis_url: str | None = _opt(None, secret=True, help="Redis URL; unset = embedded")
@@ -159,6 +163,10 @@ class Config:
     service_name: str = _opt("kensho", help="service name in traces and metrics")
 
     def __post_init__(self) -> None:
+        try:
+            parse_workers(self.workers)
+        except ValueError as exc:
+            raise ConfigError(f"KENSHO_WORKERS={exc}") from None
         if self.sim_accounts:
             try:
                 parse_sim_accounts(self.sim_accounts)
@@ -187,6 +195,30 @@ class Config:
                 value = "***"
             out[f.name] = str(value) if isinstance(value, Path) else value
         return out
+
+
+#: The most worker processes `--workers` accepts (a typo such as 1000 should not fork-bomb a host).
+MAX_WORKERS = 256
+
+
+def parse_workers(text: str | int) -> int:
+    """`--workers` / `KENSHO_WORKERS`: a count 1..MAX_WORKERS, or ``auto`` for the CPUs this
+    process may run on. ValueError quotes the value and says what is allowed."""
+    raw = str(text).strip()
+    if raw.lower() == "auto":
+        return min(MAX_WORKERS, available_cpus())
+    if raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_WORKERS:
+        return int(raw)
+    raise ValueError(f"{str(text)[:40]!r} is invalid: expected a count 1..{MAX_WORKERS} or auto")
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use (its affinity mask, e.g. a container's cpuset), else the
+    machine's count; at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class SimAccountSpec(NamedTuple):

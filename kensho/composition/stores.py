@@ -58,12 +58,14 @@ def embedded_servers() -> Resource:
 
 
 def postgres() -> Resource:
-    """An aiopg pool on the resolved DSN, migrated to the latest version before use."""
+    """An aiopg pool on the resolved DSN, migrated to the latest version before use (by the
+    parent, once, when this is one of `--workers N`)."""
 
     async def resource(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool_from_config(app[keys.CONFIG], app.get(keys.DATABASE_DSN))
         try:
-            await migrate(pool)
+            if not app[keys.LIFECYCLE].worker.supervised:
+                await migrate(pool)
             app[keys.DB_POOL] = pool
 
             async def probe() -> None:

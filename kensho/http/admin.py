@@ -74,7 +74,8 @@ async def actors(request: web.Request) -> web.Response:
     authorize_admin(request, "list", "*")
     tree = _supervisor(request).snapshot()
     audit_admin(request, "list", "*", "ok")
-    return _json({"tree": tree})
+    # Under `--workers N` each process has its own tree: say whose this is.
+    return _json({"tree": tree, "worker": request.app[keys.LIFECYCLE].worker.describe()})
 
 
 async def actor(request: web.Request) -> web.Response:

@@ -85,5 +85,11 @@ def actors_main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         print(f"kensho actors: cannot reach {base}: {exc}", file=sys.stderr)
         return 1
+    if isinstance(worker := doc.get("worker"), dict) and worker.get("count", 1) > 1:
+        # `--workers N`: each request reaches one worker; say which one this table is.
+        print(
+            f"worker {worker.get('index')} of {worker.get('count')} (pid {worker.get('pid')})",
+            file=out,
+        )
     print(format_table(doc["tree"]), file=out)
     return 0

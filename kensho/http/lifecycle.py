@@ -6,6 +6,7 @@ so state that changes later (draining, the bound server) lives inside these hold
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,25 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["Lifecycle"]
+__all__ = ["Lifecycle", "WorkerRole"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRole:
+    """Which process of a `--workers N` server this is.
+
+    `supervised` means a parent process started the shared resources (embedded servers, the
+    simulator) and applied the migrations, and watches this one; `--workers 1` is a lone
+    process, index 0 of 1.
+    """
+
+    index: int = 0
+    count: int = 1
+    supervised: bool = False
+
+    def describe(self) -> dict[str, int | bool]:
+        """What `/admin/actors` reports: which worker answered."""
+        return {"index": self.index, "count": self.count, "pid": os.getpid()}
 
 
 @dataclass(slots=True)
@@ -31,6 +50,8 @@ class Lifecycle:
     abandoned: list[str] = field(default_factory=list)
     #: Counts open client connections; bound by whoever runs the server.
     connections: Callable[[], int] = field(default=lambda: 0)
+    #: Which worker process this is (`kensho serve --workers N`).
+    worker: WorkerRole = field(default_factory=WorkerRole)
     #: Ends every request still running under a deadline (bound by the envelope middleware).
     cut_in_flight: Callable[[], int] = field(default=lambda: 0)
 

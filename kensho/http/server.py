@@ -4,6 +4,10 @@ SIGTERM/SIGINT: readiness fails at once, the server keeps serving for `prestop_d
 `runner.cleanup()` closes the listener, lets in-flight requests finish within
 `shutdown_timeout`, and tears the resources down in reverse (jobs, actors, pools). The exit
 status says whether everything drained in time.
+
+Under `kensho serve --workers N` each worker runs this too, with a `ParentLink`: it listens
+with `SO_REUSEPORT` (the kernel spreads connections over the workers), tells the parent on a
+pipe when it listens, and drains by itself if the parent disappears.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -27,6 +33,7 @@ __all__ = [
     "EXIT_ESCALATED",
     "EXIT_OK",
     "EXIT_START_FAILED",
+    "ParentLink",
     "serve",
 ]
 
@@ -40,8 +47,19 @@ EXIT_ESCALATED = 4
 _POLL = 0.2
 
 
-async def serve(config: Config, app: web.Application) -> int:
-    """Run `app` until a signal or a root escalation, then drain; return the exit status."""
+@dataclass(frozen=True, slots=True)
+class ParentLink:
+    """A worker's line to the parent that supervises it."""
+
+    #: Write end of the parent's pipe: one line `INDEX PID` once this worker listens.
+    ready_fd: int
+    #: The parent's pid; when `os.getppid()` differs the parent is gone and the worker drains.
+    parent_pid: int
+
+
+async def serve(config: Config, app: web.Application, parent: ParentLink | None = None) -> int:
+    """Run `app` until a signal, a root escalation or (for a worker) the parent's death, then
+    drain; return the exit status."""
     lifecycle = app[keys.LIFECYCLE]
     runner = web.AppRunner(
         app,
@@ -64,7 +82,7 @@ async def serve(config: Config, app: web.Application) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, reuse_port=parent is not None or None)
     try:
         await site.start()
     except OSError as exc:
@@ -73,13 +91,15 @@ async def serve(config: Config, app: web.Application) -> int:
         return EXIT_START_FAILED
     host, port = runner.addresses[0][:2]
     log.info("listening on %s:%s", host, port, extra={"event": "listening", "port": port})
+    if parent is not None:
+        _tell_parent(parent, f"{lifecycle.worker.index} {os.getpid()}\n")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, sig, stop)
     try:
-        escalated = await _wait_for_stop(app, stop)
+        escalated = await _wait_for_stop(app, stop, parent)
         lifecycle.begin_draining()
         if not escalated and config.prestop_delay > 0:
             log.info(
@@ -125,11 +145,27 @@ def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
     stop.set()
 
 
-async def _wait_for_stop(app: web.Application, stop: asyncio.Event) -> bool:
-    """Wait for a signal; return True if the root supervisor escalated instead."""
+def _tell_parent(parent: ParentLink, line: str) -> None:
+    try:
+        os.write(parent.ready_fd, line.encode())  # one short write: atomic on a pipe
+    except OSError as exc:  # the parent is gone: the watch below notices and drains
+        log.warning("cannot reach the parent process: %s", exc.strerror)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(parent.ready_fd)
+
+
+async def _wait_for_stop(
+    app: web.Application, stop: asyncio.Event, parent: ParentLink | None = None
+) -> bool:
+    """Wait for a signal (or the parent's death); return True if the root supervisor
+    escalated instead."""
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), _POLL)
+            return False
+        if parent is not None and os.getppid() != parent.parent_pid:
+            log.error("parent process gone: draining", extra={"event": "orphaned"})
             return False
         sup = app.get(keys.SUPERVISOR)
         if sup is not None and sup.failed:

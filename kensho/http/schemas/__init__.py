@@ -15,6 +15,7 @@ from kensho.http.schemas.admin import (
     CacheInvalidateResponseSchema,
     RestartResponseSchema,
     SearchAnalyticsSchema,
+    WorkerSchema,
 )
 from kensho.http.schemas.auth import (
     AccountSchema,
@@ -100,5 +101,6 @@ __all__ = [
     "SyncStatusSchema",
     "SyncTriggerSchema",
     "TitlesSchema",
+    "WorkerSchema",
     "problem_example",
 ]

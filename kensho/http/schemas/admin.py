@@ -23,6 +23,7 @@ __all__ = [
     "QueryCountSchema",
     "RestartResponseSchema",
     "SearchAnalyticsSchema",
+    "WorkerSchema",
 ]
 
 ACTOR_STATES = ("starting", "running", "restarting", "backing_off", "stopping", "stopped", "failed")
@@ -125,10 +126,26 @@ class ActorNodeSchema(ActorStatsSchema):
     example: ClassVar[Any] = ActorStatsSchema.example
 
 
+class WorkerSchema(ResponseSchema):
+    """Which process answered: `kensho serve --workers N` runs N, each with its own tree."""
+
+    index = fields.Integer(
+        required=True, validate=validate.Range(min=0), metadata=describe("0..count-1")
+    )
+    count = fields.Integer(
+        required=True, validate=validate.Range(min=1), metadata=describe("workers on this host")
+    )
+    pid = fields.Integer(required=True, validate=validate.Range(min=1))
+
+    example: ClassVar[Any] = {"index": 0, "count": 2, "pid": 4242}
+
+
 class ActorTreeSchema(ResponseSchema):
-    """`GET /admin/actors`: the supervision tree from the root supervisor down."""
+    """`GET /admin/actors`: the supervision tree from the root supervisor down, and which
+    worker process it belongs to."""
 
     tree = fields.Nested(ActorNodeSchema, required=True)
+    worker = fields.Nested(WorkerSchema, required=True)
 
     example: ClassVar[Any] = {
         "tree": {
@@ -137,7 +154,8 @@ class ActorTreeSchema(ResponseSchema):
             "strategy": "one_for_one",
             "restarts": 1,
             "children": [ActorNodeSchema.example],
-        }
+        },
+        "worker": WorkerSchema.example,
     }
 
 
