@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kensho.composition.upstream import simulator_config
-from kensho.config import ConfigError, load_config
+from kensho.config import MAX_WORKERS, ConfigError, available_cpus, load_config, parse_workers
 
 
 def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -93,3 +93,52 @@ def test_sim_accounts_are_a_setting_validated_at_load() -> None:
         with pytest.raises(ConfigError, match=r"^KENSHO_SIM_ACCOUNTS is invalid: ") as caught:
             load_config({"KENSHO_SIM_ACCOUNTS": bad})
         assert "\n" not in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("1", 1), ("2", 2), (" 3 ", 3), ("256", 256), ("AUTO", None), (4, 4)]
+)
+def test_workers_count_or_auto(text: str | int, count: int | None) -> None:
+    expected = count if count is not None else min(MAX_WORKERS, available_cpus())
+    assert parse_workers(text) == expected
+    assert load_config({"KENSHO_WORKERS": str(text)}).workers == str(text)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["0", "-1", "257", "1.5", "two", "0x2", "1e2", "２", "9" * 40, "auto;rm -rf /", "1 2", "+2"],
+)
+def test_bad_workers_setting_is_refused(bad: str) -> None:
+    with pytest.raises(
+        ConfigError, match=r"^KENSHO_WORKERS='.*' is invalid: expected a count"
+    ) as e:
+        load_config({"KENSHO_WORKERS": bad})
+    assert "\n" not in str(e.value) and len(str(e.value)) < 200
+    with pytest.raises(ConfigError, match="KENSHO_WORKERS is empty"):
+        load_config({"KENSHO_WORKERS": ""})
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["--workers", "0"], {}, "argument --workers: '0' is invalid: expected a count 1..256"),
+        (["--workers", "lots"], {}, "argument --workers: 'lots' is invalid"),
+        (["--workers"], {}, "argument --workers: expected one argument"),
+        ([], {"KENSHO_WORKERS": "-3"}, "KENSHO_WORKERS='-3' is invalid: expected a count"),
+    ],
+)
+def test_bad_workers_value_stops_serve_with_exit_2(
+    args: list[str], env: dict[str, str], expected: str
+) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kensho", "serve", *args],
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert expected in proc.stderr.strip().splitlines()[-1]
+    assert proc.stdout == ""

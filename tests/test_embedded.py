@@ -78,3 +78,46 @@ async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: 
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_two_workers_share_one_set_of_embedded_servers(tmp_path: Path) -> None:
+    """`--workers 2` with nothing configured: the parent starts PostgreSQL, Redis and the
+    simulator once; both workers use them and answer; SIGTERM drains all and exits 0."""
+    log = tmp_path / "server.log"
+    env = server_env(
+        tmp_path,
+        KENSHO_PRESTOP_DELAY="0.2",
+        KENSHO_ADMIN_TOKEN="embedded-workers",
+        KENSHO_WORKERS="2",
+    )
+    proc = await start_server(log, env)
+    try:
+        base = f"http://127.0.0.1:{await wait_for_port(log, proc, seconds=120)}"
+        seen: set[int] = set()
+        connector = aiohttp.TCPConnector(force_close=True)
+        headers = {"Authorization": "Bearer embedded-workers"}
+        async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+
+            async def both_answer() -> bool:
+                async with http.get(base + "/admin/actors") as resp:
+                    if resp.status == 200:
+                        seen.add((await resp.json())["worker"]["index"])
+                return seen == {0, 1}
+
+            await _wait_for(both_answer, "both workers to answer", log)
+            async with http.get(base + "/health/ready") as resp:
+                checks = (await resp.json(content_type=None))["checks"]
+                assert checks["postgres"]["status"] == "ok" and checks["redis"]["status"] == "ok"
+
+        text = read_log(log)
+        for started in ("starting embedded PostgreSQL", "starting embedded Redis", "simulator at"):
+            assert text.count(started) == 1, started
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 60)
+        text = read_log(log)
+        assert code == 0, text[-3000:]
+        assert '"event":"abandoned"' not in text
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

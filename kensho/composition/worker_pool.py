@@ -78,6 +78,10 @@ class WorkerPool:
         self._ready_r, self._ready_w = os.pipe()
         self._pending = b""
 
+    async def wait_up(self) -> None:
+        """Return once every worker has listened at least once (the fleet came up)."""
+        await self._up.wait()
+
     @property
     def pids(self) -> list[int | None]:
         """The current pid of each worker (None while it is being restarted)."""
@@ -103,6 +107,7 @@ class WorkerPool:
         while not self._stop.is_set():
             proc = await self._spawn(slot)
             code = await proc.wait()
+            self._on_ready()  # a line it wrote just before dying counts: read the pipe first
             slot.exit_code = code
             up_for = time.monotonic() - slot.ready_at if slot.ready_at is not None else 0.0
             was_ready, slot.ready_at = slot.ready_at is not None, None

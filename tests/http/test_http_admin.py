@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -66,8 +67,11 @@ async def test_tree_and_actor_with_token(make_client: MakeClient, logs: LogCaptu
     client = await make_client(admin_token=TOKEN)
     resp = await client.get("/admin/actors", headers=AUTH)
     assert resp.status == 200
-    tree = (await resp.json())["tree"]
+    body = await resp.json()
+    tree = body["tree"]
     assert [c["name"] for c in tree["children"]] == ["cache", "breaker"]
+    # One process (`--workers 1`): worker 0 of 1, this pid.
+    assert body["worker"] == {"index": 0, "count": 1, "pid": os.getpid()}
     one = await client.get("/admin/actors/cache", headers=AUTH)
     assert one.status == 200
     assert (await one.json())["mailbox_depth"] == 2
