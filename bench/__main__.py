@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-ALL = ("ask", "http", "catalog", "search", "search-http", "sync", "rollout", "loop")
+ALL = ("ask", "http", "catalog", "search", "search-http", "sync", "rollout", "loop", "fleet")
 
 
 def main(argv: list[str]) -> int:
