@@ -77,6 +77,8 @@ class WorkerPool:
         self._killed: list[int] = []
         self._ready_r, self._ready_w = os.pipe()
         self._pending = b""
+        #: Pids that reported listening; a fast worker may report before `_spawn` saw its pid.
+        self._reported: set[int] = set()
 
     async def wait_up(self) -> None:
         """Return once every worker has listened at least once (the fleet came up)."""
@@ -162,33 +164,34 @@ class WorkerPool:
             proc.pid,
             extra={"event": "worker_started", "worker": slot.index, "pid": proc.pid},
         )
+        self._on_ready()
         if self._stop.is_set():  # the pool began stopping while this one was being spawned
             proc.send_signal(signal.SIGTERM)
         return proc
 
     def _on_ready(self) -> None:
         """Read `INDEX PID` lines from the pipe; the fleet is up once every worker listened."""
-        try:
+        with contextlib.suppress(BlockingIOError):
             self._pending += os.read(self._ready_r, 4096)
-        except BlockingIOError:
-            return
         *lines, self._pending = self._pending.split(b"\n")
         for line in lines:
             try:
-                index, pid = (int(part) for part in line.split())
+                _, reported = (int(part) for part in line.split())
             except ValueError:
                 log.warning("unreadable line on the ready pipe: %r", line[:80])
                 continue
-            if not 0 <= index < len(self._slots):
+            self._reported.add(reported)
+        for slot in self._slots:
+            if slot.proc is None or slot.ready_at is not None:
                 continue
-            slot = self._slots[index]
-            if slot.proc is not None and slot.proc.pid == pid:
+            if (pid := slot.proc.pid) in self._reported:
+                self._reported.discard(pid)
                 slot.ready_at = time.monotonic()
                 log.info(
                     "worker %d listening (pid %d)",
-                    index,
+                    slot.index,
                     pid,
-                    extra={"event": "worker_ready", "worker": index, "pid": pid},
+                    extra={"event": "worker_ready", "worker": slot.index, "pid": pid},
                 )
         if not self._up.is_set() and all(s.ready_at is not None for s in self._slots):
             self._up.set()
