@@ -26,7 +26,11 @@ import os, signal, sys, time
 mode, index, fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 if mode == "crash" or (mode == "crash-1" and index == 1):
     sys.exit(1)
-signal.signal(signal.SIGTERM, signal.SIG_IGN if mode == "stubborn" else lambda *_: sys.exit(0))
+drained = 3 if mode == "drain-fails" else 0
+on_term = signal.SIG_IGN if mode == "stubborn" else lambda *_: sys.exit(drained)
+signal.signal(signal.SIGTERM, on_term)
+if mode == "chatty":
+    os.write(fd, b"not a ready line\\n")
 os.write(fd, f"{index} {os.getpid()}\\n".encode())
 if mode == "flaky":
     sys.exit(7)
@@ -101,6 +105,55 @@ async def test_restarts_back_off_exponentially(caplog: pytest.LogCaptureFixture)
     stop.set()
     await asyncio.wait_for(run, 20)
     assert delays()[:5] == [0.01, 0.02, 0.04, 0.08, 0.08]
+
+
+async def test_backoff_resets_once_a_worker_stayed_up(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="kensho.workers")
+    pool = WorkerPool(
+        1, _command("flaky"), min_backoff=0.01, max_backoff=1, random_factor=0, stable_after=0
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(pool.run(stop))
+
+    def delays() -> list[float]:
+        return [r.restart_in for r in caplog.records if getattr(r, "event", "") == "worker_exited"]
+
+    await _until(lambda: len(delays()) >= 3)
+    stop.set()
+    await asyncio.wait_for(run, 20)
+    assert delays()[:3] == [0.01, 0.01, 0.01]
+
+
+async def test_sigterm_before_or_while_workers_start_stops_them_exit_0() -> None:
+    pool = WorkerPool(2, _command("ok"))
+    stop = asyncio.Event()
+    stop.set()  # the signal came before any worker was spawned
+    assert await asyncio.wait_for(pool.run(stop), 20) == EXIT_OK
+    assert pool.pids == [None, None]
+
+    pool = WorkerPool(2, _command("ok"))
+    stop = asyncio.Event()
+    run = asyncio.create_task(pool.run(stop))
+    for _ in range(3):  # the workers are being spawned, none listens yet
+        await asyncio.sleep(0)
+    stop.set()
+    assert await asyncio.wait_for(run, 20) == EXIT_OK
+    assert pool.pids == [None, None]
+
+
+async def test_a_worker_failing_its_drain_makes_exit_3_and_junk_lines_are_ignored() -> None:
+    pool = WorkerPool(1, _command("chatty"))
+    stop = asyncio.Event()
+    run = asyncio.create_task(pool.run(stop))
+    await asyncio.wait_for(pool.wait_up(), 20)
+    stop.set()
+    assert await asyncio.wait_for(run, 20) == EXIT_OK
+    pool = WorkerPool(1, _command("drain-fails"))
+    stop = asyncio.Event()
+    run = asyncio.create_task(pool.run(stop))
+    await asyncio.wait_for(pool.wait_up(), 20)
+    stop.set()
+    assert await asyncio.wait_for(run, 20) == EXIT_ABANDONED
 
 
 def test_count_must_be_positive() -> None:
