@@ -107,9 +107,11 @@ def serve_main(args: argparse.Namespace) -> int:
     if (missing := missing_embedded(config)) is not None:
         print(f"kensho: {missing}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(config.log_level, config.log_format, queued=True)
     role, parent = _worker_role(args)
     count = args.workers if args.workers is not None else parse_workers(config.workers)
+    # A parent and its workers write to one stderr: keep their lines whole.
+    shared = role is not None or count > 1
+    configure_logging(config.log_level, config.log_format, queued=True, shared=shared)
     try:
         if role is None and count > 1:
             log.info(

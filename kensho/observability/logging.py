@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import atexit
 import logging
+import select
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import IO, Any
 
@@ -117,10 +119,18 @@ class BatchingHandler(logging.Handler):
     """
 
     def __init__(
-        self, stream: IO[str], *, interval: float = 0.05, max_pending: int = 100_000
+        self,
+        stream: IO[str],
+        *,
+        interval: float = 0.05,
+        max_pending: int = 100_000,
+        shared: bool = False,
     ) -> None:
         super().__init__()
         self.stream = stream
+        #: Other processes write to the same pipe (`kensho serve --workers N`): write whole
+        #: lines in pieces of at most PIPE_BUF bytes, which the kernel never interleaves.
+        self.shared = shared
         self.interval = interval
         self.max_pending = max_pending
         self.dropped = 0
@@ -166,8 +176,9 @@ class BatchingHandler(logging.Handler):
             if not lines:
                 return
             try:
-                self.stream.write("\n".join(lines) + "\n")
-                self.stream.flush()
+                for text in _pieces(lines) if self.shared else ("\n".join(lines) + "\n",):
+                    self.stream.write(text)
+                    self.stream.flush()
             except Exception:  # a closed or broken stderr must not kill the writer
                 self.dropped += len(lines)
 
@@ -185,6 +196,21 @@ class BatchingHandler(logging.Handler):
             self._wake.wait(self.interval)
             self._wake.clear()
             self.flush()
+
+
+def _pieces(lines: list[str]) -> Iterator[str]:
+    """`lines` joined into texts of at most PIPE_BUF bytes each (a longer line alone)."""
+    piece: list[str] = []
+    size = 0
+    for line in lines:
+        n = len(line.encode()) + 1
+        if piece and size + n > select.PIPE_BUF:
+            yield "\n".join(piece) + "\n"
+            piece, size = [], 0
+        piece.append(line)
+        size += n
+    if piece:
+        yield "\n".join(piece) + "\n"
 
 
 def _dropped_record(count: int) -> logging.LogRecord:
@@ -238,7 +264,12 @@ def direct_json_writer(logger: logging.Logger, level: int) -> BatchingHandler | 
 
 
 def configure_logging(
-    level: str = "INFO", fmt: str = "json", stream: IO[str] | None = None, *, queued: bool = False
+    level: str = "INFO",
+    fmt: str = "json",
+    stream: IO[str] | None = None,
+    *,
+    queued: bool = False,
+    shared: bool = False,
 ) -> None:
     """Install one stderr handler on the root logger (replacing earlier ones).
 
@@ -246,7 +277,9 @@ def configure_logging(
     from a background thread (`BatchingHandler`), so a log line costs the event loop one format
     and a deque append instead of a write syscall. It also stops collecting the caller's source
     location, thread and process for every record (the logging HOWTO's optimisations): neither
-    format prints them, and `findCaller` alone was a third of a log call.
+    format prints them, and `findCaller` alone was a third of a log call. `shared=True` (the
+    processes of `--workers N`, one stderr) keeps each write within PIPE_BUF, so lines of two
+    workers never interleave.
     """
     _stop_writer()
     root = logging.getLogger()
@@ -255,7 +288,7 @@ def configure_logging(
     handler: logging.Handler
     if queued:
         global _writer
-        handler = _writer = BatchingHandler(stream or sys.stderr)
+        handler = _writer = BatchingHandler(stream or sys.stderr, shared=shared)
         atexit.register(_stop_writer)
         logging._srcfile = None
         logging.logThreads = False

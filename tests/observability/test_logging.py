@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import select
 import threading
 from typing import Any
 
@@ -27,10 +28,12 @@ class _Stream(io.StringIO):
     def __init__(self) -> None:
         super().__init__()
         self.writes = 0
+        self.chunks: list[str] = []
         self.written = threading.Event()
 
     def write(self, s: str) -> int:
         self.writes += 1
+        self.chunks.append(s)
         n = super().write(s)
         self.written.set()
         return n
@@ -66,6 +69,21 @@ def test_lines_are_batched_into_one_write_and_keep_their_order() -> None:
     h.close()
     assert stream.writes == 1
     assert [r["n"] for r in _lines(stream)] == list(range(500))
+
+
+def test_shared_stream_writes_whole_lines_within_pipe_buf() -> None:
+    """`--workers N`: processes share one stderr pipe; writes of at most PIPE_BUF bytes are
+    never interleaved by the kernel, so no write may exceed it or split a line."""
+    stream = _Stream()
+    h = _handler(stream, shared=True)
+    for i in range(500):
+        h.handle(_record(f"line {i} " + "é" * 40, n=i))
+    h.handle(_record("long " + "x" * 10_000, n=500))  # longer than PIPE_BUF: written alone
+    h.close()
+    assert stream.writes > 1
+    assert all(len(w.encode()) <= select.PIPE_BUF for w in stream.chunks[:-1])
+    assert all(w.endswith("\n") for w in stream.chunks)
+    assert [r["n"] for r in _lines(stream)] == list(range(501))
 
 
 def test_a_warning_wakes_the_writer_at_once() -> None:
