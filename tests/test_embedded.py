@@ -82,7 +82,7 @@ async def test_serve_with_nothing_configured_starts_serves_and_drains(tmp_path: 
 
 async def test_two_workers_share_one_set_of_embedded_servers(tmp_path: Path) -> None:
     """`--workers 2` with nothing configured: the parent starts PostgreSQL, Redis and the
-    simulator once; both workers use them and answer; SIGTERM drains all and exits 0."""
+    simulator once; both workers use them and answer; SIGINT drains all and exits 0."""
     log = tmp_path / "server.log"
     env = server_env(
         tmp_path,
@@ -112,7 +112,7 @@ async def test_two_workers_share_one_set_of_embedded_servers(tmp_path: Path) -> 
         text = read_log(log)
         for started in ("starting embedded PostgreSQL", "starting embedded Redis", "simulator at"):
             assert text.count(started) == 1, started
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C drains like SIGTERM
         code = await asyncio.wait_for(proc.wait(), 60)
         text = read_log(log)
         assert code == 0, text[-3000:]

@@ -128,6 +128,7 @@ class WorkerPool:
                 self._start_failed = True
                 self._stop.set()
                 return
+            slot.exit_code = None  # logged below; the drain's outcome is the next process's
             if up_for >= self._stable_after:
                 slot.failures = 0
             delay = backoff_delay(slot.failures, *self._backoff)

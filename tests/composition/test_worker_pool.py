@@ -124,6 +124,22 @@ async def test_backoff_resets_once_a_worker_stayed_up(caplog: pytest.LogCaptureF
     assert delays()[:3] == [0.01, 0.01, 0.01]
 
 
+async def test_stopped_while_a_worker_backs_off_exit_0(caplog: pytest.LogCaptureFixture) -> None:
+    """The crash was logged when it happened; the drain itself was clean."""
+    caplog.set_level(logging.WARNING, logger="kensho.workers")
+    pool = WorkerPool(2, _command("ok"), min_backoff=60, max_backoff=60)
+    stop = asyncio.Event()
+    run = asyncio.create_task(pool.run(stop))
+    await asyncio.wait_for(pool.wait_up(), 20)
+    victim = pool.pids[1]
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    # Logged as exited; its restart waits a minute.
+    await _until(lambda: any(getattr(r, "event", "") == "worker_exited" for r in caplog.records))
+    stop.set()
+    assert await asyncio.wait_for(run, 20) == EXIT_OK
+
+
 async def test_sigterm_before_or_while_workers_start_stops_them_exit_0() -> None:
     pool = WorkerPool(2, _command("ok"))
     stop = asyncio.Event()
