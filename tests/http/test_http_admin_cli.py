@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 
 import pytest
 from httpkit import TOKEN, MakeClient
 
+from kensho.http import keys
 from kensho.http.admin_cli import actors_main
+from kensho.http.lifecycle import WorkerRole
 
 
 async def test_prints_actor_table(make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,3 +60,17 @@ def test_unreachable_server(
     monkeypatch.setenv("KENSHO_ADMIN_TOKEN", TOKEN)
     assert actors_main(argparse.Namespace(url="http://127.0.0.1:9"), io.StringIO()) == 1
     assert "cannot reach" in capsys.readouterr().err
+
+
+async def test_names_the_worker_under_workers_n(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = await make_client(admin_token=TOKEN)
+    client.server.app[keys.LIFECYCLE].worker = WorkerRole(index=1, count=2, supervised=True)
+    monkeypatch.setenv("KENSHO_ADMIN_TOKEN", TOKEN)
+    out = io.StringIO()
+    args = argparse.Namespace(url=str(client.make_url("")))
+    assert await asyncio.to_thread(actors_main, args, out) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"worker 1 of 2 (pid {os.getpid()})"
+    assert lines[1].split()[0] == "NAME"
