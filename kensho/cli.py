@@ -107,7 +107,11 @@ def serve_main(args: argparse.Namespace) -> int:
     if (missing := missing_embedded(config)) is not None:
         print(f"kensho: {missing}", file=sys.stderr)
         return EXIT_CONFIG
-    role, parent = _worker_role(args)
+    try:
+        role, parent = _worker_role(args)
+    except ValueError as exc:
+        print(f"kensho: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     count = args.workers if args.workers is not None else parse_workers(config.workers)
     # A parent and its workers write to one stderr: keep their lines whole.
     shared = role is not None or count > 1
@@ -131,8 +135,13 @@ def serve_main(args: argparse.Namespace) -> int:
 
 def _worker_role(args: argparse.Namespace) -> tuple[WorkerRole | None, ParentLink | None]:
     """The role the parent gave this process on its command line; (None, None) if none."""
-    if getattr(args, "worker_index", None) is None:
+    given = [
+        getattr(args, k, None) for k in ("worker_index", "worker_count", "ready_fd", "parent_pid")
+    ]
+    if all(v is None for v in given):
         return None, None
+    if any(v is None for v in given) or not 0 <= args.worker_index < args.worker_count:
+        raise ValueError("--worker-* arguments are for the parent of --workers N only")
     role = WorkerRole(index=args.worker_index, count=args.worker_count, supervised=True)
     return role, ParentLink(ready_fd=args.ready_fd, parent_pid=args.parent_pid)
 

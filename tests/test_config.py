@@ -142,3 +142,22 @@ def test_bad_workers_value_stops_serve_with_exit_2(
     assert proc.returncode == 2
     assert expected in proc.stderr.strip().splitlines()[-1]
     assert proc.stdout == ""
+
+
+def test_worker_arguments_alone_are_refused() -> None:
+    """The parent's hidden `--worker-*` arguments come as a set, with a valid index."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
+    for args in (
+        ["--worker-index", "0"],
+        ["--worker-index", "3", "--worker-count", "2", "--ready-fd", "1", "--parent-pid", "1"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "kensho", "serve", *args],
+            env=base,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert proc.returncode == 2
+        assert "for the parent of --workers N only" in proc.stderr
