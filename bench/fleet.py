@@ -15,7 +15,9 @@ Throughput by paired short rounds (`loadgen.paired_rounds`, as `bench.catalog`):
 rounds of `BENCH_DURATION` s against each server, order alternating; `throughput_ratio` is the
 median of the per-round two-worker / one-worker ratios. The load generator (wrk, 2 threads,
 `BENCH_CONNECTIONS` connections; else an aiohttp client) runs on the same machine: on a 2-core
-host it takes CPU from the workers, which is the honest caveat of this number.
+host it takes CPU from the workers, which is the honest caveat of this number. Each run also
+records the CPU the server's processes used (`/proc`): `cpu_cores` busy and `cpu_us_per_request`,
+which say whether a ratio comes from the work per request or from the CPU the server got.
 """
 
 from __future__ import annotations
@@ -116,6 +118,30 @@ class _Server:
                 self.proc.wait()
         return self.proc.returncode
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by this server: the parent and its workers."""
+        pids = [self.proc.pid]
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        if children.exists():
+            pids += [int(pid) for pid in children.read_text().split()]
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a worker that just exited
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def measure(self, tool: str, ids: list[str], seconds: float) -> dict[str, float]:
+        """One load run, with the CPU the server used: cores busy, and µs per request."""
+        before = self.cpu_seconds()
+        result = dict(_load(tool, self.port, ids, seconds))
+        used = self.cpu_seconds() - before
+        result["cpu_cores"] = round(used / seconds, 3)
+        result["cpu_us_per_request"] = round(used * 1e6 / max(1.0, result["rps"] * seconds), 1)
+        return result
+
     def _tail(self) -> str:
         return self.log.read_text()[-2000:] if self.log.exists() else ""
 
@@ -141,8 +167,8 @@ def main() -> dict[str, Any]:
         _load(tool, one.port, ids, WARM_UP)
         _load(tool, two.port, ids, WARM_UP)
         paired = paired_rounds(
-            lambda: _load(tool, one.port, ids, DURATION),
-            lambda: _load(tool, two.port, ids, DURATION),
+            lambda: one.measure(tool, ids, DURATION),
+            lambda: two.measure(tool, ids, DURATION),
             ROUNDS,
         )
         exits = [server.stop() for server in servers]
