@@ -91,13 +91,13 @@ async def serve(config: Config, app: web.Application, parent: ParentLink | None 
         return EXIT_START_FAILED
     host, port = runner.addresses[0][:2]
     log.info("listening on %s:%s", host, port, extra={"event": "listening", "port": port})
-    if parent is not None:
-        _tell_parent(parent, f"{lifecycle.worker.index} {os.getpid()}\n")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, sig, stop)
+    if parent is not None:  # only now: from here on the parent's SIGTERM means "drain"
+        _tell_parent(parent, f"{lifecycle.worker.index} {os.getpid()}\n")
     try:
         escalated = await _wait_for_stop(app, stop, parent)
         lifecycle.begin_draining()
