@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench rollout sim fmt lock clean web web-check coverage
+.PHONY: run test lint bench rollout chaos chaos-smoke load-report sim fmt lock clean web web-check coverage
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Kenshō needs Python 3.11+")'
@@ -29,14 +29,14 @@ coverage: $(STAMP)
 	$(BIN)/python tools/critical_coverage.py coverage.json
 
 lint: $(STAMP)
-	$(BIN)/ruff check kensho tests bench tools
-	$(BIN)/ruff format --check kensho tests bench tools
+	$(BIN)/ruff check kensho tests bench tools locustfile.py
+	$(BIN)/ruff format --check kensho tests bench tools locustfile.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP)
-	$(BIN)/ruff format kensho tests bench tools
-	$(BIN)/ruff check --fix kensho tests bench tools
+	$(BIN)/ruff format kensho tests bench tools locustfile.py
+	$(BIN)/ruff check --fix kensho tests bench tools locustfile.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -45,6 +45,19 @@ bench: $(STAMP)
 # PostgreSQL and Redis).
 rollout: $(STAMP)
 	$(BIN)/python -m bench rollout
+
+# Faults under load (bench/chaos.py, ~10 min; needs haproxy, redis-server and the machine's
+# PostgreSQL): writes docs/load-report/data and renders docs/load-report.md with its plots.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos
+
+# CI's short version: ~20 s of load, one fault; fails on unexpected errors.
+chaos-smoke: $(STAMP)
+	$(BIN)/python -m bench.chaos --smoke
+
+# The report and its plots again from the committed data of the last chaos run.
+load-report: $(STAMP)
+	$(BIN)/python -m bench.load.report
 
 # The image's hash-pinned installs (Dockerfile). Python 3.11, as in the image, with this machine's
 # pip configuration left out so nothing local leaks into the files.

@@ -1,0 +1,205 @@
+"""From request events, fault windows and metric scrapes to the numbers of the report.
+
+A failure is *documented* when it happens inside a fault's window (from the injection until
+the service recovered) and is an answer the fault's documentation promises: a problem+json
+503/504 (circuit open, upstream unavailable, timeout) or 502 (upstream error) while the
+upstream is faulty, a 503 problem while an actor restarts. Every other failure is
+*unexpected*, and so is any request left without an answer (status 0) and any failure
+outside every window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Window",
+    "breaker_states",
+    "cache_hit_ratio",
+    "classify",
+    "percentile",
+    "phase_stats",
+    "recovery_time",
+]
+
+#: problem types each kind of fault may legitimately cause (docs/errors.md, docs/auth.md)
+DOCUMENTED: dict[str, frozenset[str]] = {
+    "upstream": frozenset(
+        {
+            "circuit-open",
+            "unavailable",
+            "upstream",
+            "upstream-unavailable",
+            "timeout",
+            "actor-timeout",
+        }
+    ),
+    "actors": frozenset(
+        {
+            "actor",
+            "actor-unavailable",
+            "actor-stopped",
+            "mailbox-full",
+            "actor-timeout",
+            "unavailable",
+        }
+    ),
+    "redis": frozenset(),  # Redis is optional at run time: no request may fail for it
+    "postgres": frozenset({"unavailable"}),
+    "rolling": frozenset(),  # zero failed requests is the criterion
+}
+
+
+@dataclass
+class Window:
+    """One injected fault: `start` to `end` (removed), `until` = recovered (or phase end)."""
+
+    name: str
+    kind: str
+    start: float
+    end: float
+    until: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def covers(self, t: float) -> bool:
+        return self.start <= t <= self.until
+
+
+def is_failure(event: dict[str, Any]) -> bool:
+    return not event.get("ok", True) or int(event.get("status", 0)) == 0
+
+
+def classify(event: dict[str, Any], windows: Sequence[Window]) -> str:
+    """ "ok", "documented" or "unexpected" (see the module docstring)."""
+    if not is_failure(event):
+        return "ok"
+    status = int(event.get("status", 0))
+    if status == 0:
+        return "unexpected"
+    problem = str(event.get("problem", ""))
+    for window in windows:
+        if window.covers(float(event["t"])) and problem in DOCUMENTED.get(window.kind, ()):
+            return "documented"
+    return "unexpected"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of sorted `values` (0 when empty)."""
+    if not values:
+        return 0.0
+    rank = max(1, math.ceil(q / 100 * len(values)))
+    return float(values[min(rank, len(values)) - 1])
+
+
+def phase_stats(
+    events: Iterable[dict[str, Any]], start: float, end: float, windows: Sequence[Window]
+) -> dict[str, Any]:
+    """Requests, error rate (unexpected and documented), 429s and latency per endpoint in
+    [start, end). Abusive bursts are left out of the latencies and error rate (their 429s are
+    the point) and counted on their own."""
+    inside = [e for e in events if start <= float(e["t"]) < end]
+    normal = [e for e in inside if not str(e["name"]).startswith("[abuse]")]
+    abuse = [e for e in inside if str(e["name"]).startswith("[abuse]")]
+    kinds = Counter(classify(e, windows) for e in normal)
+    by_name: dict[str, list[float]] = defaultdict(list)
+    for e in normal:
+        by_name[f"{e['method']} {e['name']}"].append(float(e["ms"]))
+    endpoints = {}
+    for name, values in sorted(by_name.items()):
+        values.sort()
+        endpoints[name] = {
+            "requests": len(values),
+            "p50_ms": round(percentile(values, 50), 1),
+            "p95_ms": round(percentile(values, 95), 1),
+            "p99_ms": round(percentile(values, 99), 1),
+        }
+    statuses = Counter(str(e["status"]) for e in normal if is_failure(e))
+    total = len(normal)
+    return {
+        "seconds": round(end - start, 1),
+        "requests": total,
+        "rps": round(total / (end - start), 1) if end > start else 0.0,
+        "failed": kinds["documented"] + kinds["unexpected"],
+        "documented": kinds["documented"],
+        "unexpected": kinds["unexpected"],
+        "unanswered": sum(1 for e in normal if int(e["status"]) == 0),
+        "error_rate": round((kinds["documented"] + kinds["unexpected"]) / total, 4) if total else 0,
+        "unexpected_rate": round(kinds["unexpected"] / total, 4) if total else 0.0,
+        "failures_by_status": dict(statuses),
+        "http_429": sum(1 for e in normal if int(e["status"]) == 429),
+        "abuse_requests": len(abuse),
+        "abuse_429": sum(1 for e in abuse if int(e["status"]) == 429),
+        "endpoints": endpoints,
+    }
+
+
+def recovery_time(
+    events: Sequence[dict[str, Any]], fault_end: float, horizon: float, quiet: float = 3.0
+) -> float | None:
+    """Seconds from `fault_end` until the first failure-free stretch of `quiet` seconds that
+    has requests in it (0 when nothing failed after the end); None if none before `horizon`."""
+    after = sorted(
+        (float(e["t"]), is_failure(e))
+        for e in events
+        if fault_end <= float(e["t"]) < horizon and not str(e["name"]).startswith("[abuse]")
+    )
+    last_failure = fault_end
+    for t, failed in after:
+        if failed:
+            last_failure = t
+        elif t - last_failure >= quiet:
+            return round(max(0.0, last_failure - fault_end), 1)
+    if after and horizon - last_failure >= quiet:
+        return round(max(0.0, last_failure - fault_end), 1)
+    return None
+
+
+def _deltas(records: Sequence[dict[str, Any]], key: str) -> dict[str, dict[str, float]]:
+    """Per replica, the growth of a counter family in `records` (a reset counts from zero)."""
+    growth: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    last: dict[str, dict[str, float]] = {}
+    for record in records:
+        if not record.get("up"):
+            continue
+        current = record.get(key) or {}
+        previous = last.get(record["replica"])
+        if previous is not None:
+            for label, value in current.items():
+                before = previous.get(label, 0.0)
+                growth[record["replica"]][label] += value - before if value >= before else value
+        last[record["replica"]] = current
+    return growth
+
+
+def cache_hit_ratio(records: Sequence[dict[str, Any]], start: float, end: float) -> float | None:
+    """Share of cache lookups in [start, end) answered by L1 or L2, over every replica."""
+    inside = [r for r in records if start <= r["t"] < end]
+    tiers: Counter[str] = Counter()
+    for per_replica in _deltas(inside, "cache").values():
+        for tier, count in per_replica.items():
+            tiers[tier] += int(count)
+    total = sum(tiers.values())
+    return round((tiers["l1"] + tiers["l2"]) / total, 3) if total else None
+
+
+def status_counts(records: Sequence[dict[str, Any]], start: float, end: float) -> dict[str, int]:
+    """Answers by status in [start, end) from the servers' own histograms, every replica."""
+    inside = [r for r in records if start <= r["t"] < end]
+    out: Counter[str] = Counter()
+    for per_replica in _deltas(inside, "statuses").values():
+        for status, count in per_replica.items():
+            out[status] += int(count)
+    return dict(out)
+
+
+def breaker_states(records: Sequence[dict[str, Any]], start: float, end: float) -> list[str]:
+    """Every breaker state a replica reported in [start, end), in order of first sight."""
+    seen: list[str] = []
+    for r in records:
+        if start <= r["t"] < end and r.get("breaker") and r["breaker"] not in seen:
+            seen.append(r["breaker"])
+    return seen
