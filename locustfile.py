@@ -12,12 +12,13 @@ outcome as JSON lines (`bench/load/events.py`).
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from locust import events
 
-from bench.load.events import EventLog
+from bench.load.events import EventLog, RetryLog
 from bench.load.shapes import SHAPES
 from bench.load.users import AbusiveClient, BingeWatcher, Operator, Searcher, Viewer
 
@@ -33,6 +34,7 @@ _events_path = os.environ.get("KENSHO_LOAD_EVENTS", "")
 if _events_path:
     _out = open(_events_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (the run's life)
     events.request.add_listener(EventLog(_out))
+    logging.getLogger("urllib3.connectionpool").addHandler(RetryLog(_out))
 
     @events.quit.add_listener
     def _close(**_: Any) -> None:

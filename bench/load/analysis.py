@@ -102,7 +102,7 @@ def phase_stats(
     [start, end). Abusive bursts are left out of the latencies and error rate (their 429s are
     the point) and counted on their own."""
     inside = [e for e in events if start <= float(e["t"]) < end]
-    normal = [e for e in inside if not str(e["name"]).startswith("[abuse]")]
+    normal = [e for e in inside if not str(e["name"]).startswith("[")]
     abuse = [e for e in inside if str(e["name"]).startswith("[abuse]")]
     kinds = Counter(classify(e, windows) for e in normal)
     by_name: dict[str, list[float]] = defaultdict(list)
@@ -133,6 +133,7 @@ def phase_stats(
         "http_429": sum(1 for e in normal if int(e["status"]) == 429),
         "abuse_requests": len(abuse),
         "abuse_429": sum(1 for e in abuse if int(e["status"]) == 429),
+        "client_retries": sum(1 for e in inside if e.get("retry")),
         "endpoints": endpoints,
     }
 
@@ -145,7 +146,7 @@ def recovery_time(
     after = sorted(
         (float(e["t"]), is_failure(e))
         for e in events
-        if fault_end <= float(e["t"]) < horizon and not str(e["name"]).startswith("[abuse]")
+        if fault_end <= float(e["t"]) < horizon and not str(e["name"]).startswith("[")
     )
     last_failure = fault_end
     for t, failed in after:

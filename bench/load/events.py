@@ -5,9 +5,11 @@ client asked. The chaos analysis classifies failures by the fault windows from t
 from __future__ import annotations
 
 import json
+import logging
+import time
 from typing import IO, Any
 
-__all__ = ["EventLog"]
+__all__ = ["EventLog", "RetryLog"]
 
 
 class EventLog:
@@ -53,3 +55,33 @@ def _problem_type(response: Any) -> str:
         return str(response.json().get("type", "")).rsplit("/", 1)[-1]
     except (ValueError, AttributeError):
         return ""
+
+
+class RetryLog(logging.Handler):
+    """urllib3's "Retrying … after connection broken" warnings as event lines (`retry`: true).
+
+    The users retry a GET once when a reused keep-alive connection was closed under them
+    (as browsers do); each retry is recorded here, so the report counts them instead of
+    hiding them."""
+
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "Retrying" not in message:
+            return
+        line = {
+            "t": round(time.time(), 3),
+            "ms": 0,
+            "method": "GET",
+            "name": "[client-retry]",
+            "status": 0,
+            "ok": True,
+            "retry": True,
+            "user": "",
+            "client": "",
+            "error": message[:200],
+        }
+        self.out.write(json.dumps(line, separators=(",", ":")) + "\n")

@@ -138,7 +138,7 @@ def _plots(
 
     bins: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
     for e in events:
-        if is_failure(e) and not str(e["name"]).startswith("[abuse]"):
+        if is_failure(e) and not str(e["name"]).startswith("["):
             kind = classify(e, windows)
             bins[(kind, str(e["status"]))][int((float(e["t"]) - t0) // 5)] += 1
     fig, ax = plt.subplots(figsize=(11, 3.5))
@@ -320,9 +320,11 @@ def _markdown(run: dict[str, Any], plots: list[tuple[str, str]]) -> str:
         "A phase runs from its fault's start to the next fault's start (its recovery window"
         " included). *Documented* failures are the answers the fault's documentation promises"
         " (problem+json 502/503/504 while the upstream is faulty, 503 while an actor restarts);"
-        " *unexpected* is everything else, including requests left without an answer.",
+        " *unexpected* is everything else, including requests left without an answer. A GET"
+        " whose reused keep-alive connection the balancer closed as it was sent is retried once"
+        " by the client, as browsers do; those retries are counted in brackets.",
         "",
-        "| phase | requests | req/s | documented | unexpected | unanswered"
+        "| phase | requests | req/s | documented | unexpected | unanswered (GETs retried)"
         " | 429s (normal / abusive) | breaker | cache hit | worst p95 | recovery |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -339,7 +341,8 @@ def _markdown(run: dict[str, Any], plots: list[tuple[str, str]]) -> str:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(p["failures_by_status"].items()))
         lines.append(
             f"| {p['name']} | {p['requests']} | {p['rps']} | {p['documented']} |"
-            f" {p['unexpected']}{f' ({statuses})' if statuses else ''} | {p['unanswered']} |"
+            f" {p['unexpected']}{f' ({statuses})' if statuses else ''} | {p['unanswered']}"
+            f" ({p.get('client_retries', 0)}) |"
             f" {p['http_429']} / {p['abuse_429']} | {' → '.join(p['breaker']) or '-'} | {ratio} |"
             f" {worst[1]['p95_ms']} ms ({worst[0]}) | {rec} |"
         )

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import gevent.pool
 from locust import HttpUser, between, constant, task
 from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from bench.load.data import ACCOUNT_PASSWORD, GENRES, Zipf, account, search_queries, typo
 
@@ -55,6 +56,7 @@ class KenshoUser(HttpUser):
         self.ip = f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
         self.rng = random.Random(n)
         self.client.headers["X-Forwarded-For"] = self.ip
+        self.client.mount("http://", _ClientAdapter())
         if not KenshoUser.ids:
             self._load_ids()
 
@@ -205,15 +207,33 @@ class BingeWatcher(KenshoUser):
         )
 
 
-class _SourceAddress(HTTPAdapter):
-    """Connections from one local address (127.0.0.x): a distinct peer to the server."""
+def _browser_retry() -> Retry:
+    """Once, for a GET whose reused keep-alive connection the balancer closed as it was sent
+    (HAProxy's client keep-alive timeout is 5 s, as long as some users think): what browsers
+    do. Every retry is logged and counted (`events.RetryLog`); nothing else is retried."""
+    return Retry(
+        total=1,
+        connect=0,
+        read=1,
+        status=0,
+        redirect=0,
+        other=0,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        raise_on_status=False,
+    )
 
-    def __init__(self, source: str) -> None:
+
+class _ClientAdapter(HTTPAdapter):
+    """The users' connections: the browser-like retry above, optionally from one local
+    address (127.0.0.x), which makes the client a distinct peer to the server."""
+
+    def __init__(self, source: str = "") -> None:
         self.source = source
-        super().__init__()
+        super().__init__(max_retries=_browser_retry())
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["source_address"] = (self.source, 0)
+        if self.source:
+            kwargs["source_address"] = (self.source, 0)
         super().init_poolmanager(*args, **kwargs)
 
 
@@ -236,7 +256,7 @@ class AbusiveClient(KenshoUser):
             self.base = targets[n % len(targets)]
             if sources:
                 self.ip = sources[n % len(sources)]
-                adapter = _SourceAddress(self.ip)
+                adapter = _ClientAdapter(self.ip)
                 self.client.mount("http://", adapter)
         self.burst = int(_env("KENSHO_LOAD_ABUSE_BURST", "60"))
 

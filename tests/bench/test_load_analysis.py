@@ -89,11 +89,13 @@ def test_phase_stats_separate_abuse_and_count_kinds() -> None:
         _event(107, 0, ok=False),
     ]
     events += [_event(108, 429, ok=True, name="[abuse] /api/search/suggest") for _ in range(5)]
+    events.append(_event(109, 0, ok=True, name="[client-retry]") | {"retry": True})
     stats = phase_stats(events, 0.0, 200.0, [UPSTREAM])
     assert stats["requests"] == 93
     assert (stats["documented"], stats["unexpected"], stats["unanswered"]) == (1, 2, 1)
     assert stats["abuse_requests"] == stats["abuse_429"] == 5
     assert stats["http_429"] == 0
+    assert stats["client_retries"] == 1  # counted on its own, neither a request nor a failure
     assert stats["failures_by_status"] == {"503": 1, "500": 1, "0": 1}
     assert stats["endpoints"]["GET /api/anime/{id}"]["requests"] == 93
 

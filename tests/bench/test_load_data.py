@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import random
 from collections import Counter
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from bench.load.data import Zipf, search_queries, sim_accounts, typo
-from bench.load.events import EventLog
+from bench.load.events import EventLog, RetryLog
 from bench.load.scrape import parse_metrics
 from kensho.config import parse_sim_accounts
 
@@ -140,3 +141,26 @@ def test_parse_metrics_reads_breaker_cache_and_statuses() -> None:
     assert parsed["breaker"] == "open"
     assert parsed["cache"] == {"l1": 7.0, "miss": 3.0}
     assert parsed["statuses"] == {"200": 7.0, "429": 4.0}
+
+
+def test_retry_log_records_urllib3_retries_only() -> None:
+    out = io.StringIO()
+    logger = logging.getLogger("test.retrylog")
+    logger.propagate = False
+    handler = RetryLog(out)
+    logger.addHandler(handler)
+    try:
+        logger.warning(
+            "Retrying (%r) after connection broken by '%r': %s",
+            "Retry(total=0)",
+            "RemoteDisconnected('closed')",
+            "/api/search",
+        )
+        logger.warning("Connection pool is full, discarding connection")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["retry"] is True
+    assert lines[0]["name"] == "[client-retry]"
+    assert "RemoteDisconnected" in lines[0]["error"]
