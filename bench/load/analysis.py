@@ -139,24 +139,23 @@ def phase_stats(
 
 
 def recovery_time(
-    events: Sequence[dict[str, Any]], fault_end: float, horizon: float, quiet: float = 3.0
+    events: Sequence[dict[str, Any]], fault_end: float, horizon: float, quiet: float = 5.0
 ) -> float | None:
-    """Seconds from `fault_end` until the first failure-free stretch of `quiet` seconds that
-    has requests in it (0 when nothing failed after the end); None if none before `horizon`."""
-    after = sorted(
-        (float(e["t"]), is_failure(e))
+    """Seconds from `fault_end` to the last failure before `horizon` (0 when nothing failed
+    after the end); None when failures go on until less than `quiet` seconds before `horizon`
+    (not recovered within the window). The last failure, not the first calm: a breaker probing
+    half-open can fail again after a few quiet seconds."""
+    failures = [
+        float(e["t"])
         for e in events
-        if fault_end <= float(e["t"]) < horizon and not str(e["name"]).startswith("[")
-    )
-    last_failure = fault_end
-    for t, failed in after:
-        if failed:
-            last_failure = t
-        elif t - last_failure >= quiet:
-            return round(max(0.0, last_failure - fault_end), 1)
-    if after and horizon - last_failure >= quiet:
-        return round(max(0.0, last_failure - fault_end), 1)
-    return None
+        if fault_end <= float(e["t"]) < horizon
+        and not str(e["name"]).startswith("[")
+        and is_failure(e)
+    ]
+    if not failures:
+        return 0.0
+    last = max(failures)
+    return round(last - fault_end, 1) if horizon - last >= quiet else None
 
 
 def _deltas(records: Sequence[dict[str, Any]], key: str) -> dict[str, dict[str, float]]:
