@@ -291,7 +291,9 @@ def _summarise(
         if recovered is not None:
             window.until = window.end + recovered
     warm = load_start + min(15.0, plan.baseline / 2)
-    spans = [("baseline", "none", warm, baseline_end, None)] + [
+    spans: list[tuple[str, str, float, float, analysis.Window | None]] = [
+        ("baseline", "none", warm, baseline_end, None)
+    ] + [
         (w.name, w.kind, w.start, (windows[i + 1].start if i + 1 < len(windows) else load_end), w)
         for i, w in enumerate(windows)
     ]

@@ -95,8 +95,8 @@ def _plots(
 
     fig, ax = plt.subplots(figsize=(11, 4))
     for col, style in (("50%", "-"), ("95%", "-"), ("99%", ":")):
-        pts = [(float(r["Timestamp"]) - t0, _num(r[col])) for r in agg]
-        pts = [(t, v) for t, v in pts if v is not None]
+        raw = [(float(r["Timestamp"]) - t0, _num(r[col])) for r in agg]
+        pts = [(t, v) for t, v in raw if v is not None]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=f"p{col[:-1]}", lw=1)
     ax.axhline(P95_TARGET_MS, color="k", lw=0.6, ls="--", label="200 ms target")
     ax.set_yscale("log")
@@ -170,8 +170,8 @@ def _plots(
     )
 
     fig, ax = plt.subplots(figsize=(11, 3))
-    pts = _cache_series(scrapes, t0)
-    ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1)
+    cache = _cache_series(scrapes, t0)
+    ax.plot([p[0] for p in cache], [p[1] for p in cache], lw=1)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("seconds since the load started")
     ax.set_ylabel("cache hit ratio (L1+L2)")
@@ -205,7 +205,7 @@ def _cache_series(scrapes: list[dict[str, Any]], t0: float) -> list[tuple[float,
                 prev = before.get(tier, 0.0)
                 bins[int((r["t"] - t0) // 10)][tier] += value - prev if value >= prev else value
         last[r["replica"]] = now
-    out = []
+    out: list[tuple[float, float]] = []
     for b in sorted(bins):
         total = sum(bins[b].values())
         if total:
