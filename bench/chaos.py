@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -314,8 +315,8 @@ def _summarise(
         phases.append(stats)
     whole = analysis.phase_stats(events, load_start, load_end + 60, windows)
     clients: dict[str, dict[str, int]] = {}
-    for e in events:
-        if str(e["name"]).startswith("[abuse]") or int(e["status"]) == 429:
+    for e in events:  # the abusive clients' bursts, and anyone else the rate limit refused
+        if str(e["name"]).startswith("[abuse]") or e.get("problem") == "rate-limited":
             c = clients.setdefault(
                 f"{e['user']} {e['client']}", {"admitted": 0, "limited": 0, "other": 0}
             )
@@ -368,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where the run's data goes")
     parser.add_argument("--phases", help=f"comma-separated subset of {','.join(FULL.phases)}")
     args = parser.parse_args(argv)
+    # SIGTERM (and SIGINT, ignored in background jobs) end the run through its clean-up:
+    # replicas, HAProxy, Redis, the simulator and Locust stopped, the scratch database dropped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     plan = SMOKE if args.smoke else FULL
     if args.phases:
         plan = replace(plan, phases=tuple(p for p in args.phases.split(",") if p))

@@ -15,7 +15,7 @@ operator only reads /metrics), `KENSHO_LOAD_ACCOUNTS` (binge accounts the simula
 `data.sim_accounts`; 0 = the demo account), `KENSHO_LOAD_ABUSE_TARGETS` and
 `KENSHO_LOAD_ABUSE_SOURCES` (comma-separated replica URLs and loopback source addresses: the
 abusive clients then bypass the balancer, for servers that key the limit on the peer address),
-`KENSHO_LOAD_ABUSE_BURST` (requests per burst, default 60).
+`KENSHO_LOAD_ABUSE_BURST` (requests per burst, default 150).
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ class _ClientAdapter(HTTPAdapter):
 
 
 class AbusiveClient(KenshoUser):
-    """Bursts of requests far above the per-client limit, eight at a time, then a pause.
+    """Bursts of requests far above the per-client limit, twelve at a time, then a pause.
 
     A 429 is the right answer and counts as a success under the `[abuse]` names; the
     requests it is refused are rate-limit outcomes per client in the report."""
@@ -258,12 +258,12 @@ class AbusiveClient(KenshoUser):
                 self.ip = sources[n % len(sources)]
                 adapter = _ClientAdapter(self.ip)
                 self.client.mount("http://", adapter)
-        self.burst = int(_env("KENSHO_LOAD_ABUSE_BURST", "60"))
+        self.burst = int(_env("KENSHO_LOAD_ABUSE_BURST", "150"))
 
     @task
     def burst_of_requests(self) -> None:
         anime = self.popular_id() or "0"
-        pool = gevent.pool.Pool(8)
+        pool = gevent.pool.Pool(12)
         for i in range(self.burst):
             path = f"/api/anime/{anime}" if i % 2 else "/api/search/suggest?q=na"
             name = "[abuse] /api/anime/{id}" if i % 2 else "[abuse] /api/search/suggest"
