@@ -213,10 +213,12 @@ def run(plan: Plan, out: Path) -> dict[str, Any]:
     }
     (out / "run.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "scrapes.json").write_text(json.dumps(scrapes) + "\n")
-    with (out / "events.jsonl").open("rb") as src, gzip.open(out / "events.jsonl.gz", "wb") as dst:
-        shutil.copyfileobj(src, dst)
-    (out / "events.jsonl").unlink()
+    for name in ("events.jsonl", "locust_stats_history.csv"):  # the big ones, compressed
+        with (out / name).open("rb") as src, gzip.open(out / f"{name}.gz", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        (out / name).unlink()
     (out / "locust_exceptions.csv").unlink(missing_ok=True)
+    shutil.move(out / "locust.log", workdir / "locust.log")  # warnings: for debugging only
     return result
 
 

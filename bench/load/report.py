@@ -46,7 +46,12 @@ def _load(
     data: Path,
 ) -> tuple[dict[str, Any], list[dict[str, str]], list[dict[str, Any]], list[dict[str, Any]]]:
     run = json.loads((data / "run.json").read_text())
-    with (data / "locust_stats_history.csv").open(newline="") as f:
+    plain = data / "locust_stats_history.csv"
+    with (
+        plain.open(newline="")
+        if plain.exists()
+        else gzip.open(data / "locust_stats_history.csv.gz", "rt", newline="")
+    ) as f:
         history = list(csv.DictReader(f))
     with gzip.open(data / "events.jsonl.gz", "rt", encoding="utf-8") as f:
         events = [json.loads(line) for line in f if line.strip()]
