@@ -73,7 +73,7 @@ FULL = Plan(
     30,
     ("upstream-outage", "upstream-errors", "redis", "postgres", "actors", "rolling"),
 )
-SMOKE = Plan(10, 5, 3, 300, 8, 5, 8, ("upstream-outage",))
+SMOKE = Plan(10, 5, 3, 300, 12, 5, 8, ("upstream-outage",))
 
 
 def _locust(stack: Stack, plan: Plan, out: Path, seconds: float) -> subprocess.Popen[bytes]:
@@ -198,12 +198,20 @@ def run(plan: Plan, out: Path) -> dict[str, Any]:
     events = _read_events(out / "events.jsonl")
     windows: list[analysis.Window] = drive.pop("windows")
     scrapes: list[dict[str, Any]] = drive.pop("scrapes")
-    result = _summarise(plan, events, windows, scrapes, *drive.pop("times"))
+    times = drive.pop("times")
+    warmup = min(15.0, plan.baseline / 2)
+    result = analysis.summarise(events, windows, scrapes, *times, warmup=warmup)
     before, after = drive.pop("before"), drive.pop("after")
     result |= drive | {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(result["phases"][0]["start"])),
         "machine": _machine(),
         "plan": asdict(plan),
+        "times": {
+            "load_start": times[0],
+            "baseline_end": times[1],
+            "load_end": times[2],
+            "warmup": warmup,
+        },
         "catalog_rows": {
             "before": before,
             "after": after,
@@ -277,59 +285,6 @@ async def _drive(plan: Plan, out: Path, dsn: str, workdir: Path) -> dict[str, An
 def _read_events(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
-
-
-def _summarise(
-    plan: Plan,
-    events: list[dict[str, Any]],
-    windows: list[analysis.Window],
-    scrapes: list[dict[str, Any]],
-    load_start: float,
-    baseline_end: float,
-    load_end: float,
-) -> dict[str, Any]:
-    for window in windows:
-        recovered = analysis.recovery_time(events, window.end, window.until)
-        window.detail["recovery_s"] = recovered
-        if recovered is not None:
-            window.until = window.end + recovered
-    warm = load_start + min(15.0, plan.baseline / 2)
-    spans: list[tuple[str, str, float, float, analysis.Window | None]] = [
-        ("baseline", "none", warm, baseline_end, None)
-    ] + [
-        (w.name, w.kind, w.start, (windows[i + 1].start if i + 1 < len(windows) else load_end), w)
-        for i, w in enumerate(windows)
-    ]
-    phases = []
-    for name, kind, start, end, window in spans:
-        stats = analysis.phase_stats(events, start, end, windows)
-        stats |= {
-            "name": name,
-            "kind": kind,
-            "start": round(start, 3),
-            "end": round(end, 3),
-            "fault_end": round(window.end, 3) if window else None,
-            "recovery_s": window.detail.get("recovery_s") if window else 0.0,
-            "breaker": analysis.breaker_states(scrapes, start, end),
-            "cache_hit_ratio": analysis.cache_hit_ratio(scrapes, start, end),
-            "server_statuses": analysis.status_counts(scrapes, start, end),
-        }
-        phases.append(stats)
-    whole = analysis.phase_stats(events, load_start, load_end + 60, windows)
-    clients: dict[str, dict[str, int]] = {}
-    for e in events:  # the abusive clients' bursts, and anyone else the rate limit refused
-        if str(e["name"]).startswith("[abuse]") or e.get("problem") == "rate-limited":
-            c = clients.setdefault(
-                f"{e['user']} {e['client']}", {"admitted": 0, "limited": 0, "other": 0}
-            )
-            key = "limited" if e["status"] == 429 else "admitted" if e["ok"] else "other"
-            c[key] += 1
-    return {
-        "windows": [asdict(w) for w in windows],
-        "phases": phases,
-        "total": {k: v for k, v in whole.items() if k != "endpoints"},
-        "rate_limit_by_client": clients,
-    }
 
 
 def _machine() -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """From request events, fault windows and metric scrapes to the numbers of the report.
 
-A failure is *documented* when it happens inside a fault's window (from the injection until
+A failure is *documented* when the request overlaps a fault's window (from the injection until
 the service recovered) and is an answer the fault's documentation promises: a problem+json
 503/504 (circuit open, upstream unavailable, timeout) or 502 (upstream error) while the
 upstream is faulty, a 503 problem while an actor restarts. Every other failure is
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "percentile",
     "phase_stats",
     "recovery_time",
+    "summarise",
 ]
 
 #: problem types each kind of fault may legitimately cause (docs/errors.md, docs/auth.md)
@@ -65,8 +66,10 @@ class Window:
     until: float
     detail: dict[str, Any] = field(default_factory=dict)
 
-    def covers(self, t: float) -> bool:
-        return self.start <= t <= self.until
+    def covers(self, t: float, seconds: float = 0.0) -> bool:
+        """Whether a request from `t` lasting `seconds` overlaps the window: one started just
+        before the injection can still fail because of it."""
+        return t <= self.until and t + seconds >= self.start
 
 
 def is_failure(event: dict[str, Any]) -> bool:
@@ -82,7 +85,8 @@ def classify(event: dict[str, Any], windows: Sequence[Window]) -> str:
         return "unexpected"
     problem = str(event.get("problem", ""))
     for window in windows:
-        if window.covers(float(event["t"])) and problem in DOCUMENTED.get(window.kind, ()):
+        lasted = float(event.get("ms", 0)) / 1000
+        if window.covers(float(event["t"]), lasted) and problem in DOCUMENTED.get(window.kind, ()):
             return "documented"
     return "unexpected"
 
@@ -203,3 +207,59 @@ def breaker_states(records: Sequence[dict[str, Any]], start: float, end: float) 
         if start <= r["t"] < end and r.get("breaker") and r["breaker"] not in seen:
             seen.append(r["breaker"])
     return seen
+
+
+def summarise(
+    events: list[dict[str, Any]],
+    windows: list[Window],
+    scrapes: list[dict[str, Any]],
+    load_start: float,
+    baseline_end: float,
+    load_end: float,
+    *,
+    warmup: float = 15.0,
+) -> dict[str, Any]:
+    """Phases (baseline, then one per fault: from its injection to the next one's), the whole
+    run and the rate limit's outcomes per client, from a run's raw data. Pure: the report
+    recomputes it from the committed data, so a better analysis redraws an old run."""
+    for i, window in enumerate(windows):
+        horizon = windows[i + 1].start if i + 1 < len(windows) else load_end
+        recovered = recovery_time(events, window.end, horizon)
+        window.detail["recovery_s"] = recovered
+        window.until = window.end + recovered if recovered is not None else horizon
+    spans: list[tuple[str, str, float, float, Window | None]] = [
+        ("baseline", "none", load_start + warmup, baseline_end, None)
+    ] + [
+        (w.name, w.kind, w.start, (windows[i + 1].start if i + 1 < len(windows) else load_end), w)
+        for i, w in enumerate(windows)
+    ]
+    phases = []
+    for name, kind, start, end, window in spans:
+        stats = phase_stats(events, start, end, windows)
+        stats |= {
+            "name": name,
+            "kind": kind,
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "fault_end": round(window.end, 3) if window else None,
+            "recovery_s": window.detail.get("recovery_s") if window else 0.0,
+            "breaker": breaker_states(scrapes, start, end),
+            "cache_hit_ratio": cache_hit_ratio(scrapes, start, end),
+            "server_statuses": status_counts(scrapes, start, end),
+        }
+        phases.append(stats)
+    whole = phase_stats(events, load_start, load_end + 60, windows)
+    clients: dict[str, dict[str, int]] = {}
+    for e in events:  # the abusive clients' bursts, and anyone else the rate limit refused
+        if str(e["name"]).startswith("[abuse]") or e.get("problem") == "rate-limited":
+            c = clients.setdefault(
+                f"{e['user']} {e['client']}", {"admitted": 0, "limited": 0, "other": 0}
+            )
+            key = "limited" if e["status"] == 429 else "admitted" if e["ok"] else "other"
+            c[key] += 1
+    return {
+        "windows": [asdict(w) for w in windows],
+        "phases": phases,
+        "total": {k: v for k, v in whole.items() if k != "endpoints"},
+        "rate_limit_by_client": clients,
+    }

@@ -51,6 +51,17 @@ def test_the_same_answer_outside_every_window_is_unexpected() -> None:
     assert classify(_event(99, 503, problem="circuit-open"), [UPSTREAM]) == "unexpected"
 
 
+def test_a_request_started_just_before_the_injection_can_fail_because_of_it() -> None:
+    # started 0.2 s before the fault, answered 0.4 s into it
+    assert classify(_event(99.8, 503, problem="upstream-unavailable", ms=600), [UPSTREAM]) == (
+        "documented"
+    )
+    # over before the fault began: nothing to do with it
+    assert classify(_event(99.0, 503, problem="upstream-unavailable", ms=500), [UPSTREAM]) == (
+        "unexpected"
+    )
+
+
 def test_an_undocumented_answer_inside_a_window_is_unexpected() -> None:
     assert classify(_event(110, 500, problem="internal"), [UPSTREAM]) == "unexpected"
     # a balancer's own 503 page is no problem+json: nobody documented it
