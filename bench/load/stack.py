@@ -146,7 +146,16 @@ class Stack:
     async def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.start_redis()
-        argv = [sys.executable, "-m", "bench.load.sim", "--port", str(self.sim_port)]
+        argv = [
+            sys.executable,
+            "-m",
+            "kensho",
+            "sim",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.sim_port),
+        ]
         if self.series:
             argv += ["--series", str(self.series)]
         self._sim = _spawn_with(
