@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import math
 import os
 import tomllib
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from yarl import URL
+
+from kensho.flags.definitions import parse_configured
 
 __all__ = [
     "Config",
@@ -158,6 +161,13 @@ class Config:
     session_encryption_key: str | None = _opt(
         None, secret=True, help="Fernet key(s), comma-separated, for upstream tokens at rest"
     )
+    # Feature flags (kensho.flags)
+    flags: str | None = _opt(
+        None, help='flag settings as JSON: {"search-ranking": {"default_variant": ...}, ...}'
+    )
+    flags_refresh: float = _opt(
+        5.0, lo=0.05, hi=3600, help="re-read the fleet's flag overrides in Redis every (s)"
+    )
     # Observability
     otel_endpoint: str | None = _opt(None, help="OTLP/HTTP traces endpoint; unset = no export")
     service_name: str = _opt("kensho", help="service name in traces and metrics")
@@ -180,6 +190,11 @@ class Config:
                 parse_base_url(self.sim_public_url)
             except ValueError as exc:
                 raise ConfigError(f"KENSHO_SIM_PUBLIC_URL={exc}") from None
+        if self.flags is not None:
+            try:
+                parse_configured(self.flags)
+            except ValueError as exc:
+                raise ConfigError(f"KENSHO_FLAGS is invalid: {exc}") from None
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError(
                 f"KENSHO_DB_POOL_MIN={self.db_pool_min} is larger than "
@@ -312,6 +327,8 @@ def _convert(name: str, raw: Any, kind: type, optional: bool, meta: Mapping[str,
                 raise ValueError
         elif kind is Path:
             value = Path(str(raw))
+        elif name == "flags" and isinstance(raw, dict):  # a TOML table: the same JSON document
+            value = json.dumps(raw)
         else:
             value = str(raw)
     except ValueError:

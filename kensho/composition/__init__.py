@@ -4,7 +4,7 @@
 the resources below, opened in this order and closed in reverse (aiohttp `cleanup_ctx`):
 
 1. embedded PostgreSQL/Redis when unconfigured → the migrated PostgreSQL pool → the one Redis
-   client → the two-tier cache (`stores`);
+   client → the two-tier cache (`stores`) → feature flags (`services.flags`);
 2. the simulator when no upstream is configured → the Crunchyroll client (`upstream`);
 3. the actor tree → catalog, auth/playback/breaker and search services (`services`);
 4. cache warming → the catalog sync job (`jobs`).
@@ -31,6 +31,7 @@ def default_resources() -> list[Resource]:
         stores.postgres(),
         stores.redis(),
         stores.cache(),
+        services.flags(),
         upstream.simulator(),
         upstream.upstream(),
         services.root_actors(),

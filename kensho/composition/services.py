@@ -32,6 +32,7 @@ from kensho.auth.store import SessionStore
 from kensho.catalog.export import CatalogExport
 from kensho.catalog.service import CatalogService
 from kensho.config import Config
+from kensho.flags import FeatureFlags, FlagsCollector, parse_configured
 from kensho.http import keys
 from kensho.http.app import Resource
 from kensho.http.readiness import ReadinessCheck
@@ -47,6 +48,7 @@ __all__ = [
     "auth",
     "catalog",
     "child_handle",
+    "flags",
     "root_actors",
     "search",
 ]
@@ -238,6 +240,7 @@ def search(*, actor: str = "search", cache: bool = True) -> Resource:
             ranker=ranker,
             suggest_ttl=config.search_suggest_ttl,
             max_age=config.search_max_age,
+            flags=app.get(keys.FLAGS),
         )
         await service.start()
         app[keys.SEARCH] = service
@@ -255,5 +258,37 @@ def search(*, actor: str = "search", cache: bool = True) -> Resource:
             await service.close()
             if recorder is not None:
                 await recorder.close()
+
+    return resource
+
+
+def flags(*, prefix: str | None = None) -> Resource:
+    """Feature flags: the configured settings (`KENSHO_FLAGS`, validated at load), followed by
+    the fleet's overrides in Redis when there is a Redis client (`KENSHO_REDIS_PREFIX` +
+    "flags"; `prefix` overrides it for tests). On `/metrics` and, while Redis cannot be read,
+    a non-required readiness check (the configured settings are in force: degraded, never
+    unready). Install after the Redis client and before the services that evaluate flags."""
+
+    async def resource(app: web.Application) -> AsyncIterator[None]:
+        config = app[keys.CONFIG]
+        service = FeatureFlags(
+            configured=parse_configured(config.flags) if config.flags else None,
+            redis=app.get(keys.REDIS),
+            prefix=config.redis_prefix if prefix is None else prefix,
+            refresh_interval=config.flags_refresh,
+        )
+        await service.start()
+        app[keys.FLAGS] = service
+        app[keys.METRICS].registry.register(FlagsCollector(service))
+
+        async def probe() -> None:
+            if service.sync.up is False:
+                raise RuntimeError("redis unreachable: the configured flag settings apply")
+
+        app[keys.READINESS].add(ReadinessCheck("flags", required=False, probe=probe))
+        try:
+            yield
+        finally:
+            await service.close()
 
     return resource

@@ -19,6 +19,7 @@ from kensho.http.auth_routes import add_auth_routes
 from kensho.http.breaker_routes import add_breaker_routes
 from kensho.http.catalog_routes import add_catalog_routes
 from kensho.http.console_routes import add_console_routes
+from kensho.http.flag_routes import add_flag_routes
 from kensho.http.inputs import input_parser_for
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
@@ -99,6 +100,7 @@ def add_api_routes(app: web.Application) -> None:
     add_stream_routes(app)
     add_breaker_routes(app)
     add_console_routes(app)
+    add_flag_routes(app)
     add_web_routes(app)  # root-level pages: before the catch-all
 
 

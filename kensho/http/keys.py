@@ -21,6 +21,7 @@ from kensho.cache import CacheService
 from kensho.catalog.export import CatalogExport
 from kensho.catalog.service import CatalogService
 from kensho.config import Config
+from kensho.flags import FeatureFlags
 from kensho.http.console_feed import ConsoleFeed
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
@@ -52,6 +53,7 @@ __all__ = [
     "ENVELOPE",
     "EXPORT",
     "EXTRA_OPERATIONS",
+    "FLAGS",
     "INPUT_PARSER",
     "LIFECYCLE",
     "LOOP_MONITOR",
@@ -124,6 +126,8 @@ AUTH = web.AppKey("auth_service", AuthService)
 PLAYBACK = web.AppKey("playback_service", PlaybackService)
 BREAKER = web.AppKey("breaker_control", BreakerControl)
 CACHE_ADMIN = web.AppKey("cache_admin", CacheAdmin)
+#: Feature flags (OpenFeature over configuration plus Redis); search evaluates them.
+FLAGS = web.AppKey("feature_flags", FeatureFlags)
 #: What stream heartbeats report (metrics only).
 BANDWIDTH = web.AppKey("bandwidth_monitor", BandwidthMonitor)
 

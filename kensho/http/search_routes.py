@@ -20,6 +20,7 @@ from aiohttp import web
 from kensho.errors import ValidationFailed
 from kensho.http import keys
 from kensho.http.admin import audit_admin, authorize_admin
+from kensho.http.flag_routes import subject_of
 from kensho.http.operations import document_route, querystring_schema
 from kensho.http.routing import Routes
 from kensho.http.schemas.admin import SearchAnalyticsSchema
@@ -62,7 +63,8 @@ async def search(request: web.Request) -> web.Response:
     service = _service(request)
     reps = request.app[keys.REPRESENTATIONS]
     target = request.raw_path
-    value = service.cached(target)
+    subject = subject_of(request)
+    value = service.cached(target, subject)
     if value is not None:  # the hot path: a target seen before, its page in L1
         return reps.respond(request, value, service.search_policy, COUNT_BYTES)
     query = request.query
@@ -78,6 +80,7 @@ async def search(request: web.Request) -> web.Response:
         limit=limit,
         cursor=cursor,
         target=target,
+        subject=subject,
     )
     return reps.respond(request, value, service.search_policy, COUNT_BYTES)
 

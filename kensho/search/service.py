@@ -21,6 +21,10 @@ version it was made for, the analytics key), so a repeated request is one dict r
 read and one counter increment (`kensho.http.search_routes`). Searches are counted per
 normalised query per minute in memory (`AnalyticsRecorder`) and written in batches by a loop
 task, never on the request path.
+
+The page order is a feature flag (`search-ranking`, `kensho.flags.definitions`): each searcher
+is bucketed by their id (`subject`), and the variant is part of both the cache key and the
+`known` memo's key, so one variant's page is never answered to the other's searchers.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import orjson
 from kensho.cache import CacheService, CacheSettings
 from kensho.catalog.representation import CachePolicy, etag_for, pack
 from kensho.errors import ServiceUnavailable
+from kensho.flags import SEARCH_RANKING, FeatureFlags
 from kensho.search.analytics import AnalyticsRecorder, QueryKey
 from kensho.search.normalize import normalize
 from kensho.search.protocol import BuildInfo, IndexOwner, Rebuild
@@ -47,6 +52,7 @@ __all__ = [
     "CACHE_TTL",
     "COUNT_BYTES",
     "MAX_AGE",
+    "POPULAR_FIRST",
     "REBUILD_TIMEOUT",
     "SUGGEST_TTL",
     "AnalyticsReport",
@@ -60,6 +66,9 @@ SUGGEST_TTL = 10.0  # seconds a replica keeps a suggestion list (short: prefixes
 MAX_AGE = 30  # seconds browsers and CDNs may reuse an answer (Cache-Control max-age)
 REBUILD_TIMEOUT = 120.0
 _MATCH_KINDS = {3: "exact", 2: "prefix", 1: "fuzzy"}
+RELEVANCE = SEARCH_RANKING.default_variant
+#: The `search-ranking` variant that lists each page by match kind, then most popular first.
+POPULAR_FIRST = "popular-first"
 #: A cached search page is `<result count, 2 bytes><representation>`.
 _COUNT: Final = struct.Struct(">H")
 COUNT_BYTES: Final = _COUNT.size
@@ -107,8 +116,10 @@ class SearchService:
         max_age: int = MAX_AGE,
         ranker: RankingPool | None = None,
         suggestions: CacheService | None = None,
+        flags: FeatureFlags | None = None,
     ) -> None:
         self.handle = handle
+        self.flags = flags
         self.cache = cache
         self.analytics = analytics
         self.pool = pool
@@ -143,9 +154,18 @@ class SearchService:
 
     # -- the hot path --------------------------------------------------------------------------
 
-    def cached(self, target: str) -> bytes | None:
+    def ranking(self, subject: str | None) -> str:
+        """The `search-ranking` variant for this searcher (an account or client id)."""
+        if self.flags is None:
+            return RELEVANCE
+        return self.flags.variant(SEARCH_RANKING.key, subject, RELEVANCE)
+
+    def cached(self, target: str, subject: str | None = None) -> bytes | None:
         """The cached answer to a request target seen before, if it is in L1 and was made
-        from the published index; counted for analytics. No await, no parsing (rule 3)."""
+        from the published index; counted for analytics. No await, no parsing (rule 3).
+        A search passes its `subject`: the page remembered is the subject's variant's."""
+        if subject is not None:
+            target = f"{self.ranking(subject)}\x00{target}"
         known = self.known.get(target)
         if known is None:
             return None
@@ -178,20 +198,27 @@ class SearchService:
         limit: int,
         cursor: str | None,
         target: str | None = None,
+        subject: str | None = None,
     ) -> bytes:
         """One page as `<count><ETag><coding><body>` (cached); `genre` is a slug. Cursor errors
-        are 400 or 410. `target`: the request target to remember the answer under."""
+        are 400 or 410. `target`: the request target to remember the answer under; `subject`
+        (who searches) picks the `search-ranking` variant."""
         view = self.view()
         version = view.index.version
         norm = normalize(q)
+        ranking = self.ranking(subject)
+        if target is not None and subject is not None:
+            target = f"{ranking}\x00{target}"
 
         async def load() -> bytes:
-            return await self._rank(view, q, kind=kind, genre=genre, limit=limit, cursor=cursor)
+            return await self._rank(
+                view, q, kind=kind, genre=genre, limit=limit, cursor=cursor, ranking=ranking
+            )
 
         if self.cache is None:
             value = await load()
         else:
-            ident = orjson.dumps([norm, kind, genre, limit, cursor])
+            ident = orjson.dumps([norm, kind, genre, limit, cursor, ranking])
             key = f"search:r1:{version}:{hashlib.sha256(ident).hexdigest()[:32]}"
             value = await self.cache.get_or_load(key, load, ttl=self.cache_ttl)
         # The page's result count travels with it: no JSON is parsed to count.
@@ -211,10 +238,18 @@ class SearchService:
         genre: str | None,
         limit: int,
         cursor: str | None,
+        ranking: str = RELEVANCE,
     ) -> bytes:
         """An uncached page, ranked on a ranking thread (`RankingPool`), never on the loop."""
         return await self.ranker.run(
-            self._page, view, q, kind=kind, genre=genre, limit=limit, cursor=cursor
+            self._page,
+            view,
+            q,
+            kind=kind,
+            genre=genre,
+            limit=limit,
+            cursor=cursor,
+            ranking=ranking,
         )
 
     @staticmethod
@@ -226,11 +261,21 @@ class SearchService:
         genre: str | None,
         limit: int,
         cursor: str | None,
+        ranking: str = RELEVANCE,
     ) -> bytes:
         """Rank, render and tag one page (on a ranking thread, never on the loop)."""
         page = view.index.search(q, kind=kind, genre=genre, limit=limit, after=cursor)
+        hits = list(page.items)
+        if ranking == POPULAR_FIRST:
+            # Within the page only: pages still partition the same hits in the same sequence,
+            # so the cursor (the last hit in score order) stays valid for both variants.
+            def popular(hit: Any) -> tuple[int, int, str]:
+                doc = view.docs.get(hit.id)
+                return (-int(hit.score // 100), -(doc.popularity if doc else 0), hit.id)
+
+            hits.sort(key=popular)
         items = []
-        for hit in page.items:
+        for hit in hits:
             doc = view.docs.get(hit.id)
             if doc is None:  # pragma: no cover - docs and index come from the same rows
                 continue

@@ -4,14 +4,12 @@ pub/sub, Redis down and back, malformed stored values."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as aioredis
+from redisproxy import free_port, tcp_proxy
 
 from kensho.cache import CacheService
 from kensho.cache.lru import Entry
@@ -19,12 +17,6 @@ from kensho.cache.redis_tier import decode_entry, encode_entry
 
 if TYPE_CHECKING:
     from tests.cache.conftest import FakeClock, MakeService
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Loader:
@@ -186,41 +178,6 @@ async def test_redis_down_l1_only_and_degraded(make_service: MakeService) -> Non
     stats = svc.stats()
     assert stats["l2"] == "down" and stats["l2_errors"] >= 1
     assert "l2_error" in svc.health()
-
-
-@contextlib.asynccontextmanager
-async def tcp_proxy(port: int, target: str) -> AsyncIterator[None]:
-    """Forward 127.0.0.1:`port` to the Redis in `target` (a redis:// URL)."""
-    parts = urlsplit(target)
-    host, tport = parts.hostname or "127.0.0.1", parts.port or 6379
-    pipes: set[asyncio.Task[None]] = set()
-
-    async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        try:
-            while data := await r.read(65536):
-                w.write(data)
-                await w.drain()
-        except ConnectionError:
-            pass
-        finally:
-            w.close()
-
-    async def handle(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-        ur, uw = await asyncio.open_connection(host, tport)
-        for t in (pipe(cr, uw), pipe(ur, cw)):
-            task = asyncio.create_task(t)
-            pipes.add(task)
-            task.add_done_callback(pipes.discard)
-
-    server = await asyncio.start_server(handle, "127.0.0.1", port)
-    try:
-        yield
-    finally:
-        server.close()
-        for task in list(pipes):
-            task.cancel()
-        await asyncio.gather(*pipes, return_exceptions=True)
-        await server.wait_closed()
 
 
 async def test_probe_reconnects_and_replays_invalidations(

@@ -1,0 +1,204 @@
+"""`FeatureFlags`: flag evaluation through the OpenFeature SDK, the operators' view and
+changes, and the flags' Prometheus series.
+
+Code asks `flags.variant(key, subject)`; that goes through an OpenFeature client bound to this
+service's own domain (so two apps in one process never share a provider) and our
+`KenshoProvider`, whose settings are: the fleet's override in Redis when Redis answers, else
+the configured one (`KENSHO_FLAGS`), else the flag's built-in default. An evaluation never
+fails a request: an unknown flag or a provider error yields the caller's default.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.flag_evaluation import FlagEvaluationDetails, FlagValueType
+from openfeature.hook import Hook, HookContext, HookHints
+from openfeature.provider.no_op_provider import NoOpProvider
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from redis.asyncio import Redis
+
+from kensho.flags.definitions import FLAGS
+from kensho.flags.model import BUCKETS, FlagDefinition, Setting
+from kensho.flags.provider import KenshoProvider
+from kensho.flags.sync import FlagSync, RedisUnavailable
+
+__all__ = ["FeatureFlags", "FlagsCollector", "RedisUnavailable"]
+
+log = logging.getLogger("kensho.flags")
+
+_DOMAINS = itertools.count(1)
+#: Bounds the evaluation counter's label set even if a caller passes odd keys.
+_MAX_SERIES: Final = 256
+
+
+class _CountEvaluations(Hook):
+    """Counts evaluations by (flag, variant) in a plain dict: hooks run on the caller's thread
+    (the event loop), and a prometheus Counter's lock would cost more than the evaluation."""
+
+    def __init__(self, counts: dict[tuple[str, str], int]) -> None:
+        self.counts = counts
+
+    def after(
+        self,
+        hook_context: HookContext,
+        details: FlagEvaluationDetails[FlagValueType],
+        hints: HookHints,
+    ) -> None:
+        key = (hook_context.flag_key, details.variant or "unknown")
+        if key in self.counts or len(self.counts) < _MAX_SERIES:
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+
+class FeatureFlags:
+    """The process's flags: evaluate, list, change (fleet-wide through Redis), export."""
+
+    def __init__(
+        self,
+        *,
+        configured: Mapping[str, Setting] | None = None,
+        redis: Redis | None = None,
+        prefix: str = "kensho:",
+        refresh_interval: float = 5.0,
+        definitions: Mapping[str, FlagDefinition] = FLAGS,
+    ) -> None:
+        self.definitions = definitions
+        self.configured = dict(configured or {})
+        self.sync = FlagSync(redis, definitions, prefix=prefix, interval=refresh_interval)
+        self.evaluations: dict[tuple[str, str], int] = {}
+        self.domain = f"kensho-flags-{next(_DOMAINS)}"
+        self._provider = KenshoProvider(definitions, self.setting)
+        api.set_provider_and_wait(self._provider, domain=self.domain)
+        self.client = api.get_client(self.domain)
+        self.client.add_hooks([_CountEvaluations(self.evaluations)])
+
+    async def start(self) -> None:
+        await self.sync.start()
+
+    async def close(self) -> None:
+        await self.sync.close()
+        api.set_provider(NoOpProvider(), domain=self.domain)
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def setting(self, definition: FlagDefinition) -> Setting:
+        """The setting in force here: Redis override > configured > built-in."""
+        if self.sync.up:
+            override = self.sync.overrides.get(definition.key)
+            if override is not None:
+                return override
+        return self.configured.get(definition.key) or definition.builtin()
+
+    def source(self, key: str) -> str:
+        """Where the setting in force comes from: `redis`, `config` or `default`."""
+        if self.sync.up and key in self.sync.overrides:
+            return "redis"
+        return "config" if key in self.configured else "default"
+
+    def variant(self, key: str, subject: str | None, default: str) -> str:
+        """The string variant `subject` (an account or client id) gets; `default` on error."""
+        context = EvaluationContext(targeting_key=subject)
+        return self.client.get_string_value(key, default, context)
+
+    def enabled(self, key: str, subject: str | None, default: bool = False) -> bool:
+        """A boolean flag's value for `subject`; `default` on error."""
+        context = EvaluationContext(targeting_key=subject)
+        return self.client.get_boolean_value(key, default, context)
+
+    # -- operators ----------------------------------------------------------------------------
+    def describe(self, key: str) -> dict[str, Any]:
+        """One flag as `GET /admin/flags` lists it."""
+        definition = self.definitions[key]
+        setting = self.setting(definition)
+        configured = self.configured.get(key) or definition.builtin()
+        return {
+            "key": key,
+            "type": definition.kind,
+            "description": definition.description,
+            "variants": list(definition.variants),
+            "setting": setting.as_dict(),
+            "source": self.source(key),
+            "configured": configured.as_dict(),
+            "shares": share_of_variants(definition, setting),
+            "updated_at": self.sync.updated.get(key) if self.source(key) == "redis" else None,
+            "evaluations": {
+                variant: count
+                for (flag, variant), count in sorted(self.evaluations.items())
+                if flag == key
+            },
+        }
+
+    def describe_all(self) -> dict[str, Any]:
+        """Every flag and whether the fleet's overrides are being followed."""
+        return {
+            "redis": {True: "up", False: "down", None: "unknown"}[self.sync.up],
+            "refresh_s": self.sync.interval,
+            "flags": [self.describe(key) for key in self.definitions],
+        }
+
+    async def put(self, key: str, setting: Setting) -> dict[str, Any]:
+        """Store `setting` for the whole fleet (raises `RedisUnavailable`); the flag after."""
+        await self.sync.store(key, setting)
+        return self.describe(key)
+
+    async def reset(self, key: str) -> dict[str, Any]:
+        """Drop the fleet's override: back to the configured setting everywhere."""
+        await self.sync.store(key, None)
+        return self.describe(key)
+
+
+def share_of_variants(definition: FlagDefinition, setting: Setting) -> dict[str, float]:
+    """Percent of subjects that get each variant under `setting` (0..100, sums to 100)."""
+    shares = dict.fromkeys(definition.variants, 0.0)
+    if not setting.enabled:
+        shares[definition.default_variant] = 100.0
+        return shares
+    rolled = 0
+    for name, points in setting.rollout.items():
+        shares[name] += points / 100
+        rolled += points
+    shares[setting.default_variant] += (BUCKETS - rolled) / 100
+    return shares
+
+
+class FlagsCollector(Collector):
+    """At scrape time: feature_flag_state{flag,variant} (percent of subjects),
+    feature_flag_enabled{flag}, feature_flag_evaluations_total{flag,variant},
+    feature_flag_redis_up (0: the configured settings are in force)."""
+
+    def __init__(self, flags: FeatureFlags) -> None:
+        self._flags = flags
+
+    def collect(self) -> Iterable[Metric]:
+        flags = self._flags
+        state = GaugeMetricFamily(
+            "feature_flag_state",
+            "Percent of subjects each flag variant is served to here",
+            labels=["flag", "variant"],
+        )
+        enabled = GaugeMetricFamily(
+            "feature_flag_enabled",
+            "1 when the flag is on (0: everyone gets its built-in)",
+            labels=["flag"],
+        )
+        evaluations = CounterMetricFamily(
+            "feature_flag_evaluations", "Flag evaluations by variant", labels=["flag", "variant"]
+        )
+        redis_up = GaugeMetricFamily(
+            "feature_flag_redis_up",
+            "1 while the fleet's flag settings are read from Redis; 0: configured settings",
+        )
+        for key, definition in flags.definitions.items():
+            setting = flags.setting(definition)
+            enabled.add_metric([key], 1.0 if setting.enabled else 0.0)
+            for variant, share in share_of_variants(definition, setting).items():
+                state.add_metric([key, variant], share)
+        for (key, variant), count in sorted(flags.evaluations.items()):
+            evaluations.add_metric([key, variant], float(count))
+        redis_up.add_metric([], 1.0 if flags.sync.up else 0.0)
+        return [state, enabled, evaluations, redis_up]

@@ -1,0 +1,81 @@
+"""The `search-ranking` flag: relevance (score order) vs popular-first, over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kensho.flags import SEARCH_RANKING, FeatureFlags, Setting, parse_setting
+from kensho.http import keys
+from kensho.search.service import POPULAR_FIRST
+
+from .conftest import MakeSearchApp
+
+QUERY = "/api/search?q=the&limit=10"
+_KINDS = {"exact": 3, "prefix": 2, "fuzzy": 1}
+
+
+def flags_with(setting: Setting) -> FeatureFlags:
+    return FeatureFlags(configured={SEARCH_RANKING.key: setting})
+
+
+async def page(app: Any, path: str = QUERY) -> list[dict[str, Any]]:
+    resp = await app.client.get(path)
+    body = await resp.json()
+    assert resp.status == 200, body
+    return list(body["items"])
+
+
+def popular_order(items: list[dict[str, Any]]) -> list[str]:
+    ranked = sorted(items, key=lambda i: (-_KINDS[i["match_kind"]], -i["popularity"], i["id"]))
+    return [i["id"] for i in ranked]
+
+
+async def test_relevance_is_score_order_and_popular_first_reorders(
+    make_search_app: MakeSearchApp,
+) -> None:
+    relevance = await make_search_app(cache=False, flags=flags_with(SEARCH_RANKING.builtin()))
+    items = await page(relevance)
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+    # the query has hits whose score order is not their popularity order: the flag matters
+    assert [i["id"] for i in items] != popular_order(items)
+
+    popular = await make_search_app(
+        cache=False, flags=flags_with(Setting(enabled=True, default_variant=POPULAR_FIRST))
+    )
+    reordered = await page(popular)
+    assert [i["id"] for i in reordered] == popular_order(items)  # same hits, popular first
+    counts = popular.app[keys.FLAGS].evaluations
+    assert counts == {(SEARCH_RANKING.key, POPULAR_FIRST): 1}
+
+
+async def test_pages_of_both_variants_hold_the_same_hits(make_search_app: MakeSearchApp) -> None:
+    relevance = await make_search_app(cache=False)  # no flags service: relevance
+    popular = await make_search_app(
+        cache=False, flags=flags_with(Setting(enabled=True, default_variant=POPULAR_FIRST))
+    )
+    pages = []
+    for app in (relevance, popular):
+        first = await app.client.get("/api/search?q=the&limit=4")
+        body = await first.json()
+        cursor = body["next_cursor"]
+        second = await page(app, f"/api/search?q=the&limit=4&cursor={cursor}")
+        pages.append(({i["id"] for i in body["items"]}, {i["id"] for i in second}))
+    assert pages[0] == pages[1]  # each page partitions the same hits
+
+
+async def test_the_cache_keeps_variants_apart(
+    make_search_app: MakeSearchApp,
+) -> None:
+    everyone = parse_setting(
+        SEARCH_RANKING, {"default_variant": "relevance", "rollout": {POPULAR_FIRST: 100}}
+    )
+    app = await make_search_app(cache=True, flags=flags_with(SEARCH_RANKING.builtin()))
+    cached_relevance = await page(app)
+    # flip to everyone popular-first (as a Redis override would): the cached relevance page
+    # must not be served to the other variant
+    app.app[keys.FLAGS].configured[SEARCH_RANKING.key] = everyone
+    flipped = await page(app)
+    assert [i["id"] for i in flipped] == popular_order(cached_relevance)
+    app.app[keys.FLAGS].configured[SEARCH_RANKING.key] = SEARCH_RANKING.builtin()
+    assert await page(app) == cached_relevance
