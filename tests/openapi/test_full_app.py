@@ -198,6 +198,7 @@ def _known_ids(server: LiveServer) -> dict[str, dict[str, str]]:
         # The breaker: restarting it is harmless to the operations that follow (a session-pool
         # restart would drop the session they use).
         "/admin/actors/{name}/restart": {"name": "breaker"},
+        "/admin/flags/{key}": {"key": "search-ranking"},
         "/anime/{id}": {"id": entry.series_id},
         "/assets/{name}": {"name": sorted(server.app[WEB_BUNDLE].assets)[0]},
     }

@@ -10,11 +10,14 @@ from typing import Any, ClassVar
 
 from marshmallow import fields, validate
 
+from kensho.flags import FLAGS
 from kensho.http.schemas._base import BodySchema, ResponseSchema, describe
 
 __all__ = ["FlagListSchema", "FlagSchema", "FlagSettingSchema"]
 
 _PERCENT = fields.Float(validate=validate.Range(min=0, max=100))
+#: Every variant of every flag; which belong to the flag in the path is checked on PUT (422).
+_VARIANTS = sorted({name for flag in FLAGS.values() for name in flag.variants})
 
 
 class FlagSettingSchema(BodySchema):
@@ -26,11 +29,11 @@ class FlagSettingSchema(BodySchema):
     )
     default_variant = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=64),
+        validate=validate.OneOf(_VARIANTS),
         metadata=describe("the variant of everyone outside the rollout"),
     )
     rollout = fields.Dict(
-        keys=fields.String(validate=validate.Length(min=1, max=64)),
+        keys=fields.String(validate=validate.OneOf(_VARIANTS)),
         values=_PERCENT,
         load_default=dict,
         metadata=describe(
