@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from test_cache_redis import free_port, tcp_proxy
+from redisproxy import free_port, tcp_proxy
 
 from kensho.cache import CacheService, RedisSettings
 from kensho.cache.keys import Namespace
