@@ -21,7 +21,7 @@ function FlagCard({ flag, onSave, onReset }) {
   useEffect(() => setDraft(draftOf(flag)), [flag.key, flag.source, flag.updated_at, JSON.stringify(flag.setting)]);
   const others = flag.variants.filter((v) => v !== draft.default_variant);
   const total = others.reduce((sum, v) => sum + (Number(draft.rollout[v]) || 0), 0);
-  const id = (what) => `flag-${flag.key}-${what}`;
+  const title = `flag-${flag.key}-title`;
   function submit(event) {
     event.preventDefault();
     const rollout = {};
@@ -32,8 +32,8 @@ function FlagCard({ flag, onSave, onReset }) {
     onSave(flag.key, { enabled: draft.enabled, default_variant: draft.default_variant, rollout });
   }
   return html`
-    <article class="flag" data-flag=${flag.key} aria-labelledby=${id("title")}>
-      <h3 id=${id("title")}><code>${flag.key}</code></h3>
+    <article class="flag" data-flag=${flag.key} aria-labelledby=${title}>
+      <h3 id=${title}><code>${flag.key}</code></h3>
       <p class="muted">${flag.description}</p>
       <dl class="facts">
         <dt>Source</dt><dd data-field="source">${SOURCES[flag.source] || flag.source}${flag.updated_at ? ` · set ${new Date(flag.updated_at).toLocaleString("en-GB")}` : ""}</dd>
@@ -44,15 +44,19 @@ function FlagCard({ flag, onSave, onReset }) {
       <form class="flag-form" onSubmit=${submit}>
         <label class="check"><input type="checkbox" checked=${draft.enabled}
           onChange=${(e) => setDraft({ ...draft, enabled: e.currentTarget.checked })} /> On</label>
-        <label for=${id("default")}>Default variant</label>
-        <select id=${id("default")} value=${draft.default_variant}
-          onChange=${(e) => setDraft({ ...draft, default_variant: e.currentTarget.value })}>
-          ${flag.variants.map((v) => html`<option value=${v}>${v}</option>`)}
-        </select>
-        ${others.map((v) => html`
-          <label for=${id(`rollout-${v}`)}>Roll out ${v} to (%)</label>
-          <input id=${id(`rollout-${v}`)} type="number" min="0" max="100" step="0.01" inputmode="decimal"
-            value=${draft.rollout[v]} onInput=${(e) => setDraft({ ...draft, rollout: { ...draft.rollout, [v]: e.currentTarget.value } })} />`)}
+        <div class="fields">
+          <label>Default variant
+            <select value=${draft.default_variant}
+              onChange=${(e) => setDraft({ ...draft, default_variant: e.currentTarget.value })}>
+              ${flag.variants.map((v) => html`<option value=${v}>${v}</option>`)}
+            </select>
+          </label>
+          ${others.map((v) => html`
+            <label>Roll out ${v} to (%)
+              <input type="number" min="0" max="100" step="0.01" inputmode="decimal" value=${draft.rollout[v]}
+                onInput=${(e) => setDraft({ ...draft, rollout: { ...draft.rollout, [v]: e.currentTarget.value } })} />
+            </label>`)}
+        </div>
         <p class=${total > 100 ? "error" : "muted"} role=${total > 100 ? "alert" : undefined}>
           ${total > 100 ? "The rollout adds up to more than 100 %." : `Clients are bucketed by a stable hash; raising a percentage keeps everyone already in.`}
         </p>

@@ -1,4 +1,4 @@
-import{a as ie,b as l,c as _,d as R,e as G,f as N,g as le,i as de,k as ce,l as K,m as pe,n as ue,p as fe,q as H,r as P,s as $,t as ee}from"./chunk-UH5LOXPZ.js";var te=pe(null);function me(e,o){return new Promise(a=>te.set({message:e,action:o,resolve:a}))}function $e(){let e=ue(te),o=G(null);R(()=>{let t=o.current;e&&!t.open&&t.showModal(),!e&&t.open&&t.close()},[e]);function a(t){e&&e.resolve(t),te.set(null)}return l`
+import{a as ie,b as l,c as _,d as R,e as G,f as N,g as le,i as de,k as ce,l as K,m as pe,n as fe,p as ue,q as H,r as P,s as $,t as ee}from"./chunk-UH5LOXPZ.js";var te=pe(null);function me(e,o){return new Promise(a=>te.set({message:e,action:o,resolve:a}))}function $e(){let e=fe(te),o=G(null);R(()=>{let t=o.current;e&&!t.open&&t.showModal(),!e&&t.open&&t.close()},[e]);function a(t){e&&e.resolve(t),te.set(null)}return l`
     <dialog ref=${o} class="confirm" aria-labelledby="confirm-text" onCancel=${t=>{t.preventDefault(),a(!1)}}>
       <p id="confirm-text">${e?e.message:""}</p>
       <div class="confirm-buttons">
@@ -17,9 +17,9 @@ ${A}`,v++}else ge(r,n,w)?x=r.slice(r.charCodeAt(n+6)===L?n+7:n+6,p)||void 0:k(r,
 `,n);for(;n<r.length;){let p=-1;if(s!==-1&&i!==-1?p=s<i?s:i:s!==-1?s===r.length-1?p=-1:p=s:i!==-1&&(p=i),p===-1)break;if(k(r,n,p),E())return"";n=p+1,r.charCodeAt(n-1)===J&&r.charCodeAt(n)===Y&&n++,s!==-1&&s<n&&(s=r.indexOf("\r",n)),i!==-1&&i<n&&(i=r.indexOf(`
 `,n))}return r.slice(n)}function k(r,n,s){if(n===s){V();return}let i=r.charCodeAt(n);if(he(r,n,i)){let D=r.charCodeAt(n+5)===L?n+6:n+5,se=r.slice(D,s);g=v===0?se:`${g}
 ${se}`,v++;return}if(ge(r,n,i)){x=r.slice(r.charCodeAt(n+6)===L?n+7:n+6,s)||void 0;return}if(i===105&&r.charCodeAt(n+1)===100&&r.charCodeAt(n+2)===58){let D=r.slice(r.charCodeAt(n+3)===L?n+4:n+3,s);D.includes("\0")||(f=D);return}if(i===58){if(a){let D=r.slice(n,s);a(D.slice(r.charCodeAt(n+1)===L?2:1))}return}let p=r.slice(n,s),w=p.indexOf(":");if(w===-1){q(p,"",p);return}let I=p.slice(0,w),A=p.charCodeAt(w+1)===L?2:1,ke=p.slice(w+A);q(I,ke,p)}function q(r,n,s){switch(r){case"event":x=n||void 0;break;case"data":g=v===0?n:`${g}
-${n}`,v++;break;case"id":n.includes("\0")||(f=n);break;case"retry":/^\d+$/.test(n)?h?.(parseInt(n,10)):t?.(new B(`Invalid \`retry\` value: "${n}"`,{type:"invalid-retry",value:n,line:s}));break;default:t?.(new B(`Unknown field "${r.length>20?`${r.slice(0,20)}…`:r}"`,{type:"unknown-field",field:r,value:n,line:s}));break}}function V(){f!==void 0&&d?.(f),v>0&&c?.({id:f,event:x,data:g}),f=void 0,g="",v=0,x=void 0}function Z(r={}){if(r.consume&&m.length>0){let n=m.join("");k(n,0,n.length)}u="",f=void 0,g="",v=0,x=void 0,m.length=0,b=0,O=!1,C=!1,y=!1}return{feed:j,reset:Z}}function he(e,o,a){return a===100&&e.charCodeAt(o+1)===97&&e.charCodeAt(o+2)===116&&e.charCodeAt(o+3)===97&&e.charCodeAt(o+4)===58}function ge(e,o,a){return a===101&&e.charCodeAt(o+1)===118&&e.charCodeAt(o+2)===101&&e.charCodeAt(o+3)===110&&e.charCodeAt(o+4)===116&&e.charCodeAt(o+5)===58}function Q(e,o){let a=1;for(;a<e.length&&a<o.length;){if(e.charCodeAt(a)!==o.charCodeAt(a))return!1;a++}return e.length<=o.length||e.charCodeAt(o.length)===58}var M=class extends Error{};async function ve(e,{onState:o,onStatus:a,signal:t}){let c=500;for(;!t.aborted;){try{let d=await fetch("/admin/events",{headers:{Accept:"text/event-stream",Authorization:`Bearer ${e}`},cache:"no-store",signal:t});if(d.status===401||d.status===404)throw new M;if(!d.ok||!d.body)throw new Error(`the feed answered ${d.status}`);a("live"),c=500;let h=re({onEvent(b){b.event==="state"?o(JSON.parse(b.data)):b.event==="shutdown"&&a("draining")}}),m=d.body.pipeThrough(new TextDecoderStream).getReader();for(;;){let{value:b,done:u}=await m.read();if(u)break;h.feed(b)}}catch(d){if(K(d)||d instanceof M)throw d}if(t.aborted)break;a("reconnecting"),await ce(c,t).catch(()=>{}),c=Math.min(c*2,1e4)}}var Ie={redis:"fleet override (Redis)",config:"configured (KENSHO_FLAGS)",default:"built-in default"};function ye(e){let o=e.setting;return{enabled:o.enabled,default_variant:o.default_variant,rollout:Object.fromEntries(e.variants.map(a=>[a,String(o.rollout[a]??0)]))}}function Le({flag:e,onSave:o,onReset:a}){let[t,c]=_(()=>ye(e));R(()=>c(ye(e)),[e.key,e.source,e.updated_at,JSON.stringify(e.setting)]);let d=e.variants.filter(u=>u!==t.default_variant),h=d.reduce((u,f)=>u+(Number(t.rollout[f])||0),0),m=u=>`flag-${e.key}-${u}`;function b(u){u.preventDefault();let f={};for(let g of d){let v=Number(t.rollout[g]);v>0&&(f[g]=v)}o(e.key,{enabled:t.enabled,default_variant:t.default_variant,rollout:f})}return l`
-    <article class="flag" data-flag=${e.key} aria-labelledby=${m("title")}>
-      <h3 id=${m("title")}><code>${e.key}</code></h3>
+${n}`,v++;break;case"id":n.includes("\0")||(f=n);break;case"retry":/^\d+$/.test(n)?h?.(parseInt(n,10)):t?.(new B(`Invalid \`retry\` value: "${n}"`,{type:"invalid-retry",value:n,line:s}));break;default:t?.(new B(`Unknown field "${r.length>20?`${r.slice(0,20)}…`:r}"`,{type:"unknown-field",field:r,value:n,line:s}));break}}function V(){f!==void 0&&d?.(f),v>0&&c?.({id:f,event:x,data:g}),f=void 0,g="",v=0,x=void 0}function Z(r={}){if(r.consume&&m.length>0){let n=m.join("");k(n,0,n.length)}u="",f=void 0,g="",v=0,x=void 0,m.length=0,b=0,O=!1,C=!1,y=!1}return{feed:j,reset:Z}}function he(e,o,a){return a===100&&e.charCodeAt(o+1)===97&&e.charCodeAt(o+2)===116&&e.charCodeAt(o+3)===97&&e.charCodeAt(o+4)===58}function ge(e,o,a){return a===101&&e.charCodeAt(o+1)===118&&e.charCodeAt(o+2)===101&&e.charCodeAt(o+3)===110&&e.charCodeAt(o+4)===116&&e.charCodeAt(o+5)===58}function Q(e,o){let a=1;for(;a<e.length&&a<o.length;){if(e.charCodeAt(a)!==o.charCodeAt(a))return!1;a++}return e.length<=o.length||e.charCodeAt(o.length)===58}var M=class extends Error{};async function ve(e,{onState:o,onStatus:a,signal:t}){let c=500;for(;!t.aborted;){try{let d=await fetch("/admin/events",{headers:{Accept:"text/event-stream",Authorization:`Bearer ${e}`},cache:"no-store",signal:t});if(d.status===401||d.status===404)throw new M;if(!d.ok||!d.body)throw new Error(`the feed answered ${d.status}`);a("live"),c=500;let h=re({onEvent(b){b.event==="state"?o(JSON.parse(b.data)):b.event==="shutdown"&&a("draining")}}),m=d.body.pipeThrough(new TextDecoderStream).getReader();for(;;){let{value:b,done:u}=await m.read();if(u)break;h.feed(b)}}catch(d){if(K(d)||d instanceof M)throw d}if(t.aborted)break;a("reconnecting"),await ce(c,t).catch(()=>{}),c=Math.min(c*2,1e4)}}var Ie={redis:"fleet override (Redis)",config:"configured (KENSHO_FLAGS)",default:"built-in default"};function ye(e){let o=e.setting;return{enabled:o.enabled,default_variant:o.default_variant,rollout:Object.fromEntries(e.variants.map(a=>[a,String(o.rollout[a]??0)]))}}function Le({flag:e,onSave:o,onReset:a}){let[t,c]=_(()=>ye(e));R(()=>c(ye(e)),[e.key,e.source,e.updated_at,JSON.stringify(e.setting)]);let d=e.variants.filter(u=>u!==t.default_variant),h=d.reduce((u,f)=>u+(Number(t.rollout[f])||0),0),m=`flag-${e.key}-title`;function b(u){u.preventDefault();let f={};for(let g of d){let v=Number(t.rollout[g]);v>0&&(f[g]=v)}o(e.key,{enabled:t.enabled,default_variant:t.default_variant,rollout:f})}return l`
+    <article class="flag" data-flag=${e.key} aria-labelledby=${m}>
+      <h3 id=${m}><code>${e.key}</code></h3>
       <p class="muted">${e.description}</p>
       <dl class="facts">
         <dt>Source</dt><dd data-field="source">${Ie[e.source]||e.source}${e.updated_at?` · set ${new Date(e.updated_at).toLocaleString("en-GB")}`:""}</dd>
@@ -30,15 +30,19 @@ ${n}`,v++;break;case"id":n.includes("\0")||(f=n);break;case"retry":/^\d+$/.test(
       <form class="flag-form" onSubmit=${b}>
         <label class="check"><input type="checkbox" checked=${t.enabled}
           onChange=${u=>c({...t,enabled:u.currentTarget.checked})} /> On</label>
-        <label for=${m("default")}>Default variant</label>
-        <select id=${m("default")} value=${t.default_variant}
-          onChange=${u=>c({...t,default_variant:u.currentTarget.value})}>
-          ${e.variants.map(u=>l`<option value=${u}>${u}</option>`)}
-        </select>
-        ${d.map(u=>l`
-          <label for=${m(`rollout-${u}`)}>Roll out ${u} to (%)</label>
-          <input id=${m(`rollout-${u}`)} type="number" min="0" max="100" step="0.01" inputmode="decimal"
-            value=${t.rollout[u]} onInput=${f=>c({...t,rollout:{...t.rollout,[u]:f.currentTarget.value}})} />`)}
+        <div class="fields">
+          <label>Default variant
+            <select value=${t.default_variant}
+              onChange=${u=>c({...t,default_variant:u.currentTarget.value})}>
+              ${e.variants.map(u=>l`<option value=${u}>${u}</option>`)}
+            </select>
+          </label>
+          ${d.map(u=>l`
+            <label>Roll out ${u} to (%)
+              <input type="number" min="0" max="100" step="0.01" inputmode="decimal" value=${t.rollout[u]}
+                onInput=${f=>c({...t,rollout:{...t.rollout,[u]:f.currentTarget.value}})} />
+            </label>`)}
+        </div>
         <p class=${h>100?"error":"muted"} role=${h>100?"alert":void 0}>
           ${h>100?"The rollout adds up to more than 100 %.":"Clients are bucketed by a stable hash; raising a percentage keeps everyone already in."}
         </p>
@@ -166,7 +170,7 @@ ${n}`,v++;break;case"id":n.includes("\0")||(f=n);break;case"retry":/^\d+$/.test(
                   <td role="cell" data-label="Restarts" data-col="restarts">${$(t.restarts)}</td>
                   <td role="cell" data-label="p50">${ee(t.processing_us&&t.processing_us.p50)}</td>
                   <td role="cell" data-label="p99">${ee(t.processing_us&&t.processing_us.p99)}</td>
-                  <td role="cell" data-label="Uptime">${fe(t.uptime_s)}</td>
+                  <td role="cell" data-label="Uptime">${ue(t.uptime_s)}</td>
                   <td role="cell" data-label="Last failure" class=${t.last_failure?"failure":"blank"}>${De(t.last_failure)}</td>
                   <td role="cell" class="restart-cell"><button type="button" onClick=${()=>o(t.name)} aria-label=${`Restart ${t.name}`}>Restart</button></td>
                 </tr>`)}
