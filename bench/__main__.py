@@ -13,7 +13,18 @@ import sys
 import time
 from pathlib import Path
 
-ALL = ("ask", "http", "catalog", "search", "search-http", "sync", "rollout", "loop", "fleet")
+ALL = (
+    "ask",
+    "http",
+    "catalog",
+    "search",
+    "search-http",
+    "sync",
+    "rollout",
+    "loop",
+    "fleet",
+    "flags",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -6,6 +6,10 @@ service's own domain (so two apps in one process never share a provider) and our
 `KenshoProvider`, whose settings are: the fleet's override in Redis when Redis answers, else
 the configured one (`KENSHO_FLAGS`), else the flag's built-in default. An evaluation never
 fails a request: an unknown flag or a provider error yields the caller's default.
+
+A subject's variant only changes when a setting does, and an OpenFeature evaluation (hooks,
+context merging, provider status) costs ~10x the decision itself (`docs/benchmarks.md`), so
+decisions are memoised per (flag, subject) until the next change of any setting.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ from typing import Any, Final
 
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
-from openfeature.flag_evaluation import FlagEvaluationDetails, FlagValueType
-from openfeature.hook import Hook, HookContext, HookHints
 from openfeature.provider.no_op_provider import NoOpProvider
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -36,24 +38,8 @@ log = logging.getLogger("kensho.flags")
 _DOMAINS = itertools.count(1)
 #: Bounds the evaluation counter's label set even if a caller passes odd keys.
 _MAX_SERIES: Final = 256
-
-
-class _CountEvaluations(Hook):
-    """Counts evaluations by (flag, variant) in a plain dict: hooks run on the caller's thread
-    (the event loop), and a prometheus Counter's lock would cost more than the evaluation."""
-
-    def __init__(self, counts: dict[tuple[str, str], int]) -> None:
-        self.counts = counts
-
-    def after(
-        self,
-        hook_context: HookContext,
-        details: FlagEvaluationDetails[FlagValueType],
-        hints: HookHints,
-    ) -> None:
-        key = (hook_context.flag_key, details.variant or "unknown")
-        if key in self.counts or len(self.counts) < _MAX_SERIES:
-            self.counts[key] = self.counts.get(key, 0) + 1
+#: Memoised decisions; past this many subjects the memo starts afresh (bounded memory).
+_MEMO_MAX: Final = 50_000
 
 
 class FeatureFlags:
@@ -70,13 +56,22 @@ class FeatureFlags:
     ) -> None:
         self.definitions = definitions
         self.configured = dict(configured or {})
-        self.sync = FlagSync(redis, definitions, prefix=prefix, interval=refresh_interval)
+        #: (flag, subject, asked as boolean?) -> (variant, value)
+        self._memo: dict[tuple[str, str | None, bool], tuple[str, bool | str]] = {}
+        self.sync = FlagSync(
+            redis,
+            definitions,
+            prefix=prefix,
+            interval=refresh_interval,
+            on_change=self._memo.clear,
+        )
+        #: Decisions served by (flag, variant): a plain dict on the loop, read at scrape time
+        #: (a prometheus Counter's lock would cost more than a memoised decision).
         self.evaluations: dict[tuple[str, str], int] = {}
         self.domain = f"kensho-flags-{next(_DOMAINS)}"
         self._provider = KenshoProvider(definitions, self.setting)
         api.set_provider_and_wait(self._provider, domain=self.domain)
         self.client = api.get_client(self.domain)
-        self.client.add_hooks([_CountEvaluations(self.evaluations)])
 
     async def start(self) -> None:
         await self.sync.start()
@@ -100,15 +95,37 @@ class FeatureFlags:
             return "redis"
         return "config" if key in self.configured else "default"
 
+    def configure(self, configured: Mapping[str, Setting]) -> None:
+        """Replace the configured settings (what applies without a fleet override)."""
+        self.configured = dict(configured)
+        self._memo.clear()
+
     def variant(self, key: str, subject: str | None, default: str) -> str:
         """The string variant `subject` (an account or client id) gets; `default` on error."""
-        context = EvaluationContext(targeting_key=subject)
-        return self.client.get_string_value(key, default, context)
+        return str(self._decide(key, subject, default))
 
     def enabled(self, key: str, subject: str | None, default: bool = False) -> bool:
         """A boolean flag's value for `subject`; `default` on error."""
-        context = EvaluationContext(targeting_key=subject)
-        return self.client.get_boolean_value(key, default, context)
+        return bool(self._decide(key, subject, default))
+
+    def _decide(self, key: str, subject: str | None, default: bool | str) -> bool | str:
+        slot = (key, subject, isinstance(default, bool))
+        memo = self._memo.get(slot)
+        if memo is None:
+            context = EvaluationContext(targeting_key=subject)
+            if isinstance(default, bool):
+                details: Any = self.client.get_boolean_details(key, default, context)
+            else:
+                details = self.client.get_string_details(key, default, context)
+            memo = ("error" if details.error_code else details.variant or "unknown", details.value)
+            if details.error_code is None:  # errors are not remembered: they are bugs to see
+                if len(self._memo) >= _MEMO_MAX:
+                    self._memo.clear()
+                self._memo[slot] = memo
+        counted = (key, memo[0])
+        if counted in self.evaluations or len(self.evaluations) < _MAX_SERIES:
+            self.evaluations[counted] = self.evaluations.get(counted, 0) + 1
+        return memo[1]
 
     # -- operators ----------------------------------------------------------------------------
     def describe(self, key: str) -> dict[str, Any]:

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from kensho.config import ConfigError, load_config
-from kensho.flags import SEARCH_RANKING, FlagDefinition, FlagInputError, parse_configured
+from kensho.flags import (
+    SEARCH_RANKING,
+    FeatureFlags,
+    FlagDefinition,
+    FlagInputError,
+    parse_configured,
+)
 from kensho.flags.model import BUCKETS, Setting, bucket_of, decide, parse_setting
 from kensho.flags.service import share_of_variants
 
@@ -138,3 +144,18 @@ def test_a_toml_table_is_the_same_document(tmp_path: Path) -> None:
     config = load_config(environ={"KENSHO_CONFIG": str(toml)})
     assert config.flags is not None
     assert parse_configured(config.flags)["search-ranking"].default_variant == "popular-first"
+
+
+def test_evaluations_go_through_openfeature_and_errors_yield_the_default() -> None:
+    flags = FeatureFlags(configured={"search-ranking": Setting(True, "popular-first")})
+    assert flags.variant("search-ranking", "client:1", "relevance") == "popular-first"
+    assert flags.client.provider.get_metadata().name == "kensho"
+    assert flags.variant("no-such-flag", "client:1", "fallback") == "fallback"
+    assert flags.enabled("search-ranking", "client:1", True) is True  # a string flag: error
+    assert flags.evaluations == {
+        ("search-ranking", "popular-first"): 1,
+        ("no-such-flag", "error"): 1,
+        ("search-ranking", "error"): 1,
+    }
+    flags.configure({})
+    assert flags.variant("search-ranking", "client:1", "relevance") == "relevance"

@@ -26,6 +26,7 @@ from kensho.actors.supervisor import Supervisor
 from kensho.cache import CacheService, CacheSettings
 from kensho.composition import services
 from kensho.config import Config
+from kensho.flags import FeatureFlags
 from kensho.http import keys
 from kensho.http.app import Resource, create_app
 from kensho.search.protocol import Published
@@ -115,6 +116,7 @@ async def make_search_app(
         with_pool: bool = True,
         built: bool = True,
         settings: dict[str, Any] | None = None,
+        flags: FeatureFlags | None = None,
         **actor_deps: Any,
     ) -> SearchApp:
         """`built=False` returns without waiting for the first index (it builds after start);
@@ -136,6 +138,8 @@ async def make_search_app(
                 app[keys.DB_POOL] = pool
             if svc_cache is not None:
                 app[keys.CACHE] = svc_cache
+            if flags is not None:
+                app[keys.FLAGS] = flags
             yield
             if pool is not None:
                 pool.close()

@@ -74,8 +74,8 @@ async def test_the_cache_keeps_variants_apart(
     cached_relevance = await page(app)
     # flip to everyone popular-first (as a Redis override would): the cached relevance page
     # must not be served to the other variant
-    app.app[keys.FLAGS].configured[SEARCH_RANKING.key] = everyone
+    app.app[keys.FLAGS].configure({SEARCH_RANKING.key: everyone})
     flipped = await page(app)
     assert [i["id"] for i in flipped] == popular_order(cached_relevance)
-    app.app[keys.FLAGS].configured[SEARCH_RANKING.key] = SEARCH_RANKING.builtin()
+    app.app[keys.FLAGS].configure({SEARCH_RANKING.key: SEARCH_RANKING.builtin()})
     assert await page(app) == cached_relevance
