@@ -174,7 +174,10 @@ class FlagSync:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
-            await self.refresh()
+            try:
+                await self.refresh()
+            except Exception:  # a bug here must not stop following the fleet for good
+                log.exception("flags: re-reading the overrides failed; trying again later")
 
     async def _subscribe(self) -> None:
         assert self._client is not None
