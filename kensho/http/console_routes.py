@@ -1,10 +1,11 @@
 """Operator console routes: `GET /admin/events` (the live feed) and `POST /admin/catalog/sync`.
 
 The feed is Server-Sent Events (`aiohttp-sse`): a `state` event at once and then every
-`console_feed.TICK` seconds, with the supervision tree, the breaker, the catalog sync and the
-players' bandwidth; a comment line every 15 s keeps idle proxies from closing the stream. The
-handler only waits on its subscription queue, so it never blocks the loop; a client that goes
-away makes the next write fail, which ends the handler and drops the subscription. At graceful
+`console_feed.TICK` seconds, with the supervision tree, the breaker, the catalog sync, the
+players' bandwidth and the feature flags; a comment line every 15 s keeps idle proxies from
+closing the stream. The handler only waits on its subscription queue, so it never blocks the
+loop; a client that goes away makes the next write fail, which ends the handler and drops the
+subscription. At graceful
 shutdown (`on_shutdown`, before aiohttp waits for in-flight requests) every stream gets a
 `shutdown` event and ends, so an open console never holds the drain up. Admin-token protected
 and audited (the subscription, not each event).
@@ -75,6 +76,7 @@ def console_state(app: web.Application) -> dict[str, Any]:
     lifecycle = app[keys.LIFECYCLE]
     sup = app.get(keys.SUPERVISOR)
     bandwidth = app.get(keys.BANDWIDTH)
+    flags = app.get(keys.FLAGS)
     return {
         "at": time.time(),
         "draining": lifecycle.draining,
@@ -85,6 +87,7 @@ def console_state(app: web.Application) -> dict[str, Any]:
         "breaker": _breaker(app),
         "sync": _sync_status(app),
         "bandwidth": bandwidth.view() if bandwidth is not None else None,
+        "flags": flags.describe_all() if flags is not None else None,
     }
 
 
@@ -152,6 +155,7 @@ def add_console_routes(app: web.Application) -> None:
         description="A `state` event at once and then every 0.5 s; its data is a JSON "
         "object: `tree` (as `GET /admin/actors`), `breaker` (state, rates, window, transitions), "
         "`sync` (catalog sync status), `bandwidth` (as `GET /admin/streams/bandwidth`), "
+        "`flags` (as `GET /admin/flags`), "
         "`draining`, `uptime_s`, `in_flight`, `loop_lag_ms`. A `shutdown` event ends the "
         "stream when the server drains; `: ping` comment lines come every 15 s. The stream "
         "has no deadline.",

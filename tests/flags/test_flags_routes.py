@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from kensho.http import keys
+from kensho.http.console_routes import console_state
 from kensho.http.flag_routes import MAX_FLAG_BODY
 from kensho.http.schemas.flags import FlagListSchema, FlagSchema
 
@@ -237,3 +238,11 @@ async def test_metrics_show_state_and_evaluations(make_flags_app: MakeFlagsApp) 
     assert "feature_flag_redis_up 1.0" in text
     doc = await body_of(await client.get("/admin/flags", headers=AUTH), 200)
     assert sum(doc["flags"][0]["evaluations"].values()) == 200
+
+
+async def test_the_console_feed_carries_the_flags(make_flags_app: MakeFlagsApp) -> None:
+    client = await make_flags_app()
+    await body_of(await client.put(FLAG, json=TEN, headers=AUTH), 200)
+    state = console_state(client.app)
+    assert state["flags"] == client.app[keys.FLAGS].describe_all()
+    assert state["flags"]["flags"][0]["shares"]["popular-first"] == 10.0

@@ -11,7 +11,6 @@ import { SupervisionTree, findActor } from "./tree.js";
 const TOKEN_KEY = "kensho.adminToken";
 const SAMPLES = 120; // one per feed event: a minute of trend
 const ANALYTICS_MS = 30_000;
-const FLAGS_MS = 5_000; // another operator's change (or another replica's) shows within this
 
 function TokenForm({ onToken, refused }) {
   const [value, setValue] = useState("");
@@ -51,7 +50,6 @@ function Console({ token, onRefused }) {
   const [history, setHistory] = useState({ hitRatio: [], kbps: [], lag: [] });
   const [log, setLog] = useState([]);
   const [analytics, setAnalytics] = useState({ data: null, error: null });
-  const [flags, setFlags] = useState({ data: null, error: null });
   const previous = useRef(null);
 
   const say = useCallback((text, bad = false) => {
@@ -105,18 +103,6 @@ function Console({ token, onRefused }) {
     return () => clearInterval(timer);
   }, [loadAnalytics]);
 
-  const loadFlags = useCallback(() => {
-    admin("/admin/flags")
-      .then((data) => setFlags({ data, error: null }))
-      .catch((err) => setFlags((f) => ({ ...f, error: err.message })));
-  }, [admin]);
-
-  useEffect(() => {
-    loadFlags();
-    const timer = setInterval(loadFlags, FLAGS_MS);
-    return () => clearInterval(timer);
-  }, [loadFlags]);
-
   async function act(question, action, run, done) {
     if (!(await confirmAction(question, action))) return;
     try {
@@ -147,11 +133,11 @@ function Console({ token, onRefused }) {
   const saveFlag = (key, setting) =>
     act(`Set ${key} for the whole fleet: ${describeSetting(setting)}?`, "Apply",
       () => admin(`/admin/flags/${encodeURIComponent(key)}`, { method: "PUT", body: setting }),
-      (flag) => { loadFlags(); return `${flag.key} is now ${describeSetting(flag.setting)} on every replica.`; });
+      (flag) => `${flag.key} is now ${describeSetting(flag.setting)} on every replica.`);
   const resetFlag = (key) =>
     act(`Drop the fleet's override of ${key}? Every replica goes back to its configured setting.`, "Reset",
       () => admin(`/admin/flags/${encodeURIComponent(key)}`, { method: "DELETE" }),
-      (flag) => { loadFlags(); return `${flag.key} is back to its ${flag.source === "config" ? "configured" : "built-in"} setting.`; });
+      (flag) => `${flag.key} is back to its ${flag.source === "config" ? "configured" : "built-in"} setting.`);
   const sync = () =>
     act("Start a catalog sync now?", "Sync now",
       () => admin("/admin/catalog/sync", { method: "POST" }),
@@ -189,7 +175,7 @@ function Console({ token, onRefused }) {
           <${ProcessPanel} state=${state} history=${history} />
         <//>
         <${Panel} id="flags" title="Feature flags" wide>
-          <${FlagsPanel} flags=${flags.data} error=${flags.error} onSave=${saveFlag} onReset=${resetFlag} />
+          <${FlagsPanel} flags=${state.flags} onSave=${saveFlag} onReset=${resetFlag} />
         <//>
         <${Panel} id="search" title="Search analytics" wide>
           <${SearchPanel} analytics=${analytics.data} error=${analytics.error} onRefresh=${loadAnalytics} />

@@ -1,6 +1,6 @@
-// Feature flags: the setting in force on this replica, its source and rollout, and a form
-// that stores a new setting for the whole fleet (PUT /admin/flags/{key}) or drops the
-// fleet's override (DELETE), each after a confirmation.
+// Feature flags (from the live feed): the setting in force on this replica, its source and
+// rollout, and a form that stores a new setting for the whole fleet (PUT /admin/flags/{key})
+// or drops the fleet's override (DELETE), each after a confirmation.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
 import { count, percent } from "../shared/format.js";
@@ -69,14 +69,12 @@ function FlagCard({ flag, onSave, onReset }) {
   `;
 }
 
-export function FlagsPanel({ flags, error, onSave, onReset }) {
+export function FlagsPanel({ flags, onSave, onReset }) {
+  if (!flags) return html`<p class="empty">No feature flags on this replica.</p>`;
   return html`
-    ${error && html`<p class="error" role="alert">${error}</p>`}
-    ${flags && html`
       <p class="muted" data-field="redis">${flags.redis === "down"
         ? "Redis is unreachable: this replica evaluates the configured settings, and changes are refused."
         : `Following the fleet's settings in Redis (re-read at least every ${flags.refresh_s} s).`}</p>
-      <div class="flags">${flags.flags.map((flag) => html`<${FlagCard} key=${flag.key} flag=${flag} onSave=${onSave} onReset=${onReset} />`)}</div>`}
-    ${!flags && !error && html`<p class="empty">Loading…</p>`}
+      <div class="flags">${flags.flags.map((flag) => html`<${FlagCard} key=${flag.key} flag=${flag} onSave=${onSave} onReset=${onReset} />`)}</div>
   `;
 }
