@@ -5,7 +5,10 @@ setting as JSON) and announced on the channel `<prefix>flags:changed`; every rep
 the hash when it hears it, and anyway every `interval` seconds, so a lost message (a replica
 that was resubscribing) costs at most that long (ARCHITECTURE rule 8). While Redis is
 unreachable the overrides are dropped and the configured settings apply (rule 9): the same on
-every replica that cannot see Redis, logged once per outage, never a failed request.
+every replica that cannot see Redis, logged once per outage, never a failed request. One slow
+or failed read alone does not count as an outage (a loaded Redis answering late must not flip
+the fleet's behaviour back and forth): the overrides are dropped at the second failure in a
+row, at most one `interval` after the first.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ log = logging.getLogger("kensho.flags")
 
 _DOWN = (RedisError, OSError, asyncio.TimeoutError)
 _MAX_VALUE_BYTES = 4096
+#: Failed reads in a row that make an outage (the first may be a slow answer).
+_FAILURES_FOR_DOWN = 2
 
 
 class RedisUnavailable(RuntimeError):
@@ -61,6 +66,7 @@ class FlagSync:
         self.updated: dict[str, str] = {}
         self.refreshes = 0
         self.errors = 0
+        self._failures = 0
         self.last_error: str | None = None
         self._ignored: set[tuple[str, bytes]] = set()
         self._wake = asyncio.Event()
@@ -68,6 +74,7 @@ class FlagSync:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._pubsub: PubSub | None = None
+        self._closed = False
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -79,6 +86,10 @@ class FlagSync:
         self._task = asyncio.create_task(self._follow(), name="flags-sync")
 
     async def close(self) -> None:
+        # The flag as well as the cancellation: redis-py may swallow a CancelledError that
+        # lands inside one of its calls, and the follower must still end.
+        self._closed = True
+        self._wake.set()
         for task in (self._task, self._listener):
             if task is not None:
                 task.cancel()
@@ -98,6 +109,7 @@ class FlagSync:
             self._down(exc)
             return
         self.refreshes += 1
+        self._failures = 0
         overrides, updated = self._parse(raw)
         was_up = self.up
         changed = overrides != self.overrides or was_up is not True
@@ -143,8 +155,9 @@ class FlagSync:
         """Write (or, with None, delete) one override and tell every replica; the time stored.
 
         Raises `RedisUnavailable`: a change that only this replica saw would split the fleet.
+        Tried even while reads are failing: the write itself says whether Redis answers.
         """
-        if self._client is None or self.up is False:
+        if self._client is None:
             raise RedisUnavailable("Redis is unavailable")
         at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         try:
@@ -159,6 +172,9 @@ class FlagSync:
         except _DOWN as exc:
             self._down(exc)
             raise RedisUnavailable("Redis is unavailable") from exc
+        if self.up is not True:  # Redis is back: read every override, not just this one
+            await self.refresh()
+            return at
         if setting is None:
             self.overrides.pop(key, None)
             self.updated.pop(key, None)
@@ -170,10 +186,15 @@ class FlagSync:
 
     # -- following ----------------------------------------------------------------------------
     async def _follow(self) -> None:
-        while True:
+        while not self._closed:
+            # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancellation that arrives
+            # as the wake-up does (close() would then wait for this task forever).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._closed:
+                return
             try:
                 await self.refresh()
             except Exception:  # a bug here must not stop following the fleet for good
@@ -214,7 +235,11 @@ class FlagSync:
 
     def _down(self, exc: BaseException) -> None:
         self.errors += 1
+        self._failures += 1
         self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        if self.up is True and self._failures < _FAILURES_FOR_DOWN:
+            log.info("flags: a Redis read failed, keeping the overrides: %s", self.last_error)
+            return
         if self.up is not False:
             log.warning(
                 "flags: Redis unavailable, evaluating the configured settings: %s",

@@ -126,3 +126,28 @@ async def test_redis_lost_and_back(
         await flags.sync.refresh()
         assert flags.sync.up is True and flags.source(KEY) == "redis"
         assert any("reachable again" in r.getMessage() for r in caplog.records)
+
+
+async def test_one_failed_read_keeps_the_overrides_two_drop_them(
+    make_flags: MakeFlags, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags = await make_flags(configured={KEY: SEARCH_RANKING.builtin()})
+    await flags.put(KEY, POPULAR)
+    client = flags.sync._client
+    assert client is not None
+    real = client.hgetall
+
+    async def slow(*_: Any) -> Any:
+        raise TimeoutError("Redis answered late")
+
+    monkeypatch.setattr(client, "hgetall", slow)
+    await flags.sync.refresh()
+    assert flags.sync.up is True and flags.source(KEY) == "redis"  # a slow answer alone
+    await flags.sync.refresh()
+    assert flags.sync.up is False and flags.source(KEY) == "config"  # an outage
+
+    # a change is tried anyway: the write itself says Redis answers, and everything is re-read
+    monkeypatch.setattr(client, "hgetall", real)
+    await flags.put(KEY, Setting(enabled=False, default_variant="popular-first"))
+    assert flags.sync.up is True and flags.source(KEY) == "redis"
+    assert flags.variant(KEY, "client:1", "x") == "relevance"  # off: the built-in variant
