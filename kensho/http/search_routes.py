@@ -63,8 +63,8 @@ async def search(request: web.Request) -> web.Response:
     service = _service(request)
     reps = request.app[keys.REPRESENTATIONS]
     target = request.raw_path
-    subject = subject_of(request)
-    value = service.cached(target, subject)
+    ranking = service.ranking(subject_of(request))  # the searcher's variant, evaluated once
+    value = service.cached(target, ranking)
     if value is not None:  # the hot path: a target seen before, its page in L1
         return reps.respond(request, value, service.search_policy, COUNT_BYTES)
     query = request.query
@@ -80,7 +80,7 @@ async def search(request: web.Request) -> web.Response:
         limit=limit,
         cursor=cursor,
         target=target,
-        subject=subject,
+        ranking=ranking,
     )
     return reps.respond(request, value, service.search_policy, COUNT_BYTES)
 

@@ -160,12 +160,12 @@ class SearchService:
             return RELEVANCE
         return self.flags.variant(SEARCH_RANKING.key, subject, RELEVANCE)
 
-    def cached(self, target: str, subject: str | None = None) -> bytes | None:
+    def cached(self, target: str, ranking: str = RELEVANCE) -> bytes | None:
         """The cached answer to a request target seen before, if it is in L1 and was made
         from the published index; counted for analytics. No await, no parsing (rule 3).
-        A search passes its `subject`: the page remembered is the subject's variant's."""
-        if subject is not None:
-            target = f"{self.ranking(subject)}\x00{target}"
+        A search passes its `ranking` variant: the page remembered is that variant's."""
+        if ranking != RELEVANCE:
+            target = f"{ranking}\x00{target}"  # the built-in variant keeps the bare target
         known = self.known.get(target)
         if known is None:
             return None
@@ -198,16 +198,15 @@ class SearchService:
         limit: int,
         cursor: str | None,
         target: str | None = None,
-        subject: str | None = None,
+        ranking: str = RELEVANCE,
     ) -> bytes:
         """One page as `<count><ETag><coding><body>` (cached); `genre` is a slug. Cursor errors
-        are 400 or 410. `target`: the request target to remember the answer under; `subject`
-        (who searches) picks the `search-ranking` variant."""
+        are 400 or 410. `target`: the request target to remember the answer under; `ranking`:
+        the searcher's `search-ranking` variant (`ranking(subject)`)."""
         view = self.view()
         version = view.index.version
         norm = normalize(q)
-        ranking = self.ranking(subject)
-        if target is not None and subject is not None:
+        if target is not None and ranking != RELEVANCE:
             target = f"{ranking}\x00{target}"
 
         async def load() -> bytes:
