@@ -168,6 +168,13 @@ class Config:
     flags_refresh: float = _opt(
         5.0, lo=0.05, hi=3600, help="re-read the fleet's flag overrides in Redis every (s)"
     )
+    # Sessions and streams across replicas (issue 12, docs/fleet.md)
+    session_revalidate_interval: float = _opt(
+        5.0, lo=0.05, hi=60, help="re-read a cached session from PostgreSQL after (s)"
+    )
+    stream_open_lock: float = _opt(
+        10.0, lo=0.1, hi=120, help="fleet-wide lock on one stream open (s, Redis)"
+    )
     # Observability
     otel_endpoint: str | None = _opt(None, help="OTLP/HTTP traces endpoint; unset = no export")
     service_name: str = _opt("kensho", help="service name in traces and metrics")

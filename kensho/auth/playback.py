@@ -1,11 +1,14 @@
-"""`PlaybackService`: stream URLs per (session, episode), cached, released when done.
+"""`PlaybackService`: stream URLs per (session, episode), shared by the fleet, released when done.
 
 A stream request opens one upstream stream token (the play call counts against the account's
-stream limit), reads the master playlist to learn the qualities, and keeps the grant in the
-session-pool actor. Later requests for the same episode and session reuse the grant, whatever
-quality they ask for, until `cache_until`, which is before the upstream token expires. Grants
-are released upstream when replaced, at logout, when their session ends, and by the sweeper
-once their cache window is over.
+stream limit), reads the master playlist to learn the qualities, and keeps the grant in
+PostgreSQL (`GrantStore`), where every replica reuses it, whatever quality it is asked for,
+until `cache_until`, which is before the upstream token expires. Concurrent opens of the same
+(session, episode) share one play call: a single flight within the replica, and a short Redis
+lock across replicas (the others wait for the grant to appear). An upstream 420 (the account's
+stream limit) releases the stale grants the fleet holds for the account and retries once.
+Grants are released upstream when replaced, when the viewer stops, at logout, and by the
+sweeper of any replica once their window ended or their session is gone.
 """
 
 from __future__ import annotations
@@ -13,29 +16,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from yarl import URL
 
 from kensho.actors.handle import ActorHandle
-from kensho.actors.session_pool import (
-    DropStream,
-    GetStream,
-    PutStream,
-    StreamGrant,
-    Sweep,
-    SweepResult,
-)
+from kensho.actors.session_pool import Sweep, SweepResult
+from kensho.auth.grants import GrantStore, StreamGrant
 from kensho.auth.quality import parse_master, select_quality
 from kensho.auth.service import AuthService, Caller
-from kensho.errors import ActorTimeout, Forbidden, UpstreamError
+from kensho.errors import Forbidden, UpstreamError
 from kensho.upstream.client import CrunchyrollClient, Playback
-from kensho.upstream.errors import UpstreamForbidden
+from kensho.upstream.errors import TooManyActiveStreams, UpstreamForbidden
+from kensho.upstream.sessions import Session
 from kensho.upstream.tokens import Token
 
 __all__ = ["PlaybackService"]
+
+_LOCK_DOWN = (RedisError, OSError, TimeoutError)
 
 log = logging.getLogger(__name__)
 _DEFAULT_TTL = 600.0
@@ -53,17 +55,28 @@ class PlaybackService:
         auth: AuthService,
         sessions: ActorHandle,
         client: CrunchyrollClient,
+        grants: GrantStore,
+        redis: Any = None,
+        lock_prefix: str = "kensho:stream-open:",
+        lock_seconds: float = 10.0,
         cache_fraction: float = 0.8,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.auth = auth
         self.sessions = sessions
         self.client = client
+        self.grants = grants
+        self._redis = redis
+        self._lock_prefix = lock_prefix
+        self._lock_seconds = lock_seconds
         self._fraction = cache_fraction
         self._wall = wall_clock
         self._releases: set[asyncio.Task[int]] = set()
+        self._opening: dict[tuple[str, str], asyncio.Future[StreamGrant]] = {}
         self.opened = 0
         self.released = 0
+        self.shared = 0
+        self.retried_after_limit = 0
 
     async def stream(
         self,
@@ -74,12 +87,89 @@ class PlaybackService:
         bandwidth_kbps: int | None,
     ) -> dict[str, Any]:
         session = await self.auth.session(plain)
-        grant: StreamGrant | None = await self.sessions.ask(
-            GetStream(session.token_hash, episode_id)
-        )
+        grant = await self.grants.get(session.token_hash, episode_id, self._wall())
         if grant is None:
-            grant = await self._open(plain, caller, session.token_hash, episode_id)
+            grant = await self._single_flight(
+                (session.token_hash, episode_id),
+                lambda: self._open_shared(plain, caller, session, episode_id),
+            )
         return self.render(grant, quality, bandwidth_kbps)
+
+    async def _single_flight(
+        self, key: tuple[str, str], open_: Callable[[], Awaitable[StreamGrant]]
+    ) -> StreamGrant:
+        """One open per (session, episode) in this replica; the others await its result."""
+        running = self._opening.get(key)
+        if running is not None:
+            self.shared += 1
+            return await asyncio.shield(running)
+        future: asyncio.Future[StreamGrant] = asyncio.get_running_loop().create_future()
+        self._opening[key] = future
+        try:
+            grant = await open_()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: only the waiters re-raise it
+            raise
+        else:
+            future.set_result(grant)
+            return grant
+        finally:
+            self._opening.pop(key, None)
+
+    async def _open_shared(
+        self, plain: str, caller: Caller, session: Session, episode_id: str
+    ) -> StreamGrant:
+        """Open under the fleet-wide lock; a replica that finds it held waits for the grant
+        the holder stores. Without Redis the lock is skipped (one open per replica)."""
+        key = session.token_hash
+        name = f"{self._lock_prefix}{key}:{episode_id}"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lock_seconds
+        pause = 0.02
+        while True:
+            owner = await self._lock(name)
+            if owner is not False:
+                break
+            grant = await self.grants.get(key, episode_id, self._wall())
+            if grant is not None:
+                self.shared += 1
+                return grant
+            if loop.time() >= deadline:
+                owner = None  # a holder that outlives its lock: open ourselves
+                break
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        try:
+            grant = await self.grants.get(key, episode_id, self._wall())
+            if grant is not None:  # stored by the holder we waited for
+                self.shared += 1
+                return grant
+            return await self._open(plain, caller, session, episode_id)
+        finally:
+            if isinstance(owner, str):
+                await self._unlock(name, owner)
+
+    async def _lock(self, name: str) -> str | bool | None:
+        """The lock's owner value when taken, False when another holds it, None without
+        Redis (then we go on alone: a Redis outage never fails a stream request)."""
+        if self._redis is None:
+            return None
+        owner = uuid.uuid4().hex
+        try:
+            taken = await self._redis.set(name, owner, nx=True, px=int(self._lock_seconds * 1000))
+        except _LOCK_DOWN as exc:
+            log.warning("stream open lock unavailable (%s): opening locally", type(exc).__name__)
+            return None
+        return owner if taken else False
+
+    async def _unlock(self, name: str, owner: str) -> None:
+        try:
+            held = await self._redis.get(name)
+            if held is not None and held.decode() == owner:
+                await self._redis.delete(name)
+        except _LOCK_DOWN:
+            return  # it expires by itself
 
     @staticmethod
     def render(grant: StreamGrant, quality: str, bandwidth_kbps: int | None) -> dict[str, Any]:
@@ -95,11 +185,22 @@ class PlaybackService:
             "expires_at": _iso(grant.expires_at),
         }
 
-    async def _open(self, plain: str, caller: Caller, key: str, episode_id: str) -> StreamGrant:
+    async def _open(
+        self, plain: str, caller: Caller, session: Session, episode_id: str
+    ) -> StreamGrant:
+        key = session.token_hash
         try:
-            playback, token = await self.auth.call(
-                plain, caller, lambda t: self.client.play(episode_id, t)
-            )
+            try:
+                playback, token = await self._play(plain, caller, episode_id)
+            except TooManyActiveStreams:
+                # Like the official apps: free what the fleet holds for this account that
+                # nobody should be watching, then try once more.
+                stale = await self.grants.take_stale(session.upstream.account_id, key, self._wall())
+                if not stale:
+                    raise
+                await self.release(stale)
+                self.retried_after_limit += 1
+                playback, token = await self._play(plain, caller, episode_id)
         except UpstreamForbidden as exc:
             if "premium" in (exc.code or ""):
                 raise Forbidden("This episode needs a premium account.") from None
@@ -111,15 +212,16 @@ class PlaybackService:
             self._release_later([_bare_grant(key, episode_id, playback, token)])
             raise
         try:
-            previous: StreamGrant | None = await self.sessions.ask(PutStream(grant))
-        except ActorTimeout:
-            raise  # PutStream runs even after its asker gave up: the grant is kept, released later
+            previous = await self.grants.put(grant)
         except BaseException:
             self._release_later([grant])  # nobody holds it: free the account's stream slot
             raise
         if previous is not None and previous.stream_token != grant.stream_token:
             self._release_later([previous])
         return grant
+
+    async def _play(self, plain: str, caller: Caller, episode_id: str) -> tuple[Playback, Token]:
+        return await self.auth.call(plain, caller, lambda t: self.client.play(episode_id, t))
 
     async def _grant(
         self, key: str, episode_id: str, playback: Playback, token: Token
@@ -176,9 +278,7 @@ class PlaybackService:
         """The viewer stopped playing `episode_id`: release its stream token upstream now
         (it frees one of the account's concurrent streams). False when nothing was held."""
         session = await self.auth.session(plain)
-        grant: StreamGrant | None = await self.sessions.ask(
-            DropStream(session.token_hash, episode_id)
-        )
+        grant = await self.grants.take(session.token_hash, episode_id)
         if grant is None:
             return False
         await self.release([grant])
@@ -189,12 +289,13 @@ class PlaybackService:
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)
 
-    async def sweep(self) -> SweepResult:
-        """Release grants whose cache window ended or whose session is gone."""
+    async def sweep(self) -> tuple[SweepResult, int]:
+        """Release the fleet's grants whose window ended or whose session is gone (any
+        replica may: each row is taken once), and drop expired sessions from memory."""
         result: SweepResult = await self.sessions.ask(Sweep())
-        if result.released:
-            await self.release(result.released)
-        return result
+        due = await self.grants.take_due(self._wall())
+        released = await self.release(due) if due else 0
+        return result, released
 
     async def drain(self) -> None:
         """Wait for background releases (at shutdown)."""

@@ -2,7 +2,14 @@
 
 Runs on the event loop (it does the upstream and database I/O, rule 2); the session-pool actor
 decides who holds which token and who refreshes it. A session missing from the actor (after a
-restart of the server or of the actor, or an LRU eviction) is re-adopted from PostgreSQL.
+restart of the server or of the actor, an LRU eviction, or because its cached copy is due for
+re-validation) is re-adopted from PostgreSQL, which is the truth for every replica.
+
+Across replicas (docs/fleet.md): a revocation is written to PostgreSQL, then broadcast
+(`RevocationBus`) so every replica drops its cached copy at once; a refresh takes the
+fleet-wide per-session lease in PostgreSQL first, and a replica that does not get it waits for
+the holder's rotation and re-reads the fresh token instead of spending its stale refresh token.
+A session is revoked for a rejected refresh token only while the row still holds that token.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from kensho.actors.handle import ActorHandle
@@ -20,14 +27,17 @@ from kensho.actors.session_pool import (
     CompleteRefresh,
     CreateSession,
     FailRefresh,
+    ForgetSession,
     Invalidate,
     LookupSession,
+    RecheckAll,
     RevokeSession,
-    StreamGrant,
     TokenFor,
 )
 from kensho.auth.audit import AuditEvent, AuditRecord, AuditWriter
+from kensho.auth.grants import GrantStore, StreamGrant
 from kensho.auth.limiter import LoginLimiter
+from kensho.auth.revocations import RevocationBus
 from kensho.auth.store import SessionStore
 from kensho.errors import RateLimited, ServiceUnavailable, Unauthorized
 from kensho.upstream.client import CrunchyrollClient
@@ -70,6 +80,8 @@ class AuthService:
         store: SessionStore,
         audit: AuditWriter,
         limiter: LoginLimiter,
+        grants: GrantStore | None = None,
+        revocations: RevocationBus | None = None,
         refresh_wait: float = 15.0,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -78,10 +90,33 @@ class AuthService:
         self.store = store
         self.audit = audit
         self.limiter = limiter
+        self.grants = grants
+        self.revocations = revocations
         self._refresh_wait = refresh_wait
         self._wall = wall_clock
         self._refreshing: dict[str, asyncio.Event] = {}
+        self._adopting: dict[str, asyncio.Future[bool]] = {}
         self.refreshes = 0
+        self.refreshes_adopted = 0
+
+    # -- fleet: revocations from other replicas ----------------------------------------------------
+
+    def forget(self, key: str) -> None:
+        """Another replica revoked `key` (the broadcast): drop our cached copy."""
+        self.sessions.tell(ForgetSession(key))
+
+    def recheck_all(self) -> None:
+        """Revocations may have been missed: re-read every cached session before its next use."""
+        self.sessions.tell(RecheckAll())
+
+    async def _broadcast(self, key: str) -> None:
+        if self.revocations is not None:
+            await self.revocations.publish(key)
+
+    async def _take_grants(self, key: str) -> tuple[StreamGrant, ...]:
+        if self.grants is None:
+            return ()
+        return tuple(await self.grants.take_session(key))
 
     async def audit_admin(
         self, event: AuditEvent, username: str | None, caller: Caller, detail: str | None = None
@@ -111,20 +146,41 @@ class AuthService:
             await self.audit_admin(AuditEvent.FAILURE, username, caller, "invalid credentials")
             raise _unauthorized("Invalid username or password.") from None
         plain, session = await self.sessions.ask(CreateSession(username, token))
-        await self.store.save(session)
+        try:
+            await self.store.save(session)  # the memory is a cache: never the only copy
+        except BaseException:
+            self.sessions.tell(RevokeSession(plain))
+            raise
         await self.limiter.success(username)
         await self.audit_admin(AuditEvent.SUCCESS, username, caller)
         return plain, session
 
     async def logout(self, plain: str, caller: Caller) -> tuple[StreamGrant, ...]:
-        """Revoke the session everywhere; returns the stream grants to release."""
-        session, grants = await self.sessions.ask(RevokeSession(plain))
+        """Revoke the session everywhere (PostgreSQL, then the broadcast); returns the stream
+        grants to release, whichever replica opened them."""
+        session: Session | None = await self.sessions.ask(RevokeSession(plain))
         key = hash_session_token(plain) if _plausible(plain) else None
         revoked = key is not None and await self.store.revoke(key)
-        if session is None and not revoked:
+        if key is None or (session is None and not revoked):
             raise _unauthorized()
+        await self._broadcast(key)
+        grants = await self._take_grants(key)
         username = session.username if session is not None else None
         await self.audit_admin(AuditEvent.LOGOUT, username, caller)
+        return grants
+
+    async def revoke_user(self, username: str, caller: Caller) -> tuple[StreamGrant, ...]:
+        """An operator ends every session of `username` on every replica; returns the grants
+        to release."""
+        keys = await self.store.revoke_user(username)
+        grants: list[StreamGrant] = []
+        for key in keys:
+            self.forget(key)
+            await self._broadcast(key)
+            grants.extend(await self._take_grants(key))
+        await self.audit_admin(
+            AuditEvent.LOGOUT, username, caller, f"revoked by an operator ({len(keys)})"
+        )
         return tuple(grants)
 
     # -- sessions ----------------------------------------------------------------------------------
@@ -139,13 +195,31 @@ class AuthService:
         return found
 
     async def _adopt(self, plain: str) -> bool:
+        """(Re-)read the session from PostgreSQL into the pool; one read per key at a time."""
         if not _plausible(plain):
             return False
-        stored = await self.store.load(hash_session_token(plain))
-        if stored is None:
-            return False
-        adopted: bool = await self.sessions.ask(AdoptSession(stored))
-        return adopted
+        key = hash_session_token(plain)
+        running = self._adopting.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._adopting[key] = future
+        try:
+            stored = await self.store.load(key)
+            if stored is None:
+                self.sessions.tell(ForgetSession(key))  # revoked or expired: drop our copy
+                adopted = False
+            else:
+                adopted = await self.sessions.ask(AdoptSession(stored))
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        else:
+            future.set_result(adopted)
+            return adopted
+        finally:
+            self._adopting.pop(key, None)
 
     async def upstream_token(self, plain: str, caller: Caller) -> tuple[str, Token]:
         """(session key, a fresh upstream token); refreshes first when it is close to expiry."""
@@ -176,38 +250,94 @@ class AuthService:
             return
 
     async def _refresh(self, decision: Refresh, caller: Caller) -> Token:
-        """Rotate the refresh token (one refresh per session at a time) and persist it."""
+        """Rotate the refresh token (one refresh per session in the fleet) and persist it."""
         event = self._refreshing.setdefault(decision.key, asyncio.Event())
         try:
             try:
+                leased = await self._lease(decision)
+                if isinstance(leased, Token):
+                    return leased
                 if decision.refresh_token is None:
                     raise InvalidRefreshToken("the session has no refresh token")
                 token = await self.client.refresh_grant(decision.refresh_token, decision.device_id)
             except InvalidRefreshToken:
-                ended = await self.sessions.ask(FailRefresh(decision.key, decision.ticket, True))
-                await self.store.revoke(decision.key)
-                username = ended[0].username if ended else None
-                await self.audit_admin(
-                    AuditEvent.REFRESH_FAILURE, username, caller, "refresh rejected"
-                )
-                raise _unauthorized("The session ended upstream; log in again.") from None
+                return await self._rejected(decision, caller)
             except BaseException as exc:
                 self.sessions.tell(FailRefresh(decision.key, decision.ticket, False))
-                if isinstance(exc, Exception):
+                if isinstance(exc, Exception) and not isinstance(exc, Unauthorized):
                     await self.audit_admin(
                         AuditEvent.REFRESH_FAILURE, None, caller, type(exc).__name__
                     )
                 raise
             self.refreshes += 1
-            updated: Session | None = await self.sessions.ask(
-                CompleteRefresh(decision.key, decision.ticket, token)
-            )
-            if updated is not None:
-                await self.store.update_upstream(decision.key, updated.upstream)
-            return token
+            return await self._save(decision, token, caller)
         finally:
             self._refreshing.pop(decision.key, None)
             event.set()
+
+    async def _lease(self, decision: Refresh) -> Token | None:
+        """Take the fleet-wide refresh lease on the version we hold (None: we refresh), or
+        return the fresh token another replica saved meanwhile (the loser re-reads)."""
+        key, version = decision.key, decision.version
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._refresh_wait
+        pause = 0.02
+        while not await self.store.take_refresh_lease(key, version, self._refresh_wait):
+            fresh = await self.store.load(key)
+            if fresh is None:
+                await self.sessions.ask(FailRefresh(key, decision.ticket, True))
+                raise _unauthorized("The session has ended; log in again.")
+            if fresh.version != version:
+                return await self._adopt_fresh(decision, fresh)
+            if loop.time() >= deadline:
+                self.sessions.tell(FailRefresh(key, decision.ticket, False))
+                raise ServiceUnavailable(
+                    "The session's token is being refreshed; retry.", retry_after=1
+                )
+            await asyncio.sleep(pause)  # another replica holds the lease: wait for its rotation
+            pause = min(pause * 2, 0.2)
+        return None
+
+    async def _adopt_fresh(self, decision: Refresh, fresh: Session) -> Token:
+        self.refreshes_adopted += 1
+        await self.sessions.ask(
+            CompleteRefresh(decision.key, decision.ticket, fresh.upstream, fresh.version)
+        )
+        return fresh.upstream
+
+    async def _save(self, decision: Refresh, token: Token, caller: Caller) -> Token:
+        """PostgreSQL first (even when this replica's pool evicted the session meanwhile: the
+        old refresh token is spent upstream), then the pool."""
+        key = decision.key
+        if token.refresh_token is None:  # the answer did not rotate it: keep the old one
+            token = replace(token, refresh_token=decision.refresh_token)
+        saved = await self.store.save_refresh(key, decision.version, token)
+        if saved is None:  # our lease lapsed and the row moved on, or it was revoked
+            fresh = await self.store.load(key)
+            if fresh is None:
+                await self.sessions.ask(FailRefresh(key, decision.ticket, True))
+                raise _unauthorized("The session has ended; log in again.")
+            return await self._adopt_fresh(decision, fresh)
+        await self.sessions.ask(CompleteRefresh(key, decision.ticket, token, saved))
+        return token
+
+    async def _rejected(self, decision: Refresh, caller: Caller) -> Token:
+        """Upstream refused the refresh token. Revoke only if it is still the session's
+        current one; if another replica rotated it meanwhile, use theirs."""
+        key = decision.key
+        if not await self.store.revoke(key, version=decision.version):
+            fresh = await self.store.load(key)
+            if fresh is not None and fresh.version != decision.version:
+                return await self._adopt_fresh(decision, fresh)
+        ended: Session | None = await self.sessions.ask(FailRefresh(key, decision.ticket, True))
+        await self._broadcast(key)
+        await self.audit_admin(
+            AuditEvent.REFRESH_FAILURE,
+            ended.username if ended else None,
+            caller,
+            "refresh rejected",
+        )
+        raise _unauthorized("The session ended upstream; log in again.")
 
     async def call(
         self, plain: str, caller: Caller, fn: Callable[[Token], Awaitable[T]]

@@ -5,6 +5,11 @@ Rows are keyed by the SHA-256 of the session token (`kensho_sessions.token_hash`
 rewritten after every refresh. They are sealed with `SessionCipher` (Fernet) before they reach
 the database; a row that cannot be opened (another key, tampering) is no session at all, so the
 caller answers 401. Nothing here logs a row or a token.
+
+Every replica shares these rows (docs/fleet.md): `version` counts token rotations and a refresh
+is written only over the version it started from (`save_refresh`, a compare-and-swap), under a
+fleet-wide per-session lease (`take_refresh_lease`) so only one replica spends the rotating
+refresh token at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 import orjson
 
 from kensho.auth.crypto import SessionCipher, UndecryptableRecord
-from kensho.store.pool import execute, fetch_one
+from kensho.store.pool import execute, fetch_all, fetch_one
 from kensho.upstream.sessions import Session
 from kensho.upstream.tokens import Token
 
@@ -56,7 +61,7 @@ class SessionStore:
         row = await fetch_one(
             self._pool,
             "SELECT username, upstream, extract(epoch FROM created_at), "
-            "extract(epoch FROM expires_at) FROM kensho_sessions "
+            "extract(epoch FROM expires_at), version FROM kensho_sessions "
             "WHERE token_hash = %s AND revoked_at IS NULL AND expires_at > now()",
             (token_hash,),
         )
@@ -83,6 +88,7 @@ class SessionStore:
             upstream=upstream,
             created_at=float(row[2]),
             expires_at=float(row[3]),
+            version=int(row[4]),
         )
 
     async def update_upstream(self, token_hash: str, token: Token) -> None:
@@ -94,12 +100,70 @@ class SessionStore:
             (self._sealed(token), token.premium, token_hash),
         )
 
-    async def revoke(self, token_hash: str) -> bool:
-        """Mark revoked and drop the upstream secrets; True if a live row was revoked."""
+    async def take_refresh_lease(self, token_hash: str, version: int, seconds: float) -> bool:
+        """The fleet-wide refresh lock: True when this caller may spend the refresh token of
+        `version` (no other replica holds an unexpired lease and nobody rotated it yet)."""
         count = await execute(
             self._pool,
-            "UPDATE kensho_sessions SET revoked_at = now(), upstream = '{}'::jsonb "
-            "WHERE token_hash = %s AND revoked_at IS NULL",
-            (token_hash,),
+            "UPDATE kensho_sessions SET refresh_lease_until = now() + make_interval(secs => %s) "
+            "WHERE token_hash = %s AND version = %s AND revoked_at IS NULL "
+            "AND (refresh_lease_until IS NULL OR refresh_lease_until < now())",
+            (seconds, token_hash, version),
         )
         return count > 0
+
+    async def release_refresh_lease(self, token_hash: str, version: int) -> None:
+        await execute(
+            self._pool,
+            "UPDATE kensho_sessions SET refresh_lease_until = NULL "
+            "WHERE token_hash = %s AND version = %s",
+            (token_hash, version),
+        )
+
+    async def refresh_state(self, token_hash: str) -> tuple[int, bool] | None:
+        """(version, a lease is held) of a live session, or None when it is gone."""
+        row = await fetch_one(
+            self._pool,
+            "SELECT version, refresh_lease_until IS NOT NULL AND refresh_lease_until > now() "
+            "FROM kensho_sessions "
+            "WHERE token_hash = %s AND revoked_at IS NULL AND expires_at > now()",
+            (token_hash,),
+        )
+        return None if row is None else (int(row[0]), bool(row[1]))
+
+    async def save_refresh(self, token_hash: str, from_version: int, token: Token) -> int | None:
+        """Write a rotated token over `from_version` and free the lease; the new version, or
+        None when the row moved on (another replica rotated it, or it was revoked)."""
+        row = await fetch_one(
+            self._pool,
+            "UPDATE kensho_sessions SET upstream = %s, premium = %s, version = version + 1, "
+            "refresh_lease_until = NULL, updated_at = now() "
+            "WHERE token_hash = %s AND version = %s AND revoked_at IS NULL RETURNING version",
+            (self._sealed(token), token.premium, token_hash, from_version),
+        )
+        return None if row is None else int(row[0])
+
+    async def revoke(self, token_hash: str, *, version: int | None = None) -> bool:
+        """Mark revoked and drop the upstream secrets; True if a live row was revoked. With
+        `version`, only if the row still holds that version (its refresh token was the one
+        rejected upstream, not one another replica already replaced)."""
+        query = (
+            "UPDATE kensho_sessions SET revoked_at = now(), upstream = '{}'::jsonb "
+            "WHERE token_hash = %s AND revoked_at IS NULL"
+        )
+        params: tuple[Any, ...] = (token_hash,)
+        if version is not None:
+            query += " AND version = %s"
+            params = (token_hash, version)
+        count = await execute(self._pool, query, params)
+        return count > 0
+
+    async def revoke_user(self, username: str) -> list[str]:
+        """Revoke every live session of `username` (an operator's action); their hashes."""
+        rows = await fetch_all(
+            self._pool,
+            "UPDATE kensho_sessions SET revoked_at = now(), upstream = '{}'::jsonb "
+            "WHERE username = %s AND revoked_at IS NULL RETURNING token_hash",
+            (username,),
+        )
+        return [str(r[0]) for r in rows]

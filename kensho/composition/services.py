@@ -25,8 +25,10 @@ from kensho.admin import BreakerCollector, BreakerControl, CacheAdmin
 from kensho.auth.audit import AuditWriter
 from kensho.auth.bandwidth import BandwidthMonitor
 from kensho.auth.crypto import load_session_cipher
+from kensho.auth.grants import GrantStore
 from kensho.auth.limiter import LoginLimiter
 from kensho.auth.playback import PlaybackService
+from kensho.auth.revocations import RevocationBus
 from kensho.auth.service import AuthService
 from kensho.auth.store import SessionStore
 from kensho.catalog.export import CatalogExport
@@ -143,15 +145,18 @@ def catalog() -> Resource:
 def auth(
     *,
     limiter_prefix: str | None = None,
+    redis_prefix: str | None = None,
     wall_clock: Callable[[], float] | None = None,
 ) -> Resource:
     """Login, sessions, playback and the breaker's operator surface.
 
     Needs DB_POOL, SUPERVISOR (session_pool and breaker children) and the upstream client;
     REDIS is optional. Binds the upstream client's breaker gate to the breaker actor, runs the
-    stream-release sweeper, and at shutdown waits for pending releases before the actors and
-    pools close. Login failures are counted under `limiter_prefix` (default
-    `KENSHO_REDIS_PREFIX` + "login:"), so every replica sharing the Redis shares the limit.
+    stream-release sweeper and the revocation listener, and at shutdown releases the grants
+    that are due, then waits for pending releases before the actors and pools close. Login
+    failures are counted under `limiter_prefix` (default `KENSHO_REDIS_PREFIX` + "login:"), so
+    every replica sharing the Redis shares the limit; revocations and stream-open locks use
+    `redis_prefix` (default `KENSHO_REDIS_PREFIX`) the same way (docs/fleet.md).
     """
 
     async def resource(app: web.Application) -> AsyncIterator[None]:
@@ -167,21 +172,42 @@ def auth(
         _install_breaker(app, BreakerControl(breaker, gate))
         clock_kw: dict[str, Any] = {"wall_clock": wall_clock} if wall_clock else {}
         cipher = await asyncio.to_thread(load_session_cipher, config)
+        redis = app.get(keys.REDIS)
+        prefix = redis_prefix or config.redis_prefix
+        grants = GrantStore(app[keys.DB_POOL], cipher)
         service = AuthService(
             sessions=sessions,
             client=client,
             store=SessionStore(app[keys.DB_POOL], cipher),
             audit=AuditWriter(app[keys.DB_POOL]),
             limiter=LoginLimiter(
-                app.get(keys.REDIS),
+                redis,
                 prefix=limiter_prefix or f"{config.redis_prefix}login:",
                 max_failures=config.login_max_failures,
                 window=config.login_failure_window,
                 **({"clock": wall_clock} if wall_clock else {}),
             ),
+            grants=grants,
             **clock_kw,
         )
-        playback = PlaybackService(auth=service, sessions=sessions, client=client, **clock_kw)
+        bus = RevocationBus(
+            redis,
+            f"{prefix}sessions:revoked",
+            on_revoked=service.forget,
+            on_gap=service.recheck_all,
+        )
+        service.revocations = bus
+        bus.start()
+        playback = PlaybackService(
+            auth=service,
+            sessions=sessions,
+            client=client,
+            grants=grants,
+            redis=redis,
+            lock_prefix=f"{prefix}stream-open:",
+            lock_seconds=config.stream_open_lock,
+            **clock_kw,
+        )
         app[keys.AUTH] = service
         app[keys.PLAYBACK] = playback
         app[keys.BANDWIDTH] = BandwidthMonitor(app[keys.METRICS].registry)
@@ -192,6 +218,9 @@ def auth(
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await bus.close()
+            with contextlib.suppress(Exception):  # the last sweep is best effort
+                await asyncio.wait_for(playback.sweep(), config.shutdown_timeout)
             await playback.drain()
 
     return resource

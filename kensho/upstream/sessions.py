@@ -47,6 +47,9 @@ class PoolConfig:
     session_ttl: float = 30 * 86_400.0
     refresh_margin: float = 30.0
     refresh_timeout: float = 15.0
+    #: a session held in memory longer than this is re-read from PostgreSQL before use, so a
+    #: revocation whose broadcast was missed cannot outlive it (the memory is only a cache)
+    revalidate_after: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,9 @@ class Session:
     upstream: Token
     created_at: float
     expires_at: float
+    #: rotations of the upstream tokens (PostgreSQL's `version` column): a refresh is saved
+    #: only over the version it started from
+    version: int = 0
 
     def __repr__(self) -> str:
         return f"Session(hash={self.token_hash[:8]}…, account_id={self.upstream.account_id!r})"
@@ -70,6 +76,7 @@ class Session:
             "upstream": self.upstream.to_record(),
             "created_at": self.created_at,
             "expires_at": self.expires_at,
+            "version": self.version,
         }
 
     @classmethod
@@ -80,6 +87,7 @@ class Session:
             upstream=Token.from_record(record["upstream"]),
             created_at=float(record["created_at"]),
             expires_at=float(record["expires_at"]),
+            version=int(record.get("version", 0)),
         )
 
 
@@ -96,6 +104,8 @@ class Refresh:
     ticket: int
     refresh_token: str | None
     device_id: str
+    #: the session's token version the refresh starts from (0 for the anonymous token)
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +129,8 @@ class SessionPool:
         self.config = config or PoolConfig()
         self._anonymous: Token | None = None
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+        #: when each session was last read from (or written to) PostgreSQL
+        self._checked: dict[str, float] = {}
         self._leases: dict[str, _Lease] = {}
         self._stale: set[str] = set()
         self._tickets = 0
@@ -140,18 +152,36 @@ class SessionPool:
             created_at=now,
             expires_at=now + self.config.session_ttl,
         )
-        self._put(session)
+        self._put(session, now)
         return plain, session
 
     def adopt(self, session: Session, now: float) -> bool:
-        """Load a persisted session (after a restart); expired ones are refused."""
+        """Load a persisted session (after a restart, an eviction or a re-validation); expired
+        ones are refused. A stored copy older than ours (a read that raced our own refresh)
+        only renews the check, it never rolls the tokens back."""
         if session.expires_at <= now:
             return False
-        self._put(session)
+        held = self._sessions.get(session.token_hash)
+        if held is not None and held.version > session.version:
+            session = held
+        self._put(session, now)
         return True
 
-    def _put(self, session: Session) -> list[Session]:
+    def forget(self, key: str) -> Session | None:
+        """Drop a session revoked elsewhere (another replica's logout, broadcast)."""
+        self._forget(key)
+        return self._sessions.pop(key, None)
+
+    def recheck_all(self) -> int:
+        """Make every session re-read from PostgreSQL before its next use (revocations may
+        have been missed, e.g. while the broadcast was down)."""
+        count = len(self._checked)
+        self._checked.clear()
+        return count
+
+    def _put(self, session: Session, now: float) -> list[Session]:
         self._sessions[session.token_hash] = session
+        self._checked[session.token_hash] = now
         self._sessions.move_to_end(session.token_hash)
         evicted = []
         while len(self._sessions) > self.config.max_sessions:
@@ -170,6 +200,7 @@ class SessionPool:
     def _forget(self, key: str) -> None:
         self._leases.pop(key, None)
         self._stale.discard(key)
+        self._checked.pop(key, None)
 
     def _find(self, plain: str, now: float) -> Session | None:
         if not isinstance(plain, str) or not _TOKEN_SHAPE.fullmatch(plain):
@@ -182,6 +213,8 @@ class SessionPool:
             del self._sessions[key]
             self._forget(key)
             return None
+        if now - self._checked.get(key, float("-inf")) > self.config.revalidate_after:
+            return None  # due for a re-read from PostgreSQL (the caller re-adopts it)
         self._sessions.move_to_end(key)
         return session
 
@@ -212,10 +245,10 @@ class SessionPool:
         session = self._find(plain, now)
         if session is None:
             return None
-        return self._decide(session.token_hash, session.upstream, now)
+        return self._decide(session.token_hash, session.upstream, now, session.version)
 
     def anonymous(self, now: float) -> Decision:
-        return self._decide(ANONYMOUS, self._anonymous, now)
+        return self._decide(ANONYMOUS, self._anonymous, now, 0)
 
     def invalidate(self, key: str, token: Token) -> None:
         """An upstream 401 for `token`: force one refresh (unless it was already replaced)."""
@@ -227,7 +260,7 @@ class SessionPool:
         if current is token or (current is not None and current.access_token == token.access_token):
             self._stale.add(key)
 
-    def _decide(self, key: str, token: Token | None, now: float) -> Decision:
+    def _decide(self, key: str, token: Token | None, now: float, version: int) -> Decision:
         fresh = (
             token is not None
             and key not in self._stale
@@ -245,10 +278,14 @@ class SessionPool:
             self._tickets,
             token.refresh_token if token is not None and key != ANONYMOUS else None,
             token.device_id if token is not None else "",
+            version,
         )
 
-    def complete_refresh(self, key: str, ticket: int, token: Token) -> bool:
-        """Store the refreshed token; False if the lease was lost (another caller took over)."""
+    def complete_refresh(
+        self, key: str, ticket: int, token: Token, version: int | None = None, now: float = 0.0
+    ) -> bool:
+        """Store the refreshed token (and its version, once saved in PostgreSQL); False if the
+        lease was lost (another caller took over) or the session left memory meanwhile."""
         lease = self._leases.get(key)
         if lease is None or lease.ticket != ticket:
             return False
@@ -262,7 +299,11 @@ class SessionPool:
             return False
         if token.refresh_token is None:  # keep the old one if the answer did not rotate it
             token = replace(token, refresh_token=session.upstream.refresh_token)
-        self._sessions[key] = replace(session, upstream=token)
+        if version is None:
+            self._sessions[key] = replace(session, upstream=token)
+        else:
+            self._sessions[key] = replace(session, upstream=token, version=version)
+            self._checked[key] = now
         return True
 
     def fail_refresh(self, key: str, ticket: int, *, permanent: bool) -> Session | None:
@@ -273,6 +314,7 @@ class SessionPool:
         del self._leases[key]
         if permanent and key != ANONYMOUS:
             self._stale.discard(key)
+            self._checked.pop(key, None)
             return self._sessions.pop(key, None)
         return None
 

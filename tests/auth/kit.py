@@ -164,7 +164,11 @@ async def kensho_app(
         resources=[
             deps,
             services.actor_tree(root),
-            services.auth(limiter_prefix=redis_prefix + "login:", wall_clock=wall_clock),
+            services.auth(
+                limiter_prefix=redis_prefix + "login:",
+                redis_prefix=redis_prefix,
+                wall_clock=wall_clock,
+            ),
         ],
     )
     client = await make_client(app)

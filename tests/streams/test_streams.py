@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from auth.kit import DEMO, FREE, bearer, episodes, stored_token
 
-from kensho.actors.session_pool import PutStream
 from kensho.auth.quality import parse_master, select_quality
-from kensho.errors import MailboxFull
+from kensho.errors import ServiceUnavailable
 from kensho.http import keys
 from kensho.http.keys import AUTH
 from kensho.upstream.errors import InvalidRefreshToken
@@ -241,20 +240,17 @@ async def test_stop_needs_a_session_and_a_valid_id(make_kit: Any) -> None:
 async def test_a_stream_the_pool_could_not_keep_is_released_upstream(
     make_kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PutStream refused (a full mailbox, a dying actor): nobody holds the grant, so the
+    """Storing the grant failed (PostgreSQL unavailable): nobody holds the grant, so the
     account's stream slot must not stay taken until the token expires."""
     free1, free2, _ = episodes()
     async with make_kit(sim=SimConfig(stream_limit_free=1)) as kit:
         token = await kit.login(FREE)
         playback = kit.app[keys.PLAYBACK]
-        real_ask = playback.sessions.ask
 
-        async def refusing_ask(message: Any, *args: Any, **kwargs: Any) -> Any:
-            if isinstance(message, PutStream):
-                raise MailboxFull("mailbox full", retry_after=1)
-            return await real_ask(message, *args, **kwargs)
+        async def refusing_put(grant: Any) -> Any:
+            raise ServiceUnavailable("database unavailable", retry_after=1)
 
-        monkeypatch.setattr(playback.sessions, "ask", refusing_ask)
+        monkeypatch.setattr(playback.grants, "put", refusing_put)
         first = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
         assert first.status == 503 and first.headers["Retry-After"] == "1"
         await playback.drain()

@@ -23,6 +23,7 @@ def tok(access: str = "a1", refresh: str | None = "r1", expires_at: float = 1300
 
 
 def pool(**kw: float) -> SessionPool:
+    kw.setdefault("revalidate_after", 1e9)  # re-validation has its own tests below
     return SessionPool(PoolConfig(**kw))  # type: ignore[arg-type]
 
 
@@ -182,3 +183,32 @@ def test_revoke_removes_session() -> None:
     assert p.revoke(plain) is not None
     assert p.lookup(plain, 0.0) is None
     assert p.revoke(plain) is None
+
+
+def test_a_cached_session_is_due_for_a_re_read_after_revalidate_after() -> None:
+    p = pool(revalidate_after=5.0)
+    plain, session = p.create("u", tok(expires_at=1e6), now=0.0)
+    assert p.lookup(plain, 5.0) == session
+    assert p.lookup(plain, 5.1) is None  # the caller re-reads PostgreSQL and re-adopts
+    assert p.token_for(plain, 5.1) is None
+    assert p.adopt(session, 5.1)
+    assert p.lookup(plain, 10.0) == session
+
+
+def test_an_older_stored_copy_never_rolls_a_fresh_refresh_back() -> None:
+    p = pool(refresh_margin=30.0)
+    plain, session = p.create("u", tok(expires_at=0.0), now=0.0)
+    decision = p.token_for(plain, 1.0)
+    assert isinstance(decision, Refresh) and decision.version == 0
+    fresh = tok(access="a2", refresh="r2", expires_at=1e6)
+    assert p.complete_refresh(decision.key, decision.ticket, fresh, 1, now=1.0)
+    assert p.adopt(session, 2.0)  # a re-read that raced our own save: version 0 < 1
+    found = p.lookup(plain, 2.0)
+    assert found is not None and found.upstream == fresh and found.version == 1
+
+
+def test_forget_drops_a_session_revoked_elsewhere() -> None:
+    p = pool()
+    plain, session = p.create("u", tok(expires_at=1e6), now=0.0)
+    assert p.forget(session.token_hash) == session
+    assert p.lookup(plain, 1.0) is None and p.forget(session.token_hash) is None
