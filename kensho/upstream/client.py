@@ -30,6 +30,7 @@ from yarl import URL
 from kensho.config import Config
 from kensho.errors import ValidationFailed
 from kensho.observability.logging import request_id_var
+from kensho.upstream.cdn import CdnFetcher
 from kensho.upstream.errors import (
     UpstreamDecodeError,
     UpstreamNotFound,
@@ -153,6 +154,13 @@ class CrunchyrollClient:
         self._wall = wall_clock
         self._observer = observer
         self._transport: Transport | None = None
+        #: manifests and media text: no bearer token, own session, outside breaker and pool
+        self.cdn = CdnFetcher(
+            user_agent=settings.user_agent,
+            timeout=settings.attempt_timeout,
+            connect_timeout=settings.connect_timeout,
+            max_body_bytes=settings.max_body_bytes,
+        )
         self._anon: Token | None = None
         self._anon_lock = asyncio.Lock()
         self._anon_device = str(uuid.uuid4())
@@ -169,6 +177,7 @@ class CrunchyrollClient:
     async def start(self) -> None:
         if self._transport is not None:
             return
+        await self.cdn.start()
         connector = aiohttp.TCPConnector(
             limit=self.settings.pool_size,
             limit_per_host=self.settings.limit_per_host,
@@ -199,6 +208,7 @@ class CrunchyrollClient:
         transport, self._transport = self._transport, None
         if transport is not None:
             await transport.close()
+        await self.cdn.close()
 
     async def __aenter__(self) -> CrunchyrollClient:
         await self.start()
@@ -457,11 +467,15 @@ class CrunchyrollClient:
             return
 
     async def fetch_manifest(self, playback: Playback, token: Token) -> str:
-        """The stream's manifest: its URL plus `accountid` and `playbackGuid` (the stream token)."""
+        """The stream's manifest: its URL plus `accountid` and `playbackGuid` (the stream token).
+
+        Fetched by the CDN fetcher: the manifest host is not the API host, so the user's bearer
+        token is never sent to it, and the request stays outside the API's breaker and pool.
+        """
         url = URL(playback.manifest_url).update_query(
             accountid=token.account_id or "", playbackGuid=playback.stream_token
         )
-        return await self.fetch_text(str(url), token)
+        return await self.cdn.fetch_text(str(url))
 
     async def fetch_text(self, url: str, token: Token | None = None) -> str:
         """GET a manifest (or any text) by absolute URL, e.g. the play answer's `url`."""
