@@ -172,6 +172,9 @@ class Config:
     session_revalidate_interval: float = _opt(
         5.0, lo=0.05, hi=60, help="re-read a cached session from PostgreSQL after (s)"
     )
+    session_refresh_margin: float = _opt(
+        30.0, lo=0, hi=86_400, help="refresh an upstream token this long before expiry (s)"
+    )
     stream_open_lock: float = _opt(
         10.0, lo=0.1, hi=120, help="fleet-wide lock on one stream open (s, Redis)"
     )

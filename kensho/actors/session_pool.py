@@ -141,6 +141,7 @@ class SessionPoolActor(KenshoActor):
                 max_sessions=config.session_pool_max,
                 session_ttl=config.session_ttl,
                 revalidate_after=config.session_revalidate_interval,
+                refresh_margin=config.session_refresh_margin,
             )
         )
 
