@@ -252,8 +252,9 @@ class PlaybackService:
             master_url=str(master),
             variants={q: (url, bw) for q, url, bw in variants},
             subtitles=subtitles,
-            expires_at=now + ttl,
-            cache_until=now + ttl * self._fraction,
+            # whole milliseconds: the same instant whether read back from PostgreSQL or not
+            expires_at=round(now + ttl, 3),
+            cache_until=round(now + ttl * self._fraction, 3),
             token=token,
         )
 
