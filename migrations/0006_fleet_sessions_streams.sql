@@ -9,7 +9,7 @@ ALTER TABLE kensho_sessions
     ADD COLUMN version bigint NOT NULL DEFAULT 0,
     ADD COLUMN refresh_lease_until timestamptz;
 
-CREATE INDEX kensho_sessions_username ON kensho_sessions (username) WHERE revoked_at IS NULL;
+CREATE INDEX kensho_sessions_username ON kensho_sessions (lower(username)) WHERE revoked_at IS NULL;
 
 -- One row per upstream stream token a session holds (a "grant"): every replica can reuse it,
 -- and whichever replica sees the logout, the end of its window or the shutdown releases it

@@ -169,9 +169,11 @@ class AuthService:
         await self.audit_admin(AuditEvent.LOGOUT, username, caller)
         return grants
 
-    async def revoke_user(self, username: str, caller: Caller) -> tuple[StreamGrant, ...]:
-        """An operator ends every session of `username` on every replica; returns the grants
-        to release."""
+    async def revoke_user(
+        self, username: str, caller: Caller
+    ) -> tuple[int, tuple[StreamGrant, ...]]:
+        """An operator ends every session of `username` on every replica; returns how many,
+        and the grants to release."""
         keys = await self.store.revoke_user(username)
         grants: list[StreamGrant] = []
         for key in keys:
@@ -181,7 +183,7 @@ class AuthService:
         await self.audit_admin(
             AuditEvent.LOGOUT, username, caller, f"revoked by an operator ({len(keys)})"
         )
-        return tuple(grants)
+        return len(keys), tuple(grants)
 
     # -- sessions ----------------------------------------------------------------------------------
 

@@ -163,7 +163,7 @@ class SessionStore:
         rows = await fetch_all(
             self._pool,
             "UPDATE kensho_sessions SET revoked_at = now(), upstream = '{}'::jsonb "
-            "WHERE username = %s AND revoked_at IS NULL RETURNING token_hash",
+            "WHERE lower(username) = lower(%s) AND revoked_at IS NULL RETURNING token_hash",
             (username,),
         )
         return [str(r[0]) for r in rows]

@@ -31,6 +31,7 @@ from kensho.http.representations import Representations
 from kensho.http.routes import add_foundation_routes
 from kensho.http.routing import add_unmatched_route, check_routes
 from kensho.http.search_routes import add_search_routes
+from kensho.http.session_routes import add_session_routes
 from kensho.http.stream_routes import add_stream_routes
 from kensho.http.web_routes import add_web_routes
 from kensho.observability.metrics import Metrics
@@ -99,6 +100,7 @@ def add_api_routes(app: web.Application) -> None:
     add_auth_routes(app)
     add_stream_routes(app)
     add_breaker_routes(app)
+    add_session_routes(app)
     add_console_routes(app)
     add_flag_routes(app)
     add_web_routes(app)  # root-level pages: before the catch-all

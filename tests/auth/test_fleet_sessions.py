@@ -8,6 +8,7 @@ the corners (a missed broadcast, an eviction mid-refresh, Redis down, the 420 re
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from auth.kit import DEMO, FREE, Kit, bearer, episodes, kensho_app, stored_token
+from auth.kit import ADMIN, DEMO, FREE, Kit, bearer, episodes, kensho_app, stored_token
 from kensho.actors.session_pool import ForgetSession
 from kensho.http import keys
 from kensho.upstream.sessions import PoolConfig, hash_session_token
@@ -307,3 +308,73 @@ async def test_redis_down_every_request_still_succeeds(two_replicas: Any) -> Non
             assert await _until(refused, 5.0)
     finally:
         await dead.aclose()
+
+
+async def test_an_operator_revokes_a_users_sessions_on_every_replica(two_replicas: Any) -> None:
+    free1, _, _ = episodes()
+    async with two_replicas() as (a, b):
+        first, second = await a.login(DEMO), await b.login(DEMO)
+        other = await a.login(FREE)
+        resp = await a.client.get(f"/api/episodes/{free1}/stream", headers=bearer(first))
+        manifest = (await resp.json())["manifest_url"]
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        out = await b.client.post(
+            "/admin/sessions/revoke", json={"username": " DEMO@kensho.dev "}, headers=admin
+        )
+        assert out.status == 200, await out.text()
+        assert await out.json() == {"revoked": 2, "released": 1}
+        for token in (first, second):
+            for kit in (a, b):
+
+                async def refused(kit: Kit = kit, token: str = token) -> bool:
+                    return await _status(kit, "/api/auth/me", token) == 401
+
+                assert await _until(refused, 1.0)
+        assert await _status(a, "/api/auth/me", other) == 200  # another user is untouched
+        async with a.upstream.session.get(manifest) as r:
+            assert r.status == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({}, 422),
+        ({"username": ""}, 422),
+        ({"username": "x" * 321}, 422),
+        ({"username": "demo\x00@kensho.dev"}, 422),
+        ({"username": 7}, 422),
+        (["demo@kensho.dev"], 422),
+        ({"username": "demo@kensho.dev", "extra": True}, 422),
+    ],
+)
+async def test_session_revocation_refuses_bad_bodies(make_kit: Any, body: Any, status: int) -> None:
+    async with make_kit() as kit:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        resp = await kit.client.post("/admin/sessions/revoke", json=body, headers=admin)
+        assert resp.status in (400, status), await resp.text()
+        assert resp.content_type == "application/problem+json"
+
+
+async def test_session_revocation_needs_the_admin_token_and_a_small_json_body(
+    make_kit: Any,
+) -> None:
+    async with make_kit() as kit:
+        token = await kit.login(DEMO)
+        resp = await kit.client.post(
+            "/admin/sessions/revoke", json={"username": DEMO[0]}, headers=bearer(token)
+        )
+        assert resp.status == 401
+        admin = {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"}
+        huge = await kit.client.post(
+            "/admin/sessions/revoke",
+            data=io.BytesIO(b'{"username": "' + b"x" * (2 << 20) + b'"}'),
+            headers=admin,
+        )
+        assert huge.status == 413
+        text = await kit.client.post(
+            "/admin/sessions/revoke",
+            data=b"username=x",
+            headers={**admin, "Content-Type": "text/plain"},
+        )
+        assert text.status == 415
+        assert await _status(kit, "/api/auth/me", token) == 200

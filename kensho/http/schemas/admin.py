@@ -23,6 +23,8 @@ __all__ = [
     "QueryCountSchema",
     "RestartResponseSchema",
     "SearchAnalyticsSchema",
+    "SessionRevokeResultSchema",
+    "SessionRevokeSchema",
     "WorkerSchema",
 ]
 
@@ -228,3 +230,18 @@ class SearchAnalyticsSchema(ResponseSchema):
         "top_queries": [{"query": "attack on titan", "count": 412}],
         "zero_result_queries": [{"query": "shingeki no kyojn zzz", "count": 3}],
     }
+
+
+class SessionRevokeSchema(BodySchema):
+    """Whose sessions an operator ends (every replica, at once)."""
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=320))
+
+    example: ClassVar[Any] = {"username": "demo@kensho.dev"}
+
+
+class SessionRevokeResultSchema(ResponseSchema):
+    """How many live sessions were revoked and stream grants released."""
+
+    revoked = fields.Integer(required=True, validate=validate.Range(min=0))
+    released = fields.Integer(required=True, validate=validate.Range(min=0))
