@@ -180,7 +180,3 @@ class GrantStore:
             (key if account_id is None else account_id, now, now),
         )
         return self._grants(rows)
-
-    async def count(self) -> int:
-        row = await fetch_one(self._pool, "SELECT count(*) FROM kensho_stream_grants")
-        return int(row[0]) if row else 0

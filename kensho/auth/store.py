@@ -112,25 +112,6 @@ class SessionStore:
         )
         return count > 0
 
-    async def release_refresh_lease(self, token_hash: str, version: int) -> None:
-        await execute(
-            self._pool,
-            "UPDATE kensho_sessions SET refresh_lease_until = NULL "
-            "WHERE token_hash = %s AND version = %s",
-            (token_hash, version),
-        )
-
-    async def refresh_state(self, token_hash: str) -> tuple[int, bool] | None:
-        """(version, a lease is held) of a live session, or None when it is gone."""
-        row = await fetch_one(
-            self._pool,
-            "SELECT version, refresh_lease_until IS NOT NULL AND refresh_lease_until > now() "
-            "FROM kensho_sessions "
-            "WHERE token_hash = %s AND revoked_at IS NULL AND expires_at > now()",
-            (token_hash,),
-        )
-        return None if row is None else (int(row[0]), bool(row[1]))
-
     async def save_refresh(self, token_hash: str, from_version: int, token: Token) -> int | None:
         """Write a rotated token over `from_version` and free the lease; the new version, or
         None when the row moved on (another replica rotated it, or it was revoked)."""
