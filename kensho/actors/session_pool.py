@@ -33,6 +33,7 @@ __all__ = [
     "ForgetSession",
     "Invalidate",
     "LookupSession",
+    "NoteStreams",
     "RecheckAll",
     "RevokeSession",
     "SessionPoolActor",
@@ -113,6 +114,14 @@ class RecheckAll:
 
 
 @dataclass(frozen=True, slots=True)
+class NoteStreams:
+    """How many stream grants the fleet holds (counted in PostgreSQL by the sweep), for the
+    summary the operator console shows."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Sweep:
     """Drop expired sessions from memory (their grants are swept from PostgreSQL)."""
 
@@ -135,6 +144,7 @@ class SessionPoolActor(KenshoActor):
         super().__init__()
         self.config = config
         self._clock = clock
+        self._streams = 0
         self.pool = SessionPool(
             pool
             or PoolConfig(
@@ -174,6 +184,9 @@ class SessionPoolActor(KenshoActor):
             return pool.forget(message.key)
         if isinstance(message, RecheckAll):
             return pool.recheck_all()
+        if isinstance(message, NoteStreams):
+            self._streams = message.count
+            return None
         if isinstance(message, Sweep):
             gone = [s.token_hash for s in pool.expire(now)]
             pool.take_evicted()  # evicted from the cache only: still live in PostgreSQL
@@ -181,7 +194,7 @@ class SessionPoolActor(KenshoActor):
         raise TypeError(f"SessionPoolActor cannot handle {type(message).__name__}")
 
     def summary(self) -> dict[str, Any]:
-        return self.pool.summary()
+        return {**self.pool.summary(), "streams": self._streams}
 
 
 def child_spec(config: Config, name: str = "session_pool", **deps: Any) -> ChildSpec:

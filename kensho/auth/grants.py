@@ -180,3 +180,8 @@ class GrantStore:
             (key if account_id is None else account_id, now, now),
         )
         return self._grants(rows)
+
+    async def count(self) -> int:
+        """Grants the fleet holds now (for the operator console)."""
+        row = await fetch_one(self._pool, "SELECT count(*) FROM kensho_stream_grants")
+        return int(row[0]) if row else 0

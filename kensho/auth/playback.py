@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from yarl import URL
 
 from kensho.actors.handle import ActorHandle
-from kensho.actors.session_pool import Sweep, SweepResult
+from kensho.actors.session_pool import NoteStreams, Sweep, SweepResult
 from kensho.auth.grants import GrantStore, StreamGrant
 from kensho.auth.quality import parse_master, select_quality
 from kensho.auth.service import AuthService, Caller
@@ -38,6 +38,8 @@ from kensho.upstream.tokens import Token
 __all__ = ["PlaybackService"]
 
 _LOCK_DOWN = (RedisError, OSError, TimeoutError)
+#: delete the lock only if it is still ours (it may have expired and been taken meanwhile)
+_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
 log = logging.getLogger(__name__)
 _DEFAULT_TTL = 600.0
@@ -165,9 +167,7 @@ class PlaybackService:
 
     async def _unlock(self, name: str, owner: str) -> None:
         try:
-            held = await self._redis.get(name)
-            if held is not None and held.decode() == owner:
-                await self._redis.delete(name)
+            await self._redis.eval(_UNLOCK, 1, name, owner)
         except _LOCK_DOWN:
             return  # it expires by itself
 
@@ -296,6 +296,7 @@ class PlaybackService:
         result: SweepResult = await self.sessions.ask(Sweep())
         due = await self.grants.take_due(self._wall())
         released = await self.release(due) if due else 0
+        self.sessions.tell(NoteStreams(await self.grants.count()))
         return result, released
 
     async def drain(self) -> None:
