@@ -79,7 +79,7 @@ async def test_lru_eviction_only_leaves_the_cache_streams_are_kept_and_reused(
         await _reset_counts(kit)
         swept, released = await kit.app[PLAYBACK].sweep()
         assert swept.expired_sessions == () and released == 0
-        assert await _in_actor(kit, second)  # a round trip after the sweep's count
+        assert await _in_actor(kit, third)  # a round trip after the sweep's count
         assert _summary(kit)["streams"] >= 1  # the fleet's grants, for the console
         await kit.app[PLAYBACK].drain()
         assert await _counts(kit) == {}  # nothing released: the session is alive
