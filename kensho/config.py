@@ -175,6 +175,12 @@ class Config:
     session_refresh_margin: float = _opt(
         30.0, lo=0, hi=86_400, help="refresh an upstream token this long before expiry (s)"
     )
+    stream_heartbeat_timeout: float = _opt(
+        300.0,
+        lo=0,
+        hi=86_400,
+        help="release a grant whose player went silent this long (s; 0 = never)",
+    )
     stream_open_lock: float = _opt(
         10.0, lo=0.1, hi=120, help="fleet-wide lock on one stream open (s, Redis)"
     )

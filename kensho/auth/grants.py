@@ -155,14 +155,32 @@ class GrantStore:
         )
         return self._grants(rows)
 
-    async def take_due(self, now: float, limit: int = 500) -> list[StreamGrant]:
-        """Remove grants whose window ended or whose session is gone, fleet-wide (the sweep)."""
+    async def touch(self, key: str, episode_id: str, now: float) -> bool:
+        """A player reported playing the episode: the grant's heartbeat; False if none held."""
+        row = await fetch_one(
+            self._pool,
+            "UPDATE kensho_stream_grants SET heartbeat_at = to_timestamp(%s) "
+            "WHERE session_hash = %s AND episode_id = %s RETURNING 1",
+            (now, key, episode_id),
+        )
+        return row is not None
+
+    async def take_due(
+        self, now: float, *, silent_for: float = 0.0, limit: int = 500
+    ) -> list[StreamGrant]:
+        """Remove grants whose window ended, whose session is gone, or (with `silent_for`)
+        whose player stopped sending heartbeats that long ago, fleet-wide (the sweep)."""
+        silent = "FALSE"
+        params: tuple[Any, ...] = (now, now)
+        if silent_for > 0:
+            silent = "g.heartbeat_at <= to_timestamp(%s)"
+            params += (now - silent_for,)
         rows = await fetch_all(
             self._pool,
             "DELETE FROM kensho_stream_grants WHERE ctid IN (SELECT ctid FROM "
             f"kensho_stream_grants g WHERE g.cache_until <= to_timestamp(%s) OR {_DEAD_SESSION} "
-            f"LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}",
-            (now, now, limit),
+            f"OR {silent} LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}",
+            (*params, limit),
         )
         return self._grants(rows)
 

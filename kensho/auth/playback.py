@@ -62,6 +62,7 @@ class PlaybackService:
         lock_prefix: str = "kensho:stream-open:",
         lock_seconds: float = 10.0,
         cache_fraction: float = 0.8,
+        heartbeat_timeout: float = 0.0,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.auth = auth
@@ -72,6 +73,7 @@ class PlaybackService:
         self._lock_prefix = lock_prefix
         self._lock_seconds = lock_seconds
         self._fraction = cache_fraction
+        self._heartbeat_timeout = heartbeat_timeout
         self._wall = wall_clock
         self._releases: set[asyncio.Task[int]] = set()
         self._opening: dict[tuple[str, str], asyncio.Future[StreamGrant]] = {}
@@ -285,6 +287,11 @@ class PlaybackService:
         await self.release([grant])
         return True
 
+    async def heartbeat(self, session: Session, episode_id: str) -> bool:
+        """A player of this session reports playing `episode_id`: its grant stays (the sweep
+        releases a grant whose player went silent for `heartbeat_timeout`)."""
+        return await self.grants.touch(session.token_hash, episode_id, self._wall())
+
     def _release_later(self, grants: list[StreamGrant]) -> None:
         task = asyncio.ensure_future(self.release(grants))
         self._releases.add(task)
@@ -294,7 +301,7 @@ class PlaybackService:
         """Release the fleet's grants whose window ended or whose session is gone (any
         replica may: each row is taken once), and drop expired sessions from memory."""
         result: SweepResult = await self.sessions.ask(Sweep())
-        due = await self.grants.take_due(self._wall())
+        due = await self.grants.take_due(self._wall(), silent_for=self._heartbeat_timeout)
         released = await self.release(due) if due else 0
         self.sessions.tell(NoteStreams(await self.grants.count()))
         return result, released

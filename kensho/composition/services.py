@@ -206,6 +206,7 @@ def auth(
             redis=redis,
             lock_prefix=f"{prefix}stream-open:",
             lock_seconds=config.stream_open_lock,
+            heartbeat_timeout=config.stream_heartbeat_timeout,
             **clock_kw,
         )
         app[keys.AUTH] = service

@@ -92,10 +92,11 @@ async def stop_stream(request: web.Request) -> web.Response:
 async def heartbeat(request: web.Request) -> web.Response:
     plain = bearer_token(request)
     playback = _playback(request)
-    await playback.auth.session(plain)  # only logged-in players feed the metrics
+    session = await playback.auth.session(plain)  # only logged-in players feed the metrics
     data = validated(request, "json")  # HeartbeatSchema, checked by the envelope
     if not math.isfinite(data["seconds"]):
         raise ValidationFailed.field("seconds", "must be a finite number")
+    await playback.heartbeat(session, data["episode_id"])  # keeps the episode's grant alive
     request.app[keys.BANDWIDTH].report(data["quality"], data["bytes"], data["seconds"])
     return web.Response(status=204)
 

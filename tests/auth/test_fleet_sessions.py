@@ -392,3 +392,33 @@ async def test_session_revocation_needs_the_admin_token_and_a_small_json_body(
         )
         assert text.status == 415
         assert await _status(kit, "/api/auth/me", token) == 200
+
+
+async def test_a_grant_whose_player_went_silent_is_released_by_any_replica(
+    two_replicas: Any,
+) -> None:
+    free1, free2, _ = episodes()
+    clock = [0.0]
+
+    def wall() -> float:
+        return time.time() + clock[0]
+
+    async with two_replicas(wall_clock=wall) as (a, b):
+        for kit in (a, b):
+            kit.app[keys.PLAYBACK]._heartbeat_timeout = 60.0
+        token = await a.login(DEMO)
+        manifests = {}
+        for ep in (free1, free2):
+            resp = await a.client.get(f"/api/episodes/{ep}/stream", headers=bearer(token))
+            manifests[ep] = (await resp.json())["manifest_url"]
+        beat = {"episode_id": free1, "quality": "720p", "bytes": 1000, "seconds": 10.0}
+        resp = await b.client.post("/api/streams/heartbeat", json=beat, headers=bearer(token))
+        assert resp.status == 204
+        clock[0] = 120.0  # free1's player has been silent for 120 s; free2 never reported
+        await b.app[keys.PLAYBACK].sweep()
+        async with a.upstream.session.get(manifests[free1]) as r:
+            assert r.status == 403  # released by B's sweep
+        async with a.upstream.session.get(manifests[free2]) as r:
+            assert r.status == 200  # no heartbeat ever: kept until its window ends
+        again = await b.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
+        assert (await again.json())["manifest_url"] == manifests[free2]
