@@ -28,7 +28,7 @@ from kensho.actors.handle import ActorHandle
 from kensho.actors.session_pool import NoteStreams, Sweep, SweepResult
 from kensho.auth.grants import GrantStore, StreamGrant
 from kensho.auth.quality import parse_master, select_quality
-from kensho.auth.service import AuthService, Caller
+from kensho.auth.service import AuthService, Caller, settled
 from kensho.errors import Forbidden, UpstreamError
 from kensho.upstream.client import CrunchyrollClient, Playback
 from kensho.upstream.errors import TooManyActiveStreams, UpstreamForbidden
@@ -102,24 +102,17 @@ class PlaybackService:
     async def _single_flight(
         self, key: tuple[str, str], open_: Callable[[], Awaitable[StreamGrant]]
     ) -> StreamGrant:
-        """One open per (session, episode) in this replica; the others await its result."""
+        """One open per (session, episode) in this replica; the others await its result. The
+        open runs as its own task: a requester that gives up (a client gone) cancels only its
+        wait, never the play call the others share."""
         running = self._opening.get(key)
         if running is not None:
             self.shared += 1
-            return await asyncio.shield(running)
-        future: asyncio.Future[StreamGrant] = asyncio.get_running_loop().create_future()
-        self._opening[key] = future
-        try:
-            grant = await open_()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: only the waiters re-raise it
-            raise
         else:
-            future.set_result(grant)
-            return grant
-        finally:
-            self._opening.pop(key, None)
+            running = asyncio.ensure_future(open_())
+            self._opening[key] = running
+            running.add_done_callback(lambda t: settled(t, self._opening.pop(key, None)))
+        return await asyncio.shield(running)
 
     async def _open_shared(
         self, plain: str, caller: Caller, session: Session, episode_id: str

@@ -25,6 +25,8 @@ __all__ = ["RevocationBus"]
 log = logging.getLogger(__name__)
 _HASH = re.compile(rb"[0-9a-f]{64}")
 _DOWN = (RedisError, OSError, TimeoutError)
+#: how long one pub/sub read waits; also how soon the listener notices it should stop
+_POLL = 0.2
 
 
 class RevocationBus:
@@ -43,6 +45,7 @@ class RevocationBus:
         self._on_gap = on_gap
         self._retry_after = retry_after
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.subscribed = asyncio.Event()
         self.published = 0
         self.received = 0
@@ -73,16 +76,25 @@ class RevocationBus:
         if self._redis is not None and self._task is None:
             self._task = asyncio.create_task(self._listen_forever(), name="session-revocations")
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 2.0) -> None:
+        """Stop listening. The listener is asked to stop (it checks between reads, every
+        `_POLL` s) rather than cancelled: a cancelled redis-py pub/sub read may never return."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        _done, pending = await asyncio.wait({task}, timeout=grace)
+        if pending:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            _done, pending = await asyncio.wait({task}, timeout=grace)
+        if pending:
+            log.warning("session revocations: the listener did not stop; abandoned")
+        elif not task.cancelled():
+            task.exception()  # retrieved (it ends normally; anything else was logged)
 
     async def _listen_forever(self) -> None:
         first = True
-        while True:
+        while not self._stopping:
             try:
                 await self._listen(first)
             except asyncio.CancelledError:
@@ -97,7 +109,8 @@ class RevocationBus:
                 self.failures += 1
             self.subscribed.clear()
             first = False
-            await asyncio.sleep(self._retry_after)
+            if not self._stopping:
+                await asyncio.sleep(self._retry_after)
 
     async def _listen(self, first: bool) -> None:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
@@ -106,8 +119,8 @@ class RevocationBus:
             if not first:
                 self._on_gap()  # messages published meanwhile are lost: re-read everything
             self.subscribed.set()
-            while True:
-                message = await pubsub.get_message(timeout=1.0)
+            while not self._stopping:
+                message = await pubsub.get_message(timeout=_POLL)
                 if message is not None:
                     self._handle(message)
         finally:

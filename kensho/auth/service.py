@@ -50,7 +50,7 @@ from kensho.upstream.errors import (
 from kensho.upstream.sessions import Refresh, Session, Use, Wait, hash_session_token
 from kensho.upstream.tokens import Token
 
-__all__ = ["AuthService", "Caller"]
+__all__ = ["AuthService", "Caller", "settled"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -202,26 +202,19 @@ class AuthService:
             return False
         key = hash_session_token(plain)
         running = self._adopting.get(key)
-        if running is not None:
-            return await asyncio.shield(running)
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._adopting[key] = future
-        try:
-            stored = await self.store.load(key)
-            if stored is None:
-                self.sessions.tell(ForgetSession(key))  # revoked or expired: drop our copy
-                adopted = False
-            else:
-                adopted = await self.sessions.ask(AdoptSession(stored))
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        else:
-            future.set_result(adopted)
-            return adopted
-        finally:
-            self._adopting.pop(key, None)
+        if running is None:
+            running = asyncio.ensure_future(self._load_into_pool(key))
+            self._adopting[key] = running
+            running.add_done_callback(lambda t: settled(t, self._adopting.pop(key, None)))
+        return await asyncio.shield(running)
+
+    async def _load_into_pool(self, key: str) -> bool:
+        stored = await self.store.load(key)
+        if stored is None:
+            self.sessions.tell(ForgetSession(key))  # revoked or expired: drop our copy
+            return False
+        adopted: bool = await self.sessions.ask(AdoptSession(stored))
+        return adopted
 
     async def upstream_token(self, plain: str, caller: Caller) -> tuple[str, Token]:
         """(session key, a fresh upstream token); refreshes first when it is close to expiry."""
@@ -354,6 +347,12 @@ class AuthService:
             self.sessions.tell(Invalidate(key, token))
         _key, token = await self.upstream_token(plain, caller)
         return await fn(token), token
+
+
+def settled(task: asyncio.Future[Any], _forgotten: object) -> None:
+    """A shared task is done: retrieve its exception (its requesters may all have gone)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _plausible(plain: Any) -> bool:

@@ -220,8 +220,13 @@ def auth(
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await bus.close()
-            with contextlib.suppress(Exception):  # the last sweep is best effort
-                await asyncio.wait_for(playback.sweep(), config.shutdown_timeout)
+            # The last sweep is best effort and bounded: its releases must not hold the drain.
+            last = asyncio.ensure_future(playback.sweep())
+            _done, late = await asyncio.wait({last}, timeout=min(5.0, config.shutdown_timeout))
+            for task in late:
+                task.cancel()
+            if not late and not last.cancelled() and last.exception() is not None:
+                log.warning("the last stream sweep failed: %s", type(last.exception()).__name__)
             await playback.drain()
 
     return resource
