@@ -199,7 +199,12 @@ class GrantStore:
         )
         return self._grants(rows)
 
-    async def count(self) -> int:
-        """Grants the fleet holds now (for the operator console)."""
-        row = await fetch_one(self._pool, "SELECT count(*) FROM kensho_stream_grants")
+    async def count(self, now: float) -> int:
+        """Live grants the fleet holds now (for the operator console)."""
+        row = await fetch_one(
+            self._pool,
+            "SELECT count(*) FROM kensho_stream_grants g "
+            f"WHERE g.cache_until > to_timestamp(%s) AND NOT {_DEAD_SESSION}",
+            (now, now),
+        )
         return int(row[0]) if row else 0

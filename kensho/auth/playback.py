@@ -213,6 +213,7 @@ class PlaybackService:
             raise
         if previous is not None and previous.stream_token != grant.stream_token:
             self._release_later([previous])
+        await self._note_streams()
         return grant
 
     async def _play(self, plain: str, caller: Caller, episode_id: str) -> tuple[Playback, Token]:
@@ -268,6 +269,7 @@ class PlaybackService:
             else:
                 done += 1
         self.released += done
+        await self._note_streams()
         return done
 
     async def stop(self, plain: str, episode_id: str) -> bool:
@@ -296,8 +298,18 @@ class PlaybackService:
         result: SweepResult = await self.sessions.ask(Sweep())
         due = await self.grants.take_due(self._wall(), silent_for=self._heartbeat_timeout)
         released = await self.release(due) if due else 0
-        self.sessions.tell(NoteStreams(await self.grants.count()))
+        await self._note_streams()
         return result, released
+
+    async def _note_streams(self) -> None:
+        """Tell the session-pool actor how many live grants the fleet holds (the console's
+        streams figure); best effort: a failed count never fails a request."""
+        try:
+            count = await self.grants.count(self._wall())
+        except Exception as exc:
+            log.debug("stream count unavailable: %s", type(exc).__name__)
+            return
+        self.sessions.tell(NoteStreams(count))
 
     async def drain(self) -> None:
         """Wait for background releases (at shutdown)."""
