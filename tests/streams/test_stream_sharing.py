@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from auth.kit import DEMO, FREE, bearer, episodes
 
+from kensho.errors import ServiceUnavailable
 from kensho.http import keys
 from kensho.upstream.sessions import hash_session_token
 
@@ -71,3 +72,24 @@ async def test_a_grant_that_cannot_be_read_is_opened_again(make_kit: Any, db_poo
         assert again.status == 200
         playback = kit.app[keys.PLAYBACK]
         assert playback.grants.unreadable >= 1 and playback.opened == 2
+
+
+@pytest.mark.parametrize("behaviour", ["hangs", "fails"])
+async def test_the_last_sweep_at_shutdown_never_holds_or_fails_the_drain(
+    make_kit: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    behaviour: str,
+) -> None:
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    async def fails() -> None:
+        raise ServiceUnavailable("database unavailable")
+
+    async with make_kit(shutdown_timeout=0.2) as kit:
+        playback = kit.app[keys.PLAYBACK]
+        monkeypatch.setattr(playback, "sweep", hangs if behaviour == "hangs" else fails)
+    # leaving the block ran the app's cleanup to its end
+    if behaviour == "fails":
+        assert "the last stream sweep failed: ServiceUnavailable" in caplog.text
