@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import json
 import math
 import os
@@ -30,6 +31,7 @@ __all__ = [
     "load_config",
     "parse_base_url",
     "parse_sim_accounts",
+    "parse_trusted_proxies",
     "parse_workers",
 ]
 
@@ -97,6 +99,33 @@ class Config:
         0.0, lo=0, hi=1_000_000, help="requests/s per client address; 0 = no limit"
     )
     rate_limit_burst: int = _opt(100, lo=1, hi=1_000_000, help="burst above the per-client rate")
+    rate_limit_search_rps: float = _opt(
+        0.0, lo=0, hi=1_000_000, help="search routes' requests/s per client; 0 = default policy"
+    )
+    rate_limit_search_burst: int = _opt(20, lo=1, hi=1_000_000, help="search routes' burst")
+    rate_limit_auth_rps: float = _opt(
+        0.0, lo=0, hi=1_000_000, help="/api/auth requests/s per client; 0 = default policy"
+    )
+    rate_limit_auth_burst: int = _opt(10, lo=1, hi=1_000_000, help="/api/auth routes' burst")
+    rate_limit_admin_rps: float = _opt(
+        0.0, lo=0, hi=1_000_000, help="/admin requests/s per client; 0 = default policy"
+    )
+    rate_limit_admin_burst: int = _opt(20, lo=1, hi=1_000_000, help="/admin routes' burst")
+    rate_limit_account_rps: float = _opt(
+        0.0, lo=0, hi=1_000_000, help="requests/s per session token (authenticated); 0 = off"
+    )
+    rate_limit_account_burst: int = _opt(50, lo=1, hi=1_000_000, help="per-session-token burst")
+    rate_limit_lease: int = _opt(
+        32, lo=1, hi=10_000, help="most tokens a replica leases from Redis at once; 1 = exact"
+    )
+    trusted_proxies: str | None = _opt(
+        None, help="addresses/CIDRs whose forwarded headers name the client; unset = none"
+    )
+    forwarded_header: str = _opt(
+        "x-forwarded-for",
+        choices=("x-forwarded-for", "forwarded"),
+        help="which header the trusted proxies set: X-Forwarded-For or Forwarded (RFC 7239)",
+    )
     prestop_delay: float = _opt(5.0, lo=0, hi=300, help="keep serving after SIGTERM (s)")
     shutdown_timeout: float = _opt(20.0, lo=0.1, hi=600, help="in-flight request budget (s)")
     ready_cache_seconds: float = _opt(1.0, lo=0, hi=60, help="cache readiness checks (s)")
@@ -156,6 +185,9 @@ class Config:
     session_ttl: float = _opt(2_592_000.0, lo=60, hi=31_536_000, help="Kenshō session life (s)")
     session_pool_max: int = _opt(10_000, lo=1, hi=10_000_000, help="sessions kept in memory")
     login_max_failures: int = _opt(5, lo=1, hi=1000, help="failed logins before 429")
+    login_max_failures_per_address: int = _opt(
+        50, lo=1, hi=1_000_000, help="failed logins from one client address before 429"
+    )
     login_failure_window: float = _opt(900.0, lo=1, hi=86_400, help="failed-login window (s)")
     stream_sweep_interval: float = _opt(30.0, lo=0.01, hi=3600, help="stream release sweep (s)")
     session_encryption_key: str | None = _opt(
@@ -211,6 +243,11 @@ class Config:
                 parse_configured(self.flags)
             except ValueError as exc:
                 raise ConfigError(f"KENSHO_FLAGS is invalid: {exc}") from None
+        if self.trusted_proxies is not None:
+            try:
+                parse_trusted_proxies(self.trusted_proxies)
+            except ValueError as exc:
+                raise ConfigError(f"KENSHO_TRUSTED_PROXIES={exc}") from None
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError(
                 f"KENSHO_DB_POOL_MIN={self.db_pool_min} is larger than "
@@ -302,6 +339,33 @@ def parse_base_url(text: str) -> str:
             "without query or fragment"
         )
     return str(url).rstrip("/")
+
+
+#: More networks than any real proxy chain needs; a longer list is a mistake (or an attack on
+#: the start-up log).
+_MAX_TRUSTED = 256
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_trusted_proxies(text: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated addresses or CIDRs (`10.0.0.0/8, ::1`) -> networks; ValueError names
+    the bad item. Host bits set in a CIDR (`10.0.0.1/8`) are refused: a typo, not a network."""
+    networks: list[IPNetwork] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if len(networks) >= _MAX_TRUSTED:
+            raise ValueError(f"{text[:40]!r}… lists more than {_MAX_TRUSTED} networks")
+        try:
+            networks.append(ipaddress.ip_network(item, strict=True))
+        except ValueError:
+            raise ValueError(
+                f"{item[:80]!r} is invalid: expected IP addresses or CIDRs such as "
+                "10.0.0.0/8, separated by commas"
+            ) from None
+    return tuple(networks)
 
 
 def _field_types() -> dict[str, tuple[type, bool]]:

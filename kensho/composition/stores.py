@@ -82,8 +82,10 @@ def postgres() -> Resource:
 
 def redis() -> Resource:
     """The process's one Redis client (one connection pool): cache L2 and its pub/sub, the
-    login limiter, anything else small. Short timeouts and no retries: Redis down is degraded
-    (L1 alone serves, the limiter counts locally), never a failed request."""
+    fleet's rate limits (bound here; readiness check `rate_limit`, degraded while they fall
+    back to per-replica limits), the login limiter, anything else small. Short timeouts and
+    no retries: Redis down is degraded (L1 alone serves, the limiters count locally), never a
+    failed request."""
 
     async def resource(app: web.Application) -> AsyncIterator[None]:
         config = app[keys.CONFIG]
@@ -93,6 +95,14 @@ def redis() -> Resource:
             return
         client = redis_client(settings)
         app[keys.REDIS] = client
+        limiter = app[keys.RATE_LIMIT]
+        limiter.bind(client)
+
+        async def probe() -> None:
+            if limiter.fallback_active:
+                raise RuntimeError("redis unreachable: rate limits are per replica")
+
+        app[keys.READINESS].add(ReadinessCheck("rate_limit", required=False, probe=probe))
         try:
             yield
         finally:

@@ -20,7 +20,7 @@ import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from kensho.http.keys import ACCESS, REQUEST_ID
+from kensho.http.keys import ACCESS, CLIENT_ID, REQUEST_ID
 from kensho.http.route_info import route_template
 from kensho.observability.logging import BatchingHandler, JsonFormatter, direct_json_writer
 
@@ -58,6 +58,7 @@ class JsonAccessLogger(AbstractAccessLogger):
         self._timestamp = formatter.timestamp_ms if isinstance(formatter, JsonFormatter) else None
         self._line = _LINE % orjson.dumps(logger.name).decode()
         self._remote: str | None = None  # JSON text of the peer: one connection, one peer
+        self._peer: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -74,7 +75,11 @@ class JsonAccessLogger(AbstractAccessLogger):
             return
         remote = self._remote
         if remote is None:
-            remote = self._remote = orjson.dumps(request.remote).decode()
+            self._peer = request.remote
+            remote = self._remote = orjson.dumps(self._peer).decode()
+        client = request.get(CLIENT_ID)  # behind a trusted proxy: many clients, one connection
+        if client is not None and client != self._peer:
+            remote = orjson.dumps(client).decode()
         self._direct.write_line(
             self._line
             % (
@@ -99,7 +104,7 @@ class JsonAccessLogger(AbstractAccessLogger):
             "status": response.status,
             "duration_ms": round(time * 1000, 3),
             "bytes": response.body_length,
-            "remote": request.remote,
+            "remote": request.get(CLIENT_ID) or request.remote,
             "request_id": request.get(REQUEST_ID),
         }
         self.logger.info("access", extra=fields)

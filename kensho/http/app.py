@@ -18,13 +18,14 @@ from kensho.http import keys
 from kensho.http.auth_routes import add_auth_routes
 from kensho.http.breaker_routes import add_breaker_routes
 from kensho.http.catalog_routes import add_catalog_routes
+from kensho.http.client_identity import ClientIdentity
 from kensho.http.console_routes import add_console_routes
 from kensho.http.flag_routes import add_flag_routes
 from kensho.http.inputs import input_parser_for
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
 from kensho.http.middlewares.envelope import Envelope
-from kensho.http.middlewares.rate_limit import RateLimiter, TokenBucketLimiter
+from kensho.http.middlewares.rate_limit import RateLimiter, RouteClassLimiter
 from kensho.http.openapi import setup_openapi
 from kensho.http.readiness import ReadinessRegistry
 from kensho.http.representations import Representations
@@ -36,6 +37,7 @@ from kensho.http.stream_routes import add_stream_routes
 from kensho.http.web_routes import add_web_routes
 from kensho.observability.metrics import Metrics
 from kensho.observability.tracing import Tracing
+from kensho.ratelimit import FleetLimiter
 
 __all__ = ["Resource", "create_app"]
 
@@ -56,8 +58,10 @@ def create_app(
     `tracing` defaults to one built from the config (exporting only if `otel_endpoint` is set).
     `api_routes=False` leaves out the product routes and the docs (foundation-only tests).
     """
-    if rate_limiter is None and config.rate_limit_rps > 0:
-        rate_limiter = TokenBucketLimiter(config.rate_limit_rps, config.rate_limit_burst)
+    fleet = FleetLimiter(lease_max=config.rate_limit_lease, prefix=f"{config.redis_prefix}rl:")
+    if rate_limiter is None:
+        rate_limiter = RouteClassLimiter.from_config(config, fleet)
+    identity = ClientIdentity(config.trusted_proxies, config.forwarded_header)
     lifecycle = Lifecycle()
     metrics = Metrics()
     tracing = tracing or Tracing(config.service_name, config.otel_endpoint)
@@ -69,9 +73,12 @@ def create_app(
         request_timeout=config.request_timeout,
         rate_limiter=rate_limiter,
         input_parsers=input_parser_for,
+        identity=identity,
     )
     app[keys.CONFIG] = config
     app[keys.LIFECYCLE] = lifecycle
+    app[keys.CLIENT_IDENTITY] = identity
+    app[keys.RATE_LIMIT] = fleet
     app[keys.METRICS] = metrics
     app[keys.TRACING] = tracing
     app[keys.READINESS] = ReadinessRegistry(config.ready_cache_seconds)
@@ -79,6 +86,7 @@ def create_app(
     app[keys.REPRESENTATIONS] = Representations()
 
     metrics.track_connections(lambda: lifecycle.connections())  # noqa: PLW0108 - bound later
+    metrics.track_rate_limit(fleet.stats)
     metrics.track_actors(lambda: sup.snapshot() if (sup := app.get(keys.SUPERVISOR)) else None)
     _track_readiness(metrics, app[keys.READINESS], lifecycle)
 

@@ -8,7 +8,7 @@ from kensho.auth.service import Caller
 from kensho.errors import Unauthorized
 from kensho.http import keys
 
-__all__ = ["bearer_token", "caller_of"]
+__all__ = ["bearer_token", "caller_of", "client_id"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kensho"'}
 _MAX_AUTH_HEADER = 256
@@ -24,11 +24,17 @@ def bearer_token(request: web.Request) -> str:
     return token
 
 
+def client_id(request: web.Request) -> str:
+    """The client id the envelope resolved (trusted proxies' forwarded address, or the peer)."""
+    found = request.get(keys.CLIENT_ID)
+    return found if found is not None else (request.remote or "unknown")
+
+
 def caller_of(request: web.Request) -> Caller:
-    """Address, user agent (bounded) and request id, for the audit trail."""
+    """Client id, user agent (bounded) and request id, for the audit trail."""
     agent = request.headers.get("User-Agent")
     return Caller(
-        address=request.remote,
+        address=client_id(request),
         user_agent=agent[:512] if agent else None,
         request_id=request.get(keys.REQUEST_ID),
     )

@@ -22,6 +22,7 @@ from kensho.catalog.export import CatalogExport
 from kensho.catalog.service import CatalogService
 from kensho.config import Config
 from kensho.flags import FeatureFlags
+from kensho.http.client_identity import ClientIdentity
 from kensho.http.console_feed import ConsoleFeed
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.loop_monitor import LoopMonitor
@@ -33,6 +34,7 @@ from kensho.jobs.cache_warming import CacheWarmer
 from kensho.jobs.sync_schedule import CatalogSyncJob
 from kensho.observability.metrics import Metrics
 from kensho.observability.tracing import Tracing
+from kensho.ratelimit import FleetLimiter
 from kensho.search.service import SearchService
 from kensho.upstream.client import CrunchyrollClient
 
@@ -46,6 +48,8 @@ __all__ = [
     "CACHE_WARMER",
     "CATALOG",
     "CATALOG_SYNC",
+    "CLIENT_ID",
+    "CLIENT_IDENTITY",
     "CONFIG",
     "CONSOLE_FEED",
     "DATABASE_DSN",
@@ -60,6 +64,7 @@ __all__ = [
     "METRICS",
     "OPENAPI_DOCUMENT",
     "PLAYBACK",
+    "RATE_LIMIT",
     "READINESS",
     "REDIS",
     "REDIS_URL",
@@ -91,6 +96,10 @@ READINESS = web.AppKey("readiness", ReadinessRegistry)
 METRICS = web.AppKey("metrics", Metrics)
 TRACING = web.AppKey("tracing", Tracing)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)
+#: Resolves a request's client id (the peer, or what trusted proxies forwarded).
+CLIENT_IDENTITY = web.AppKey("client_identity", ClientIdentity)
+#: The fleet-wide rate limiter (Redis bound at start by the composition root).
+RATE_LIMIT = web.AppKey("rate_limit", FleetLimiter)
 #: Wraps every route handler (kensho.http.routing.Routes adds routes through it).
 ENVELOPE: web.AppKey[RouteWrapper] = web.AppKey("envelope")
 #: The operator console's live feed (one per app, closed at shutdown).
@@ -136,6 +145,8 @@ CATALOG_SYNC = web.AppKey("catalog_sync", CatalogSyncJob)
 CACHE_WARMER = web.AppKey("cache_warmer", CacheWarmer)
 
 REQUEST_ID = web.RequestKey("request_id", str)
+#: The client id (`kensho.http.client_identity`), set by the envelope for every request.
+CLIENT_ID = web.RequestKey("client_id", str)
 #: Parsed inputs by location ("querystring", "match_info", "json", ...); see `inputs.validated`.
 VALIDATED = web.RequestKey("validated_inputs", dict)
 #: Set by the envelope for the access log: (request id, JSON text of the route template).

@@ -227,5 +227,36 @@ class Metrics:
         yield lookups
         yield ratio
 
+    def track_rate_limit(self, stats: Callable[[], Mapping[str, Any]]) -> None:
+        """Report the rate limiter's `stats()` at scrape time (the limiter counts in plain
+        dicts on the event loop, as the cache does)."""
+        self.registry.register(_FnCollector(lambda: _rate_limit_series(stats())))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _rate_limit_series(stats: Mapping[str, Any]) -> Iterable[Metric]:
+    active = GaugeMetricFamily(
+        "rate_limit_fallback_active",
+        "1 while Redis is unreachable and this replica enforces rate limits on its own",
+    )
+    active.add_metric([], 1.0 if stats.get("fallback_active") else 0.0)
+    fallbacks = CounterMetricFamily(
+        "rate_limit_fallbacks", "Switches of the rate limiter to its per-replica fallback"
+    )
+    fallbacks.add_metric([], float(stats.get("fallbacks", 0)))
+    decisions = CounterMetricFamily(
+        "rate_limit_decisions",
+        "Rate-limited requests by policy and decision (allowed, limited)",
+        labels=["policy", "decision"],
+    )
+    for decision in ("allowed", "limited"):
+        for policy, count in sorted(stats.get(decision, {}).items()):
+            decisions.add_metric([policy, decision], float(count))
+    takes = CounterMetricFamily(
+        "rate_limit_takes", "Quota takes (lease refills) by store (redis, local)", labels=["store"]
+    )
+    for store, count in sorted(stats.get("takes", {}).items()):
+        takes.add_metric([store], float(count))
+    return [active, fallbacks, decisions, takes]

@@ -23,7 +23,8 @@ import orjson
 from aiohttp import web
 from multidict import istr
 
-from kensho.http.keys import ACCESS, REQUEST_ID
+from kensho.http.client_identity import ClientIdentity
+from kensho.http.keys import ACCESS, CLIENT_ID, REQUEST_ID
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.middlewares.base import Handler, InputParsers
 from kensho.http.middlewares.rate_limit import RateLimiter
@@ -42,6 +43,8 @@ __all__ = ["CLIENT_CLOSED", "Envelope", "RoutePlan", "is_enveloped"]
 CLIENT_CLOSED = 499
 _HEADER = istr(HEADER)
 _CACHE_CONTROL = istr("Cache-Control")
+_RATELIMIT_POLICY = istr("RateLimit-Policy")
+_RATELIMIT = istr("RateLimit")
 _ENVELOPED = "__kensho_enveloped__"
 
 
@@ -86,6 +89,7 @@ class Envelope:
         deadlines: Deadlines | None = None,
         rate_limiter: RateLimiter | None = None,
         input_parsers: InputParsers | None = None,
+        identity: ClientIdentity | None = None,
     ) -> None:
         self.metrics = metrics
         self.lifecycle = lifecycle
@@ -95,6 +99,7 @@ class Envelope:
         self.deadlines = deadlines or Deadlines()
         self.rate_limiter = rate_limiter
         self.input_parsers = input_parsers
+        self.identity = identity or ClientIdentity(None)
         self.mint = RequestIds().mint
         lifecycle.cut_in_flight = self.deadlines.cut_all
         metrics.track_in_flight(lambda: lifecycle.in_flight)
@@ -118,6 +123,7 @@ class Envelope:
         lifecycle, deadlines, rate_limiter = self.lifecycle, self.deadlines, self.rate_limiter
         observe, mint, cache_default = self.metrics.observe_request, self.mint, self.cache_default
         perf_counter, current_task = time.perf_counter, asyncio.current_task
+        identify = self.identity.resolve
         plan: RoutePlan | None = None if template is None else self.plan(handler, template)
         # `current_task()` without a loop asks `get_running_loop()`, a getpid() system call on
         # Python 3.11; with the loop that ran the last request it is a dict lookup.
@@ -132,6 +138,8 @@ class Envelope:
                 rid = mint()
             request[REQUEST_ID] = rid
             request[ACCESS] = (rid, plan.template_json)
+            request[CLIENT_ID] = identify(request)
+            usage = None
             token = request_id_var.set(rid)
             start = perf_counter()
             lifecycle.in_flight += 1
@@ -139,7 +147,7 @@ class Envelope:
             try:
                 try:
                     if rate_limiter is not None:
-                        await rate_limiter.check(request)
+                        usage = await rate_limiter.check(request)
                     if plan.parse_inputs is not None:
                         await plan.parse_inputs(request)
                     limit = plan.limit
@@ -182,6 +190,8 @@ class Envelope:
             headers = response.headers
             headers[_HEADER] = rid
             headers.setdefault(_CACHE_CONTROL, cache_default)
+            if usage is not None:
+                headers[_RATELIMIT_POLICY], headers[_RATELIMIT] = usage
             return response
 
         wrapped = enveloped if not self.tracing.enabled else self._traced(enveloped)

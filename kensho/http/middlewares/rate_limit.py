@@ -1,76 +1,113 @@
-"""Rate limiting: the `RateLimiter` the envelope consults, and a per-client token bucket.
+"""Rate limiting in the envelope: the route class picks the policy, the client id the quota.
 
-The default limiter (`KENSHO_RATE_LIMIT_RPS` > 0) keeps one bucket per client address in this
-process: each replica limits on its own, which bounds what one client can make one replica do.
-Probes and scrapes (`/health/*`, `/metrics`) are never limited: a throttled readiness probe
-would take a healthy replica out of service.
+Route classes: `search` (`/api/search…`), `auth` (`/api/auth/…`), `admin` (`/admin…`) and
+`default` (everything else). A class without its own `KENSHO_RATE_LIMIT_<CLASS>_RPS` shares the
+default policy's quota (`KENSHO_RATE_LIMIT_RPS`, `KENSHO_RATE_LIMIT_BURST`). Probes and scrapes
+(`/health/*`, `/metrics`) are never limited: a throttled readiness probe would take a healthy
+replica out of service. With `KENSHO_RATE_LIMIT_ACCOUNT_RPS`, an authenticated request also
+spends from its session token's quota. Quotas are fleet-wide (`kensho.ratelimit`); every
+limited response carries `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-
+headers), and a refusal is a 429 problem with `Retry-After`.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Callable
+import hashlib
 from typing import Protocol
 
 from aiohttp import web
 
-from kensho.errors import RateLimited
+from kensho.config import Config
+from kensho.http.keys import CLIENT_ID
+from kensho.ratelimit import FleetLimiter, Policy
 
-__all__ = ["RateLimiter", "TokenBucketLimiter"]
+__all__ = ["EXEMPT", "RateLimiter", "RouteClassLimiter", "route_class"]
 
-_EXEMPT = ("/health/", "/metrics")
+EXEMPT = ("/health/", "/metrics")
+_CLASSES = (("/api/search", "search"), ("/api/auth/", "auth"), ("/admin", "admin"))
+_TOKEN_LENGTH = 43
+
+#: (`RateLimit-Policy`, `RateLimit`) header values for the response.
+Usage = tuple[str, str]
 
 
 class RateLimiter(Protocol):
-    async def check(self, request: web.Request) -> None:
-        """Return to admit the request; raise `kensho.errors.RateLimited` to refuse it."""
+    async def check(self, request: web.Request) -> Usage | None:
+        """Admit the request (returning its headers, or None when no policy applies) or raise
+        `kensho.errors.RateLimited` to refuse it."""
 
 
-class TokenBucketLimiter:
-    """`rate` requests per second per client address, with bursts up to `burst`.
+def route_class(path: str) -> str | None:
+    """The policy class of a path; None for the exempt probes and scrapes."""
+    if path.startswith(EXEMPT):
+        return None
+    for prefix, name in _CLASSES:
+        if path.startswith(prefix):
+            return name
+    return "default"
 
-    Buckets live in an LRU bounded by `max_clients`, so a flood of distinct addresses costs
-    bounded memory (an evicted client simply starts again with a full bucket).
-    """
+
+class RouteClassLimiter:
+    """Picks the policy for a request and spends from the client's quota in `fleet`."""
 
     def __init__(
         self,
-        rate: float,
-        burst: int,
-        *,
-        max_clients: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
+        fleet: FleetLimiter,
+        policies: dict[str, Policy],
+        account: Policy | None = None,
     ) -> None:
-        if not rate > 0 or burst < 1 or max_clients < 1:
-            raise ValueError("rate must be positive, burst and max_clients at least 1")
-        self.rate = rate
-        self.burst = float(burst)
-        self.max_clients = max_clients
-        self.rejected = 0
-        self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self.fleet = fleet
+        self.policies = policies
+        self.account = account
 
-    async def check(self, request: web.Request) -> None:
-        if request.path.startswith(_EXEMPT):
-            return
-        self.take(request.remote or "unknown")
-
-    def take(self, client: str) -> None:
-        """Spend one token of `client`'s bucket or raise `RateLimited` with the wait."""
-        now = self._clock()
-        tokens, last = self._buckets.pop(client, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens < 1.0:
-            self._buckets[client] = (tokens, now)
-            self.rejected += 1
-            raise RateLimited(
-                "Too many requests from this client; slow down.",
-                retry_after=(1.0 - tokens) / self.rate,
+    @classmethod
+    def from_config(cls, config: Config, fleet: FleetLimiter) -> RouteClassLimiter | None:
+        """The configured policies, or None when no limit is configured at all."""
+        policies: dict[str, Policy] = {}
+        default = None
+        if config.rate_limit_rps > 0:
+            default = Policy("default", config.rate_limit_rps, config.rate_limit_burst)
+            policies["default"] = default
+        for name in ("search", "auth", "admin"):
+            rps: float = getattr(config, f"rate_limit_{name}_rps")
+            if rps > 0:
+                policies[name] = Policy(name, rps, getattr(config, f"rate_limit_{name}_burst"))
+            elif default is not None:
+                policies[name] = default
+        account = None
+        if config.rate_limit_account_rps > 0:
+            account = Policy(
+                "account", config.rate_limit_account_rps, config.rate_limit_account_burst
             )
-        self._buckets[client] = (tokens - 1.0, now)
-        if len(self._buckets) > self.max_clients:
-            self._buckets.popitem(last=False)
+        if not policies and account is None:
+            return None
+        return cls(fleet, policies, account)
 
-    def __len__(self) -> int:
-        return len(self._buckets)
+    async def check(self, request: web.Request) -> Usage | None:
+        kind = route_class(request.path)
+        if kind is None:
+            return None
+        policy = self.policies.get(kind)
+        usage: Usage | None = None
+        if policy is not None:
+            usage = (policy.header, await self.fleet.acquire(policy, request[CLIENT_ID]))
+        account = self.account
+        if account is not None:
+            token = _bearer(request)
+            if token is not None:
+                digest = hashlib.blake2b(token.encode(), digest_size=16).hexdigest()
+                spent = await self.fleet.acquire(account, digest)
+                if usage is None:
+                    usage = (account.header, spent)
+                else:
+                    usage = (f"{usage[0]}, {account.header}", f"{usage[1]}, {spent}")
+        return usage
+
+
+def _bearer(request: web.Request) -> str | None:
+    """A session token's text, if the request carries one of the right shape (unverified: the
+    quota is keyed by it, so a made-up token only spends a quota of its own)."""
+    header = request.headers.get("Authorization")
+    if header is None or len(header) != _TOKEN_LENGTH + 7 or header[:7].lower() != "bearer ":
+        return None
+    return header[7:]

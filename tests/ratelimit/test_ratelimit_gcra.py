@@ -1,0 +1,195 @@
+"""GCRA arithmetic (local and in Redis), policies' header text, and the fleet limiter's leases,
+refusals and Redis fallback, without HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from kensho.errors import RateLimited
+from kensho.ratelimit import FleetLimiter, LocalGcra, Policy, RedisGcra, Take
+
+#: One Structured Fields item: a quoted policy name, then integer parameters.
+ITEM = re.compile(r'^"[a-z]+"(;[a-z]+=\d+)+$')
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_local_gcra_gives_the_burst_then_the_rate() -> None:
+    clock = Clock()
+    gcra = LocalGcra(clock=clock)
+    policy = Policy("default", rate=2.0, burst=3)
+    args = (policy.interval_us, policy.burst)
+    assert gcra.take("a", *args, 2, 0) == Take(2, 1, 1_000_000, 0)
+    assert gcra.take("a", *args, 5, 0).got == 1  # only what is left
+    refused = gcra.take("a", *args, 1, 0)
+    assert refused.got == 0 and refused.retry_us == 500_000  # one unit per 0.5 s
+    assert gcra.take("b", *args, 1, 0).got == 1  # another client, another quota
+    clock.now += 0.5
+    assert gcra.take("a", *args, 3, 0).got == 1
+    clock.now += 60  # never more than the burst
+    assert gcra.take("a", *args, 10, 0).got == 3
+    assert gcra.take("a", *args, 1, 2).got == 1  # a refund of two leased units, one taken again
+
+
+def test_local_gcra_memory_is_bounded() -> None:
+    clock = Clock()
+    gcra = LocalGcra(max_keys=100, clock=clock)
+    policy = Policy("default", rate=1.0, burst=5)
+    for i in range(5_000):
+        gcra.take(f"10.0.{i // 256}.{i % 256}", policy.interval_us, policy.burst, 1, 0)
+    assert len(gcra) <= 100
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "header"),
+    [
+        (5, 10, '"default";q=10;w=2'),
+        (0.001, 2, '"default";q=2;w=2000'),
+        (1000, 1, '"default";q=1;w=1'),
+    ],
+)
+def test_policy_header_syntax(rate: float, burst: int, header: str) -> None:
+    policy = Policy("default", rate, burst)
+    assert policy.header == header and ITEM.match(policy.header)
+    usage = policy.usage_header(3, 1.2)
+    assert usage == '"default";r=3;t=2' and ITEM.match(usage)
+    assert policy.usage_header(-4, -1) == '"default";r=0;t=0'
+
+
+@pytest.mark.parametrize(
+    "kw", [{"rate": 0, "burst": 1}, {"rate": -1, "burst": 1}, {"rate": 1, "burst": 0}]
+)
+def test_nonsense_policies_are_refused(kw: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="rate > 0"):
+        Policy("default", **kw)
+    with pytest.raises(ValueError, match="identifier"):
+        Policy('bad"name', 1, 1)
+
+
+async def test_a_slow_policy_is_exact_per_request_and_refusals_carry_headers() -> None:
+    clock = Clock()
+    limiter = FleetLimiter(clock=clock)
+    policy = Policy("default", rate=5, burst=10)
+    assert limiter.lease_cap(policy) == 1  # 5/s refills one unit in a lease's life: no leases
+    seen = [await limiter.acquire(policy, "1.2.3.4") for _ in range(10)]
+    assert seen[0] == '"default";r=9;t=1' and seen[-1] == '"default";r=0;t=2'
+    with pytest.raises(RateLimited) as caught:
+        await limiter.acquire(policy, "1.2.3.4")
+    headers = caught.value.headers
+    assert headers["Retry-After"] == "1"
+    assert headers["RateLimit-Policy"] == policy.header
+    assert headers["RateLimit"] == '"default";r=0;t=1'
+    assert await limiter.acquire(policy, "5.6.7.8")  # a neighbour is unaffected
+    clock.now += 0.2
+    assert await limiter.acquire(policy, "1.2.3.4")
+    assert limiter.stats()["allowed"] == {"default": 12} and limiter.stats()["limited"] == {
+        "default": 1
+    }
+
+
+async def test_leases_grow_for_a_busy_client_and_are_refunded_when_left_over() -> None:
+    clock = Clock()
+    limiter = FleetLimiter(lease_max=8, clock=clock)
+    policy = Policy("default", rate=1000, burst=1000)
+    assert limiter.lease_cap(policy) == 8
+    for _ in range(100):
+        await limiter.acquire(policy, "c")
+    # leases of 1, 2, 4, then 8: far fewer takes than requests
+    assert limiter.local_takes <= 1 + 1 + 1 + 100 // 8 + 1
+    taken = limiter.local_takes
+    clock.now += 1.0  # the lease expires with units left: they go back at the next take
+    await limiter.acquire(policy, "c")
+    assert limiter.local_takes == taken + 1
+
+
+class FlakyStore:
+    """A Redis store that fails while `down` (any exception, as a dropped connection does)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.local = LocalGcra()
+
+    async def take(self, *args: Any) -> Take:
+        if self.down:
+            raise ConnectionError("connection refused")
+        return self.local.take(*args)
+
+
+async def test_redis_down_falls_back_per_replica_logs_once_and_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    limiter = FleetLimiter(clock=clock)
+    store = FlakyStore()
+    limiter._redis = store  # type: ignore[assignment]  # the Redis store's interface
+    policy = Policy("default", rate=5, burst=3)
+    await limiter.acquire(policy, "a")
+    store.down = True
+    with caplog.at_level(logging.WARNING, logger="kensho.ratelimit"):
+        await limiter.acquire(policy, "a")  # not an error: the local quota answers
+        await limiter.acquire(policy, "a")
+        await limiter.acquire(policy, "a")
+        with pytest.raises(RateLimited):  # still limited, by this replica alone
+            await limiter.acquire(policy, "a")
+        assert limiter.fallback_active and limiter.fallbacks == 1
+        clock.now += 5
+        for _ in range(3):
+            await limiter.acquire(policy, "b")
+    assert [r.message for r in caplog.records].count(
+        "rate limit: Redis unreachable (ConnectionError); limiting per replica until it is back"
+    ) == 1
+    store.down = False
+    clock.now += 2
+    await limiter.acquire(policy, "c")
+    assert not limiter.fallback_active and limiter.stats()["takes"]["redis"] >= 2
+
+
+async def test_two_replicas_share_one_quota_in_redis(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    """Two limiters on one Redis (as two replicas): 40 alternating and 40 parallel requests
+    from one client against a quota of 10 that barely refills: exactly 10 get through."""
+    a, b = FleetLimiter(prefix=redis_prefix), FleetLimiter(prefix=redis_prefix)
+    a.bind(redis_client)
+    b.bind(redis_client)
+    policy = Policy("default", rate=0.001, burst=10)
+
+    async def one(limiter: FleetLimiter, client: str) -> bool:
+        try:
+            await limiter.acquire(policy, client)
+        except RateLimited:
+            return False
+        return True
+
+    serial = [await one(a if i % 2 else b, "9.9.9.9") for i in range(40)]
+    assert sum(serial) == 10
+    parallel = await asyncio.gather(*(one(a if i % 2 else b, "8.8.8.8") for i in range(40)))
+    assert sum(parallel) == 10
+    assert a.redis_takes + b.redis_takes >= 20 and not a.local_takes and not b.local_takes
+
+
+async def test_the_redis_script_leases_and_refunds(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    store = RedisGcra(redis_client)
+    key = redis_prefix + "script"
+    first = await store.take(key, 1_000_000, 5, 3, 0)
+    assert first.got == 3 and first.free == 2 and 2_900_000 <= first.reset_us <= 3_000_000
+    assert (await store.take(key, 1_000_000, 5, 9, 0)).got == 2
+    refused = await store.take(key, 1_000_000, 5, 1, 0)
+    assert refused.got == 0 and 0 < refused.retry_us <= 1_000_000
+    assert (await store.take(key, 1_000_000, 5, 5, 2)).got == 2  # two leased units refunded
+    ttl = await redis_client.pttl(key)
+    assert 0 < ttl <= 5_000  # the key lapses when the quota is full again
