@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from auth.kit import Captured, kensho_app
+from redisproc import RedisProcess
 
 from kensho.observability.logging import flush_logging
 from kensho.store.embedded import start_embedded_postgres, start_embedded_redis
@@ -83,6 +84,17 @@ def redis_url() -> Iterator[str]:
     finally:
         stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A Redis server of this test's own, for tests that stop it mid-test."""
+    server = RedisProcess(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -36,13 +36,12 @@ from kensho.actors.session_pool import (
 )
 from kensho.auth.audit import AuditEvent, AuditRecord, AuditWriter
 from kensho.auth.grants import GrantStore, StreamGrant
-from kensho.auth.limiter import LoginLimiter
+from kensho.auth.limiter import LoginLimiter, LoginThrottled
 from kensho.auth.revocations import RevocationBus
 from kensho.auth.store import SessionStore
-from kensho.errors import RateLimited, ServiceUnavailable, Unauthorized
+from kensho.errors import ServiceUnavailable, Unauthorized
 from kensho.upstream.client import CrunchyrollClient
 from kensho.upstream.errors import (
-    ClientRejected,
     InvalidCredentials,
     InvalidRefreshToken,
     UpstreamUnauthorized,
@@ -130,28 +129,34 @@ class AuthService:
     # -- login / logout --------------------------------------------------------------------------
 
     async def login(self, username: str, password: str, caller: Caller) -> tuple[str, Session]:
-        """Password grant -> a new session; returns the plain token (shown once) and the session."""
+        """Password grant -> a new session; returns the plain token (shown once) and the session.
+
+        The attempt is reserved with the limiter before the upstream call (parallel guesses
+        cannot pass the limit), kept as a failure on a wrong password, released when the
+        upstream could not judge it (an outage is not a wrong password).
+        """
         address = caller.address or "unknown"
         try:
-            await self.limiter.check(username, address)
-        except RateLimited:
-            await self.audit_admin(AuditEvent.RATE_LIMITED, username, caller)
+            reservation = await self.limiter.reserve(username, address)
+        except LoginThrottled as exc:
+            await self.audit_admin(AuditEvent.RATE_LIMITED, username, caller, f"{exc.scope} locked")
             raise
         try:
             token = await self.client.password_grant(username, password)
-        except ClientRejected:
-            raise
         except InvalidCredentials:
-            await self.limiter.failure(username, address)
+            await self.limiter.failed(reservation)
             await self.audit_admin(AuditEvent.FAILURE, username, caller, "invalid credentials")
             raise _unauthorized("Invalid username or password.") from None
+        except BaseException:
+            await asyncio.shield(self.limiter.release(reservation))
+            raise
+        await self.limiter.succeeded(reservation)
         plain, session = await self.sessions.ask(CreateSession(username, token))
         try:
             await self.store.save(session)  # the memory is a cache: never the only copy
         except BaseException:
             self.sessions.tell(RevokeSession(plain))
             raise
-        await self.limiter.success(username)
         await self.audit_admin(AuditEvent.SUCCESS, username, caller)
         return plain, session
 

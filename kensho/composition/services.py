@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, cast
 
@@ -184,8 +185,9 @@ def auth(
                 redis,
                 prefix=limiter_prefix or f"{config.redis_prefix}login:",
                 max_failures=config.login_max_failures,
+                max_per_address=config.login_max_failures_per_address,
                 window=config.login_failure_window,
-                **({"clock": wall_clock} if wall_clock else {}),
+                clock=wall_clock or time.time,
             ),
             grants=grants,
             **clock_kw,
