@@ -24,6 +24,7 @@ ALL = (
     "loop",
     "fleet",
     "flags",
+    "ratelimit",
 )
 
 

@@ -91,10 +91,6 @@ class FleetLimiter:
         if prefix is not None:
             self.prefix = prefix
 
-    @property
-    def shared(self) -> bool:
-        return self._redis is not None
-
     async def acquire(self, policy: Policy, client: str) -> str:
         """Spend one unit; returns the `RateLimit` header item, or raises `RateLimited` (with
         `Retry-After`, `RateLimit` and `RateLimit-Policy`) when the quota is used up."""
@@ -132,13 +128,16 @@ class FleetLimiter:
             elif lease.expires:
                 lease.size = min(self.lease_cap(policy), lease.size * 2)
             lease.size = min(lease.size, self.lease_cap(policy))
+            # Times count from before the round trip: Redis judged at some moment in between,
+            # and a refusal remembered from after it would outlast the real wait by the round
+            # trip (under load, a large share of a fast policy's refill interval).
+            sent = self._clock()
             taken = await self._take(self._key(policy, client), policy, lease.size, refund)
-            now = self._clock()
             lease.tokens, lease.free = taken.got, taken.free
-            lease.expires = now + LEASE_SECONDS
-            lease.reset_at = now + taken.reset_us / 1e6
+            lease.expires = sent + LEASE_SECONDS
+            lease.reset_at = sent + taken.reset_us / 1e6
             if taken.got == 0:
-                lease.denied_until = now + taken.retry_us / 1e6
+                lease.denied_until = sent + taken.retry_us / 1e6
         finally:
             lease.pending = None
             done.set_result(None)

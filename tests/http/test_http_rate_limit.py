@@ -123,3 +123,14 @@ async def test_an_untrusted_peer_cannot_escape_its_quota_with_headers(make_clien
             "/x", headers={"X-Forwarded-For": fake, "Forwarded": "for=9.9.9.9"}
         )
         assert spoofed.status == 429
+
+
+async def test_an_account_policy_alone_limits_only_requests_with_a_token(make_client: Any) -> None:
+    client = await make_client(rate_limit_account_rps=0.001, rate_limit_account_burst=1)
+    token = {"Authorization": "Bearer " + "t" * 43}
+    first = await client.get("/x", headers=token)
+    assert first.headers["RateLimit-Policy"] == '"account";q=1;w=1000'
+    assert (await client.get("/x", headers=token)).status == 429
+    for headers in ({}, {"Authorization": "Bearer short"}, {"Authorization": "Basic " + "t" * 44}):
+        anonymous = await client.get("/x", headers=headers)
+        assert anonymous.status == 404 and "RateLimit" not in anonymous.headers

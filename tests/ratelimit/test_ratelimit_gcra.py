@@ -193,3 +193,52 @@ async def test_the_redis_script_leases_and_refunds(
     assert (await store.take(key, 1_000_000, 5, 5, 2)).got == 2  # two leased units refunded
     ttl = await redis_client.pttl(key)
     assert 0 < ttl <= 5_000  # the key lapses when the quota is full again
+
+
+class GatedStore:
+    """A Redis store whose takes wait for `gate`, counting them (concurrent callers share one)."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.local = LocalGcra()
+        self.takes = 0
+
+    async def take(self, *args: Any) -> Take:
+        self.takes += 1
+        await self.gate.wait()
+        return self.local.take(*args)
+
+
+async def test_concurrent_requests_of_one_client_share_one_take() -> None:
+    limiter = FleetLimiter(lease_max=8)
+    store = GatedStore()
+    limiter._redis = store  # type: ignore[assignment]
+    policy = Policy("default", rate=1000, burst=1000)
+    await asyncio.wait_for(_release_later(store.gate), 1)
+    await limiter.acquire(policy, "c")  # first lease: one unit
+    store.gate.clear()
+    waiting = [asyncio.ensure_future(limiter.acquire(policy, "c")) for _ in range(5)]
+    await asyncio.sleep(0)
+    assert store.takes == 2  # five callers, one take in flight
+    store.gate.set()
+    await asyncio.gather(*waiting)
+    assert store.takes <= 4  # leases of 2, then 4: the five fit in two more takes
+
+
+async def _release_later(gate: asyncio.Event) -> None:
+    gate.set()
+
+
+async def test_bounds_and_odd_inputs() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        FleetLimiter(lease_max=0)
+    limiter = FleetLimiter(max_clients=10, prefix="p:")
+    limiter.bind(None, prefix="q:")
+    assert limiter.prefix == "q:"
+    policy = Policy("default", rate=1, burst=1)
+    for i in range(100):
+        await limiter.acquire(policy, f"10.0.0.{i}")
+    assert len(limiter) <= 10  # a flood of clients costs bounded memory
+    await limiter.acquire(policy, "x" * 10_000)  # a huge client text is hashed into the key
+    assert limiter._key(policy, "x" * 10_000).startswith("q:default:")
+    assert len(limiter._key(policy, "x" * 10_000)) < 64

@@ -1,0 +1,269 @@
+"""The fleet rate limiter: its cost on the hot path, and its exactness across two replicas.
+
+**Cost.** Cached `GET /api/anime/{id}` (Zipf ids, as `bench.catalog`) against two full-stack
+servers started side by side, identical but for the limiter: "off" (no policy) and "on"
+(`KENSHO_RATE_LIMIT_RPS`/`BURST` set high enough that nothing is refused, quotas in Redis
+through the fleet limiter, local leases as in production). The load (wrk) comes from one
+address, so every request spends from one client's quota: the case leases are for. Paired
+short rounds, order alternating (`loadgen.paired_rounds`); the headline `throughput_ratio` is the
+median of per-round on/off ratios (target >= 0.85). A second pair of numbers, `many_clients`,
+sends each request as another of 1,000 forwarded clients (trusted proxy 127.0.0.1): no client is
+busy enough to lease, so every request is a Redis round trip, the limiter's worst case.
+
+**Exactness (load scenario).** Two "on" replicas sharing one Redis, policy `BENCH_RL_RPS`/
+`BENCH_RL_BURST` (default 20/s, burst 40), trusted proxy 127.0.0.1. Several clients, each with
+its own forwarded address and its own sending rate (under the limit, 2x, 4x, 8x, and a burst-only
+client), alternate between the replicas for `BENCH_RL_SECONDS` (default 10). Per client: sent,
+allowed, expected (GCRA: min(sent, burst + rate x elapsed)) and allowed / expected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bench.catalog import ROUNDS, _fetch_all, _load_database, _zipf_ids
+from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server
+from kensho.cache import CacheService, CacheSettings
+from kensho.cache.redis_tier import redis_client
+from kensho.composition import services
+from kensho.config import Config
+from kensho.http import keys
+from kensho.http.app import create_app
+from kensho.http.server import serve
+from kensho.observability.logging import configure_logging, flush_logging
+from kensho.store.pool import create_pool
+from kensho.store.scratch import create_scratch_database
+
+DURATION = float(os.environ.get("BENCH_DURATION", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+SERVER_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+RL_RPS = float(os.environ.get("BENCH_RL_RPS", "20"))
+RL_BURST = int(os.environ.get("BENCH_RL_BURST", "40"))
+RL_SECONDS = float(os.environ.get("BENCH_RL_SECONDS", "10"))
+#: clients of the load scenario: (name, requests per second; 0 = one burst of 3 x the burst)
+CLIENTS = (
+    ("under", RL_RPS / 2),
+    ("2x", RL_RPS * 2),
+    ("4x", RL_RPS * 4),
+    ("8x", RL_RPS * 8),
+    ("burst", 0.0),
+)
+
+
+def _serve(mode: str, port: int, dsn: str, prefix: str) -> None:
+    """One full-stack server: "off" has no limit, "on" the fleet limiter on Redis."""
+    limited = mode == "on"
+    config = Config(
+        port=port,
+        prestop_delay=0,
+        database_url=dsn,
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        cache_prefix=f"bench:{os.getpid()}:",
+        catalog_warm_count=0,
+        rate_limit_rps=float(os.environ.get("BENCH_SERVE_RPS", "0")) if limited else 0.0,
+        rate_limit_burst=int(os.environ.get("BENCH_SERVE_BURST", "100")),
+        trusted_proxies="127.0.0.1",
+    )
+    configure_logging(config.log_level, config.log_format, queued=True)
+
+    async def stores(app: web.Application) -> AsyncIterator[None]:
+        pool = await create_pool(dsn, minsize=1, maxsize=8)
+        cache = CacheService(CacheSettings.from_config(config))
+        app[keys.METRICS].track_cache(cache.lookups)
+        await cache.start()
+        app[keys.DB_POOL], app[keys.CACHE] = pool, cache
+        redis = None
+        if limited:  # as `kensho composition.stores.redis` binds it
+            settings = CacheSettings.from_config(config).redis
+            assert settings is not None
+            redis = redis_client(settings)
+            app[keys.RATE_LIMIT].bind(redis)
+        yield
+        if redis is not None:
+            await redis.aclose(close_connection_pool=True)
+        await cache.invalidate("*")
+        await cache.close()
+        pool.close()
+        await pool.wait_closed()
+
+    app = create_app(config, resources=[stores, services.catalog()])
+    try:
+        status = asyncio.run(serve(config, app))
+    finally:
+        flush_logging()
+    sys.exit(status)
+
+
+_LUA = """
+local ids = {%s}
+local i = 0
+local clients = %d
+request = function()
+  i = i %% #ids + 1
+  if clients > 0 then
+    local c = i %% clients
+    wrk.headers["X-Forwarded-For"] = "10." .. (c // 256) .. "." .. (c %% 256) .. ".1"
+  end
+  return wrk.format("GET", "/api/anime/" .. ids[i])
+end
+"""
+
+
+def _wrk(port: int, ids: list[str], seconds: float, clients: int = 0) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(_LUA % (",".join(f'"{i}"' for i in ids), clients))
+        script = fh.name
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        return run_wrk(url, connections=CONNECTIONS, seconds=seconds, script=script)
+    finally:
+        os.unlink(script)
+
+
+# -- the load scenario -----------------------------------------------------------------------
+
+
+async def _scenario(ports: list[int]) -> dict[str, Any]:
+    bases = [f"http://127.0.0.1:{p}/api/anime/" for p in ports]
+
+    async def client(n: int, name: str, rate: float, anime: str) -> dict[str, Any]:
+        address = f"198.51.100.{n + 1}"
+        sent = allowed = 0
+        statuses: dict[int, int] = {}
+        async with aiohttp.ClientSession() as http:
+
+            async def one(i: int) -> None:
+                nonlocal sent, allowed
+                async with http.get(
+                    bases[i % len(bases)] + anime, headers={"X-Forwarded-For": address}
+                ) as resp:
+                    await resp.read()
+                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                    allowed += resp.status != 429
+
+            start = time.monotonic()
+            tasks = []
+            if rate == 0:  # one burst of three times the quota's burst, then nothing
+                tasks = [asyncio.create_task(one(i)) for i in range(3 * RL_BURST)]
+                sent = len(tasks)
+            else:
+                i = 0
+                while (now := time.monotonic()) - start < RL_SECONDS:
+                    due = int((now - start) * rate) + 1
+                    while i < due:
+                        tasks.append(asyncio.create_task(one(i)))
+                        i += 1
+                    await asyncio.sleep(0.005)
+                sent = i
+            await asyncio.gather(*tasks)
+            elapsed = time.monotonic() - start
+        expected = min(sent, RL_BURST + RL_RPS * elapsed)
+        return {
+            "client": name,
+            "address": address,
+            "send_rps": rate,
+            "sent": sent,
+            "allowed": allowed,
+            "expected": round(expected, 1),
+            "allowed_over_expected": round(allowed / expected, 3) if expected else None,
+            "statuses": statuses,
+            "elapsed_s": round(elapsed, 2),
+        }
+
+    anime = os.environ["BENCH_SAMPLE_ID"]
+    return {
+        "replicas": len(ports),
+        "policy": {"rps": RL_RPS, "burst": RL_BURST},
+        "seconds": RL_SECONDS,
+        "clients": await asyncio.gather(
+            *(client(n, name, rate, anime) for n, (name, rate) in enumerate(CLIENTS))
+        ),
+    }
+
+
+def main() -> dict[str, Any]:
+    if not shutil.which("wrk"):
+        raise RuntimeError("the rate-limit bench needs wrk (apt-get install wrk)")
+    dsn, drop = create_scratch_database(SERVER_DSN, "kensho_bench")
+    procs: list[Any] = []
+    prefix = f"bench-rl:{os.getpid()}:"
+    try:
+        popular = asyncio.run(_load_database(dsn))
+        ids = _zipf_ids(popular, 20_000)
+        fast = {"BENCH_SERVE_RPS": "1000000", "BENCH_SERVE_BURST": "1000000"}
+        off, off_port = start_server("bench.ratelimit", "off", (dsn, prefix))
+        procs.append(off)
+        on, on_port = start_server("bench.ratelimit", "on", (dsn, prefix), env=fast)
+        procs.append(on)
+        _fetch_all(off_port, ids)
+        _fetch_all(on_port, ids)
+        _wrk(off_port, ids, 2)
+        _wrk(on_port, ids, 2)
+        paired = paired_rounds(
+            lambda: _wrk(off_port, ids, DURATION), lambda: _wrk(on_port, ids, DURATION), ROUNDS
+        )
+        many = paired_rounds(
+            lambda: _wrk(off_port, ids, DURATION, 1000),
+            lambda: _wrk(on_port, ids, DURATION, 1000),
+            max(2, ROUNDS // 2),
+        )
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        procs.clear()
+
+        policy = {"BENCH_SERVE_RPS": str(RL_RPS), "BENCH_SERVE_BURST": str(RL_BURST)}
+        scenario_prefix = prefix + "scenario:"
+        ports = []
+        for _ in range(2):
+            proc, port = start_server("bench.ratelimit", "on", (dsn, scenario_prefix), env=policy)
+            procs.append(proc)
+            ports.append(port)
+        os.environ["BENCH_SAMPLE_ID"] = popular[0]
+        scenario = asyncio.run(_scenario(ports))
+        result: dict[str, Any] = {
+            "benchmark": "GET /api/anime/{id}, Zipf ids, cached: rate limit on vs off",
+            "connections": CONNECTIONS,
+            "duration_s": DURATION,
+            "rounds": ROUNDS,
+            "off": paired["baseline"],
+            "on": paired["candidate"],
+            "throughput_ratio": round(paired["ratio"], 3),
+            **paired_summary(paired),
+            "throughput_target": 0.85,
+            "many_clients": {
+                "clients": 1000,
+                "off": many["baseline"],
+                "on": many["candidate"],
+                "throughput_ratio": round(many["ratio"], 3),
+                "round_ratios": [round(r, 3) for r in many["ratios"]],
+            },
+            "load_scenario": scenario,
+        }
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        drop()
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--serve":
+        _serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    else:
+        main()
