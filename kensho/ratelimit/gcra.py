@@ -5,14 +5,15 @@ and each unit taken pushes TAT one emission interval (1/rate) further. A take of
 gets as many as fit under the burst (`burst * interval - (TAT - now)`), so a replica can lease a
 few units in one round trip. `refund` gives back units a replica leased and did not spend.
 
-The Redis variant is one Lua script, so a take is atomic across replicas, and reads Redis's own
-clock (`TIME`), so replicas with skewed clocks agree. The key expires when the quota is full
-again: an idle client costs nothing. The local variant is the same arithmetic in this process,
+The Redis variant is one Lua script (over a batch of keys), so a take is atomic across
+replicas, and reads Redis's own clock (`TIME`), so replicas with skewed clocks agree. The key
+expires when the quota is full again: an idle client costs nothing. The local variant is the same arithmetic in this process,
 the per-replica fallback when Redis is down.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -25,24 +26,29 @@ __all__ = ["LocalGcra", "RedisGcra", "Take"]
 _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
-local refund = tonumber(ARGV[4])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-if refund > 0 then tat = math.max(now, tat - refund * interval) end
-local free = math.floor((burst * interval - (tat - now)) / interval)
-if free < 0 then free = 0 end
-local got = math.min(want, free)
-tat = tat + got * interval
-local retry = 0
-if got == 0 then retry = tat + interval - burst * interval - now end
-if got > 0 or refund > 0 then
-  local ttl = math.max(1, math.ceil((tat - now) / 1000))
-  redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', ttl)
+local out = {}
+for i = 1, #KEYS do
+  local a = (i - 1) * 4
+  local interval = tonumber(ARGV[a + 1])
+  local burst = tonumber(ARGV[a + 2])
+  local want = tonumber(ARGV[a + 3])
+  local refund = tonumber(ARGV[a + 4])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < now then tat = now end
+  if refund > 0 then tat = math.max(now, tat - refund * interval) end
+  local free = math.floor((burst * interval - (tat - now)) / interval)
+  if free < 0 then free = 0 end
+  local got = math.min(want, free)
+  tat = tat + got * interval
+  local retry = 0
+  if got == 0 then retry = tat + interval - burst * interval - now end
+  if got > 0 or refund > 0 then
+    local ttl = math.max(1, math.ceil((tat - now) / 1000))
+    redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', ttl)
+  end
+  out[a + 1], out[a + 2], out[a + 3], out[a + 4] = got, free - got, tat - now, retry
 end
-return {got, free - got, tat - now, retry}
+return out
 """
 
 
@@ -70,16 +76,50 @@ def _take(  # noqa: PLR0917 - the script's arguments, in its order
 
 
 class RedisGcra:
-    """The fleet's quotas in Redis; every take is one `EVALSHA` round trip."""
+    """The fleet's quotas in Redis. Takes asked during one turn of the event loop go to Redis
+    together, as one script call over all their keys (one round trip and one reply to parse
+    for a batch): what keeps a replica cheap when many clients are each too quiet to lease."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, max_batch: int = 128) -> None:
         self._script = redis.register_script(_SCRIPT)
+        self._max_batch = max_batch
+        self._queued: list[tuple[str, tuple[int, int, int, int], asyncio.Future[Take]]] = []
+        self._running: set[asyncio.Task[None]] = set()
+        self.round_trips = 0
 
     async def take(self, key: str, interval: int, burst: int, want: int, refund: int) -> Take:
-        got, free, reset_us, retry_us = await self._script(
-            keys=[key], args=[interval, burst, want, refund]
-        )
-        return Take(int(got), int(free), int(reset_us), int(retry_us))
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Take] = loop.create_future()
+        self._queued.append((key, (interval, burst, want, refund), done))
+        if len(self._queued) == 1:  # the first of this turn: send after the turn's callbacks
+            loop.call_soon(self._send)
+        return await done
+
+    def _send(self) -> None:
+        queued, self._queued = self._queued, []
+        for start in range(0, len(queued), self._max_batch):
+            task = asyncio.ensure_future(self._call(queued[start : start + self._max_batch]))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _call(
+        self, batch: list[tuple[str, tuple[int, int, int, int], asyncio.Future[Take]]]
+    ) -> None:
+        self.round_trips += 1
+        try:
+            flat = await self._script(
+                keys=[key for key, _, _ in batch], args=[a for _, args, _ in batch for a in args]
+            )
+        except BaseException as exc:  # every waiter learns it (they fall back to local quotas)
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for i, (_, _, done) in enumerate(batch):
+            if not done.done():
+                done.set_result(Take(*(int(v) for v in flat[4 * i : 4 * i + 4])))
 
 
 class LocalGcra:

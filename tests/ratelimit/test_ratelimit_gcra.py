@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from kensho.errors import RateLimited
 from kensho.ratelimit import FleetLimiter, LocalGcra, Policy, RedisGcra, Take
@@ -242,3 +244,30 @@ async def test_bounds_and_odd_inputs() -> None:
     await limiter.acquire(policy, "x" * 10_000)  # a huge client text is hashed into the key
     assert limiter._key(policy, "x" * 10_000).startswith("q:default:")
     assert len(limiter._key(policy, "x" * 10_000)) < 64
+
+
+async def test_takes_of_one_loop_turn_share_one_round_trip(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    store = RedisGcra(redis_client)
+    keys = [f"{redis_prefix}batch:{i}" for i in range(50)]
+    taken = await asyncio.gather(*(store.take(k, 1_000_000, 3, 2, 0) for k in keys))
+    assert [t.got for t in taken] == [2] * 50 and [t.free for t in taken] == [1] * 50
+    assert store.round_trips == 1
+    again = await asyncio.gather(*(store.take(k, 1_000_000, 3, 2, 0) for k in keys[:10]))
+    assert [t.got for t in again] == [1] * 10 and store.round_trips == 2
+
+
+async def test_a_failed_batch_fails_each_of_its_takes() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = aioredis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
+    try:
+        store = RedisGcra(dead)
+        results = await asyncio.gather(
+            *(store.take(f"k{i}", 1000, 1, 1, 0) for i in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(r, RedisConnectionError) for r in results), results
+    finally:
+        await dead.aclose()
