@@ -11,10 +11,12 @@ sends each request as another of 1,000 forwarded clients (trusted proxy 127.0.0.
 busy enough to lease, so every request is a Redis round trip, the limiter's worst case.
 
 **Exactness (load scenario).** Two "on" replicas sharing one Redis, policy `BENCH_RL_RPS`/
-`BENCH_RL_BURST` (default 20/s, burst 40), trusted proxy 127.0.0.1. Several clients, each with
+`BENCH_RL_BURST` (default 10/s, burst 20), trusted proxy 127.0.0.1. Several clients, each with
 its own forwarded address and its own sending rate (under the limit, 2x, 4x, 8x, and a burst-only
 client), alternate between the replicas for `BENCH_RL_SECONDS` (default 10). Per client: sent,
-allowed, expected (GCRA: min(sent, burst + rate x elapsed)) and allowed / expected.
+allowed, expected (GCRA: min(sent, burst + rate x the span over which it sent)) and their ratio.
+`limiter_alone` repeats the measure without HTTP: two limiters (as two replicas) on the real
+Redis, so the machine's load does not blur what the algorithm admits.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from bench.catalog import ROUNDS, _fetch_all, _load_database, _zipf_ids
@@ -38,10 +41,12 @@ from kensho.cache import CacheService, CacheSettings
 from kensho.cache.redis_tier import redis_client
 from kensho.composition import services
 from kensho.config import Config
+from kensho.errors import RateLimited
 from kensho.http import keys
 from kensho.http.app import create_app
 from kensho.http.server import serve
 from kensho.observability.logging import configure_logging, flush_logging
+from kensho.ratelimit import FleetLimiter, Policy
 from kensho.store.pool import create_pool
 from kensho.store.scratch import create_scratch_database
 
@@ -49,8 +54,8 @@ DURATION = float(os.environ.get("BENCH_DURATION", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SERVER_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-RL_RPS = float(os.environ.get("BENCH_RL_RPS", "20"))
-RL_BURST = int(os.environ.get("BENCH_RL_BURST", "40"))
+RL_RPS = float(os.environ.get("BENCH_RL_RPS", "10"))
+RL_BURST = int(os.environ.get("BENCH_RL_BURST", "20"))
 RL_SECONDS = float(os.environ.get("BENCH_RL_SECONDS", "10"))
 #: clients of the load scenario: (name, requests per second; 0 = one burst of 3 x the burst)
 CLIENTS = (
@@ -155,6 +160,7 @@ async def _scenario(ports: list[int]) -> dict[str, Any]:
                     allowed += resp.status != 429
 
             start = time.monotonic()
+            last_send = start
             tasks = []
             if rate == 0:  # one burst of three times the quota's burst, then nothing
                 tasks = [asyncio.create_task(one(i)) for i in range(3 * RL_BURST)]
@@ -166,11 +172,13 @@ async def _scenario(ports: list[int]) -> dict[str, Any]:
                     while i < due:
                         tasks.append(asyncio.create_task(one(i)))
                         i += 1
+                    last_send = time.monotonic()
                     await asyncio.sleep(0.005)
                 sent = i
             await asyncio.gather(*tasks)
             elapsed = time.monotonic() - start
-        expected = min(sent, RL_BURST + RL_RPS * elapsed)
+        span = last_send - start  # the quota refills while requests are being sent
+        expected = min(sent, RL_BURST + RL_RPS * span)
         return {
             "client": name,
             "address": address,
@@ -180,6 +188,7 @@ async def _scenario(ports: list[int]) -> dict[str, Any]:
             "expected": round(expected, 1),
             "allowed_over_expected": round(allowed / expected, 3) if expected else None,
             "statuses": statuses,
+            "send_span_s": round(span, 2),
             "elapsed_s": round(elapsed, 2),
         }
 
@@ -192,6 +201,62 @@ async def _scenario(ports: list[int]) -> dict[str, Any]:
             *(client(n, name, rate, anime) for n, (name, rate) in enumerate(CLIENTS))
         ),
     }
+
+
+async def _limiter_alone() -> list[dict[str, Any]]:
+    """The algorithm without HTTP or a loaded server: two `FleetLimiter`s (as two replicas) on
+    the real Redis, one client sending at 2x and 8x the policy for 5 s, alternating; with
+    leases (production) and without (`lease_max=1`, a round trip per request)."""
+    out = []
+    redis = aioredis.from_url(REDIS_URL)
+    try:
+        for send_rps, lease in ((2 * RL_RPS, 32), (8 * RL_RPS, 32), (8 * RL_RPS, 1)):
+            prefix = f"bench-rl-alone:{os.getpid()}:{send_rps}:{lease}:"
+            a, b = (
+                FleetLimiter(prefix=prefix, lease_max=lease),
+                FleetLimiter(prefix=prefix, lease_max=lease),
+            )
+            a.bind(redis)
+            b.bind(redis)
+            policy = Policy("default", RL_RPS, RL_BURST)
+            allowed = sent = 0
+            start = time.monotonic()
+            last = start
+
+            async def one(
+                i: int, a: FleetLimiter = a, b: FleetLimiter = b, policy: Policy = policy
+            ) -> None:
+                nonlocal allowed
+                try:
+                    await (a if i % 2 else b).acquire(policy, "198.51.100.200")
+                    allowed += 1
+                except RateLimited:
+                    pass
+
+            tasks = []
+            while time.monotonic() - start < 5:
+                due = int((time.monotonic() - start) * send_rps) + 1
+                while sent < due:
+                    tasks.append(asyncio.create_task(one(sent)))
+                    sent += 1
+                last = time.monotonic()
+                await asyncio.sleep(0.005)
+            await asyncio.gather(*tasks)
+            expected = RL_BURST + RL_RPS * (last - start)
+            out.append(
+                {
+                    "send_rps": send_rps,
+                    "lease_max": lease,
+                    "sent": sent,
+                    "allowed": allowed,
+                    "expected": round(expected, 1),
+                    "allowed_over_expected": round(allowed / expected, 3),
+                    "redis_round_trips": a.redis_takes + b.redis_takes,
+                }
+            )
+    finally:
+        await redis.aclose()
+    return out
 
 
 def main() -> dict[str, Any]:
@@ -252,6 +317,7 @@ def main() -> dict[str, Any]:
                 "round_ratios": [round(r, 3) for r in many["ratios"]],
             },
             "load_scenario": scenario,
+            "limiter_alone": asyncio.run(_limiter_alone()),
         }
     finally:
         for proc in procs:
