@@ -7,8 +7,8 @@ few units in one round trip. `refund` gives back units a replica leased and did 
 
 The Redis variant is one Lua script (over a batch of keys), so a take is atomic across
 replicas, and reads Redis's own clock (`TIME`), so replicas with skewed clocks agree. The key
-expires when the quota is full again: an idle client costs nothing. The local variant is the same arithmetic in this process,
-the per-replica fallback when Redis is down.
+expires when the quota is full again: an idle client costs nothing. The local variant is the
+same arithmetic in this process, the per-replica fallback when Redis is down.
 """
 
 from __future__ import annotations
