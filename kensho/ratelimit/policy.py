@@ -31,4 +31,5 @@ class Policy:
 
     def usage_header(self, remaining: int, reset: float) -> str:
         """The `RateLimit` item: remaining units and whole seconds until the quota is full."""
-        return f'"{self.name}";r={max(0, remaining)};t={max(0, math.ceil(reset))}'
+        remaining = max(remaining, 0)
+        return f'"{self.name}";r={remaining};t={math.ceil(reset) if reset > 0 else 0}'
