@@ -211,6 +211,15 @@ def auth(
             heartbeat_timeout=config.stream_heartbeat_timeout,
             **clock_kw,
         )
+        limiter = service.limiter
+
+        async def login_limiter() -> None:
+            if limiter.fallback_active:
+                raise RuntimeError("redis unreachable: failed logins are counted per replica")
+
+        app[keys.READINESS].add(
+            ReadinessCheck("login_limiter", required=False, probe=login_limiter)
+        )
         app[keys.AUTH] = service
         app[keys.PLAYBACK] = playback
         app[keys.BANDWIDTH] = BandwidthMonitor(app[keys.METRICS].registry)

@@ -139,7 +139,13 @@ async def test_a_redis_outage_mid_test_keeps_logins_working(
 ) -> None:
     user = victim()
     async with kensho_app(
-        aiohttp_client, db_pool, redis_server.url, redis_prefix, login_max_failures=2, **PROXY
+        aiohttp_client,
+        db_pool,
+        redis_server.url,
+        redis_prefix,
+        login_max_failures=2,
+        ready_cache_seconds=0,
+        **PROXY,
     ) as kit:
         assert (await post_login(kit, (user, "bad"), "198.51.100.8")).status == 401
         redis_server.stop()
@@ -147,3 +153,8 @@ async def test_a_redis_outage_mid_test_keeps_logins_working(
         for _ in range(2):  # counted on this replica now (Redis's one failure is gone with it)
             assert (await post_login(kit, (user, "bad"), "198.51.100.8")).status == 401
         assert (await post_login(kit, (user, "bad"), "198.51.100.8")).status == 429
+        ready = await (await kit.client.get("/health/ready")).json()
+        assert (
+            ready["checks"]["login_limiter"] | {"status": "failing", "required": False}
+            == (ready["checks"]["login_limiter"])
+        )
