@@ -5,8 +5,9 @@ servers started side by side, identical but for the limiter: "off" (no policy) a
 (`KENSHO_RATE_LIMIT_RPS`/`BURST` set high enough that nothing is refused, quotas in Redis
 through the fleet limiter, local leases as in production). The load (wrk) comes from one
 address, so every request spends from one client's quota: the case leases are for. Paired
-short rounds, order alternating (`loadgen.paired_rounds`); the headline `throughput_ratio` is the
-median of per-round on/off ratios (target >= 0.85). A second pair of numbers, `many_clients`,
+short rounds, order alternating (`loadgen.paired_rounds`); `throughput_ratio` is the median of
+per-round on/off ratios (target >= 0.85), and `cpu_ratio` the ratio of the servers' median CPU
+time per request (off / on, from /proc), which the machine's neighbours hardly move. A second pair of numbers, `many_clients`,
 sends each request as another of 1,000 forwarded clients (trusted proxy 127.0.0.1): no client is
 busy enough to lease, so every request is a Redis round trip, the limiter's worst case.
 
@@ -125,6 +126,26 @@ request = function()
   return wrk.format("GET", "/api/anime/" .. ids[i])
 end
 """
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _measured(pid: int, port: int, ids: list[str], clients: int = 0) -> dict[str, float]:
+    """One wrk run, plus the server's CPU microseconds per request: CPU time is what the
+    limiter costs, and unlike throughput it hardly moves when neighbours load the machine."""
+    before = _cpu_seconds(pid)
+    result = _wrk(port, ids, DURATION, clients)
+    used = _cpu_seconds(pid) - before
+    result["cpu_us_per_request"] = round(used / max(1.0, result["rps"] * DURATION) * 1e6, 1)
+    return result
 
 
 def _wrk(port: int, ids: list[str], seconds: float, clients: int = 0) -> dict[str, float]:
@@ -259,6 +280,14 @@ async def _limiter_alone() -> list[dict[str, Any]]:
     return out
 
 
+def _cpu_ratio(paired: Any) -> float:
+    """off CPU per request / on CPU per request (medians): the throughput ratio a CPU-bound
+    server would reach, measured without the machine's noise in wall-clock rates."""
+    off = paired["baseline"]["cpu_us_per_request"]
+    on = paired["candidate"]["cpu_us_per_request"]
+    return round(off / on, 3) if on else 0.0
+
+
 def main() -> dict[str, Any]:
     if not shutil.which("wrk"):
         raise RuntimeError("the rate-limit bench needs wrk (apt-get install wrk)")
@@ -278,11 +307,13 @@ def main() -> dict[str, Any]:
         _wrk(off_port, ids, 2)
         _wrk(on_port, ids, 2)
         paired = paired_rounds(
-            lambda: _wrk(off_port, ids, DURATION), lambda: _wrk(on_port, ids, DURATION), ROUNDS
+            lambda: _measured(off.pid, off_port, ids),
+            lambda: _measured(on.pid, on_port, ids),
+            ROUNDS,
         )
         many = paired_rounds(
-            lambda: _wrk(off_port, ids, DURATION, 1000),
-            lambda: _wrk(on_port, ids, DURATION, 1000),
+            lambda: _measured(off.pid, off_port, ids, 1000),
+            lambda: _measured(on.pid, on_port, ids, 1000),
             max(2, ROUNDS // 2),
         )
         for proc in procs:
@@ -309,12 +340,14 @@ def main() -> dict[str, Any]:
             "throughput_ratio": round(paired["ratio"], 3),
             **paired_summary(paired),
             "throughput_target": 0.85,
+            "cpu_ratio": _cpu_ratio(paired),
             "many_clients": {
                 "clients": 1000,
                 "off": many["baseline"],
                 "on": many["candidate"],
                 "throughput_ratio": round(many["ratio"], 3),
                 "round_ratios": [round(r, 3) for r in many["ratios"]],
+                "cpu_ratio": _cpu_ratio(many),
             },
             "load_scenario": scenario,
             "limiter_alone": asyncio.run(_limiter_alone()),

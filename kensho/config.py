@@ -116,7 +116,7 @@ class Config:
     )
     rate_limit_account_burst: int = _opt(50, lo=1, hi=1_000_000, help="per-session-token burst")
     rate_limit_lease: int = _opt(
-        32, lo=1, hi=10_000, help="most tokens a replica leases from Redis at once; 1 = exact"
+        128, lo=1, hi=10_000, help="most tokens a replica leases from Redis at once; 1 = exact"
     )
     trusted_proxies: str | None = _opt(
         None, help="addresses/CIDRs whose forwarded headers name the client; unset = none"

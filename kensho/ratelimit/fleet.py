@@ -62,7 +62,7 @@ class FleetLimiter:
     def __init__(
         self,
         *,
-        lease_max: int = 32,
+        lease_max: int = 128,
         prefix: str = "kensho:rl:",
         max_clients: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
