@@ -7,9 +7,10 @@ through the fleet limiter, local leases as in production). The load (wrk) comes 
 address, so every request spends from one client's quota: the case leases are for. Paired
 short rounds, order alternating (`loadgen.paired_rounds`); `throughput_ratio` is the median of
 per-round on/off ratios (target >= 0.85), and `cpu_ratio` the ratio of the servers' median CPU
-time per request (off / on, from /proc), which the machine's neighbours hardly move. A second pair of numbers, `many_clients`,
-sends each request as another of 1,000 forwarded clients (trusted proxy 127.0.0.1): no client is
-busy enough to lease, so every request is a Redis round trip, the limiter's worst case.
+time per request (off / on, from /proc), which the machine's neighbours hardly move. A second
+pair of numbers, `many_clients`, sends each request as another of 1,000 forwarded clients
+(trusted proxy 127.0.0.1): no client is busy enough to lease, so every request needs a take
+(batched per loop turn), the limiter's worst case.
 
 **Exactness (load scenario).** Two "on" replicas sharing one Redis, policy `BENCH_RL_RPS`/
 `BENCH_RL_BURST` (default 10/s, burst 20), trusted proxy 127.0.0.1. Several clients, each with
