@@ -1,6 +1,6 @@
 """The failed-login limiter while Redis is unreachable (house rule 9): no login fails because of
-Redis; the limit holds in this process instead. Found by the chaos run (issue 17), where every
-login answered 500 while Redis was stopped."""
+Redis; the limits hold in this process instead. Found by the chaos run (issue 17), where every
+login answered 500 while Redis was stopped; issue 13's reservations keep it so."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from kensho.auth.limiter import LoginLimiter
-from kensho.errors import RateLimited
+from kensho.auth.limiter import LoginLimiter, LoginThrottled
 
 
 @pytest.fixture
@@ -25,25 +24,28 @@ async def dead_redis() -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-async def test_checks_pass_and_failures_count_locally_while_redis_is_down(
+async def test_reservations_pass_and_failures_count_locally_while_redis_is_down(
     dead_redis: aioredis.Redis,
 ) -> None:
-    limiter = LoginLimiter(dead_redis, max_failures=3, window=60.0, clock=lambda: 1000.0)
-    await limiter.check("ana@example.com", "10.0.0.1")  # no exception: a login may proceed
-    for _ in range(3):
-        await limiter.failure("ana@example.com", "10.0.0.1")
-    with pytest.raises(RateLimited):
-        await limiter.check("ana@example.com", "10.0.0.9")  # the username's limit, locally
-    with pytest.raises(RateLimited):
-        await limiter.check("bob@example.com", "10.0.0.1")  # the address's limit, locally
-    assert limiter.redis_errors >= 5
+    limiter = LoginLimiter(
+        dead_redis, max_failures=3, max_per_address=4, window=60.0, clock=lambda: 1000.0
+    )
+    for _ in range(3):  # no exception: a login may proceed; then a wrong password
+        await limiter.failed(await limiter.reserve("ana@example.com", "10.0.0.1"))
+    with pytest.raises(LoginThrottled) as account:
+        await limiter.reserve("ana@example.com", "10.0.0.9")  # the account's limit, locally
+    assert account.value.scope == "account"
+    await limiter.failed(await limiter.reserve("bob@example.com", "10.0.0.1"))
+    with pytest.raises(LoginThrottled) as address:
+        await limiter.reserve("cy@example.com", "10.0.0.1")  # the address's limit, locally
+    assert address.value.scope == "address" and limiter.fallback_active
 
 
 async def test_a_success_clears_the_local_count_while_redis_is_down(
     dead_redis: aioredis.Redis,
 ) -> None:
     limiter = LoginLimiter(dead_redis, max_failures=2, window=60.0, clock=lambda: 1000.0)
-    await limiter.failure("ana@example.com", "10.0.0.1")
-    await limiter.failure("ana@example.com", "10.0.0.2")
-    await limiter.success("ana@example.com")
-    await limiter.check("ana@example.com", "10.0.0.3")
+    await limiter.failed(await limiter.reserve("ana@example.com", "10.0.0.1"))
+    await limiter.succeeded(await limiter.reserve("ana@example.com", "10.0.0.2"))
+    await limiter.failed(await limiter.reserve("ana@example.com", "10.0.0.3"))
+    await limiter.reserve("ana@example.com", "10.0.0.3")  # one failure since the success
