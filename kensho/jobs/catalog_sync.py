@@ -39,9 +39,10 @@ from kensho.jobs.catalog_rows import (
 from kensho.jobs.catalog_source import BrowsePage, CatalogSource
 from kensho.jobs.catalog_writer import JOB, CatalogWriter, PageRows, merge_pages
 from kensho.jobs.sync_status import SyncMetrics, SyncResult, SyncStatus
-from kensho.store.pool import fetch_one
+from kensho.store.lease import Lease, lease_lost
+from kensho.store.pool import fetch_one, transaction
 
-__all__ = ["CatalogSync", "SyncResult", "SyncStatus"]
+__all__ = ["CatalogSync", "LeaseLost", "SyncResult", "SyncStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 _MAX_MERGE = 4
 #: a browse page and the task fetching its seasons and episodes (or a failed future)
 _Fetched = tuple[BrowsePage, "asyncio.Future[PageRows]"]
+
+
+class LeaseLost(RuntimeError):
+    """The run's lease went to another replica: the run stopped before its next write."""
 
 
 class CatalogSync:
@@ -98,22 +103,57 @@ class CatalogSync:
         self.status = replace(self.status, loaded=count > 0, series_count=count)
         return self.status
 
-    async def run(self) -> SyncResult:
-        """Sync the whole listing, resuming an interrupted run from its last checkpoint."""
-        t0 = time.perf_counter()
-        self.run_finished.clear()
+    async def plan(self) -> tuple[str, int]:
+        """(run id, first listing position) of the next run: the interrupted run's, resumed at
+        its checkpoint, or a new one. Call it only while holding the sync lease (or alone):
+        the run id of an interrupted run may be another replica's."""
         state = await fetch_one(
             self._pool,
             "SELECT run_id, status, cursor FROM catalog_sync_state WHERE job = %s",
             (JOB,),
         )
         if state is not None and state[1] != "complete":
-            run_id, start = str(state[0]), int(state[2].get("start", 0))
+            return str(state[0]), int(state[2].get("start", 0))
+        return uuid.uuid4().hex, 0
+
+    async def _begin_attempt(self, run_id: str, start: int, lease: Lease | None) -> None:
+        """Record this attempt (one transaction, fenced): older attempts still 'running' were
+        interrupted (their holder crashed or was replaced), the checkpoint row says running."""
+        holder, token = (lease.holder, lease.token) if lease is not None else ("unleased", 0)
+        async with transaction(self._pool) as cur:
+            if lease is not None:
+                await cur.execute(*lease.fence)
+            await cur.execute(
+                "UPDATE catalog_sync_runs SET status = 'lost', finished_at = now() "
+                "WHERE status = 'running'"
+            )
+            await cur.execute(
+                "INSERT INTO catalog_sync_runs (run_id, holder, lease_token, status, "
+                "resumed_from) VALUES (%s, %s, %s, 'running', %s) RETURNING seq",
+                (run_id, holder, token, start),
+            )
+            seq = int((await cur.fetchone())[0])
+            await self._writer.save_state(run_id, "running", start, cur=cur)
+        self._writer.attempt = seq
+
+    async def run(
+        self, *, lease: Lease | None = None, plan: tuple[str, int] | None = None
+    ) -> SyncResult:
+        """Sync the whole listing, resuming an interrupted run from its last checkpoint.
+
+        With `lease` (the fleet's sync lease, held by the caller) every write is fenced by it:
+        if another replica takes the lease over, the run ends with `LeaseLost` before its next
+        commit. `plan` is what `plan()` returned under the same lease (default: ask now).
+        """
+        t0 = time.perf_counter()
+        self.run_finished.clear()
+        run_id, start = plan if plan is not None else await self.plan()
+        if start:
             log.info("catalog sync resuming run %s at %d", run_id, start)
-        else:
-            run_id, start = uuid.uuid4().hex, 0
         result = SyncResult(run_id=run_id, resumed_from=start)
-        await self._writer.save_state(run_id, "running", start)
+        self._writer.bind(lease.fence if lease is not None else None, None)
+        await self._begin_attempt(run_id, start, lease)
+        result.attempt = self._writer.attempt
         self.status = replace(self.status, running=True, pages_done=0, series_done=start)
         self._metrics.running.set(1)
         outcome = "failed"
@@ -139,10 +179,10 @@ class CatalogSync:
                     done.append((nxt[0], nxt[1].result()))
                 start += sum(len(p.items) for p, _ in done)
                 rows = merge_pages([r for _, r in done])
-                await self._writer.write_page(run_id, start, rows, result)
-                page = done[-1][0]
                 result.pages += len(done)
                 result.series_seen += sum(len(r[0]) for _, r in done)
+                await self._writer.write_page(run_id, start, rows, result)
+                page = done[-1][0]
                 self._metrics.pages.inc(len(done))
                 self.status = replace(
                     self.status,
@@ -156,15 +196,26 @@ class CatalogSync:
                     self._metrics.progress.set(self.status.progress)
                 if page.complete:
                     break
-            result.removed = await self._writer.finish(run_id, start)
+            result.removed = await self._writer.finish(run_id, start, result)
             result.complete = True
             outcome = "complete"
         except asyncio.CancelledError:
             outcome = "cancelled"
+            # the checkpoint stays 'running': the next holder resumes it
+            await self._writer.end_attempt(result, "cancelled", None)
             raise
         except Exception as exc:
             self.status = replace(self.status, last_error=str(exc)[:500])
-            await self._writer.save_state(run_id, "failed", start, error=str(exc)[:2000])
+            if lease_lost(exc):
+                outcome = "lost"  # another replica holds the run now: write nothing of ours
+                await self._writer.end_attempt(result, "lost", str(exc))
+                raise LeaseLost(str(exc)) from exc
+            await self._writer.end_attempt(result, "failed", str(exc))
+            try:
+                await self._writer.save_state(run_id, "failed", start, error=str(exc)[:2000])
+            except Exception as again:
+                if not lease_lost(again):
+                    raise
             raise
         finally:
             await self._stop_producer(producer, queue, inflight)

@@ -26,10 +26,12 @@ from kensho.jobs.sync_status import SyncMetrics, SyncResult
 from kensho.store.catalog_queries import genre_slug
 from kensho.store.pool import rollback_on_error, transaction, upsert_arrays
 
-__all__ = ["JOB", "CatalogWriter", "PageRows", "merge_pages"]
+__all__ = ["CATALOG_CHANNEL", "JOB", "CatalogWriter", "PageRows", "merge_pages"]
 
 log = logging.getLogger("kensho.jobs.catalog_sync")
 JOB = "catalog"
+#: PostgreSQL NOTIFY channel of completed syncs: {"version", "run_id", "changed"}
+CATALOG_CHANNEL = "kensho_catalog"
 
 #: (column, type) for `upsert_arrays`, in the order of the row tuples of `catalog_rows`
 _SERIES_TYPES = list(
@@ -93,9 +95,10 @@ _TOUCH = (("updated_at", "now()"), ("removed_at", "NULL"))
 #: rows per statement (array parameters: one statement per table per page in practice)
 _WRITE_BATCH = 5000
 
-#: one round trip: open the page transaction and read the stored hashes of the page's items
-_BEGIN_AND_HASHES = (
-    "BEGIN; SET LOCAL synchronous_commit TO off; "
+#: one round trip: open the page transaction (the lease's fence first, when the run holds
+#: one) and read the stored hashes of the page's items
+_BEGIN = "BEGIN; SET LOCAL synchronous_commit TO off; "
+_HASHES = (
     "SELECT 0, id, content_hash, removed_at IS NOT NULL FROM series WHERE id = ANY(%(ids)s) "
     "UNION ALL SELECT 1, id, content_hash, removed_at IS NOT NULL FROM seasons "
     "WHERE series_id = ANY(%(ids)s) "
@@ -125,11 +128,46 @@ def merge_pages(pages: list[PageRows]) -> PageRows:
 
 
 class CatalogWriter:
-    """The sync's writes: one transaction per page (with its checkpoint), then the finish."""
+    """The sync's writes: one transaction per page (with its checkpoint), then the finish.
+
+    While a run holds the fleet's sync lease (`bind`), every transaction starts with the
+    lease's fence: once another replica took the lease over, the next write fails with
+    `LeaseLost` and nothing of it is committed. `attempt` is the run's `catalog_sync_runs`
+    row, kept current with the page counts in the same transactions.
+    """
 
     def __init__(self, pool: Any, metrics: SyncMetrics) -> None:
         self._pool = pool
         self._metrics = metrics
+        self._fence: tuple[str, tuple[Any, ...]] | None = None
+        self.attempt: int | None = None
+
+    def bind(self, fence: tuple[str, tuple[Any, ...]] | None, attempt: int | None) -> None:
+        """Fence every following write with `fence` and count progress on row `attempt`."""
+        self._fence, self.attempt = fence, attempt
+
+    def _fence_sql(self, cur: Any) -> str:
+        return cur.mogrify(*self._fence).decode() + "; " if self._fence is not None else ""
+
+    def _progress_sql(self, cur: Any, result: SyncResult, status: str | None = None) -> str:
+        if self.attempt is None:
+            return ""
+        return str(
+            cur.mogrify(
+                "UPDATE catalog_sync_runs SET pages = %s, series = %s, rows_written = %s, "
+                "removed = %s, status = coalesce(%s, status), "
+                "finished_at = CASE WHEN %s IS NULL THEN NULL ELSE now() END WHERE seq = %s",
+                (
+                    result.pages,
+                    result.series_seen,
+                    result.rows_written,
+                    result.removed,
+                    status,
+                    status,
+                    self.attempt,
+                ),
+            ).decode()
+        )
 
     async def write_page(
         self,
@@ -144,7 +182,7 @@ class CatalogWriter:
         # another. No WAL flush wait per page (synchronous_commit off): a commit lost in a
         # server crash loses its checkpoint with it (same transaction), so that page is redone.
         async with self._pool.acquire() as conn, conn.cursor() as cur, rollback_on_error(cur):
-            await cur.execute(_BEGIN_AND_HASHES, {"ids": ids})
+            await cur.execute(_BEGIN + self._fence_sql(cur) + _HASHES, {"ids": ids})
             old: tuple[dict[str, tuple[str, bool]], ...] = ({}, {}, {})
             for kind, row_id, digest, removed in await cur.fetchall():
                 old[kind][row_id] = (digest, removed)
@@ -160,6 +198,8 @@ class CatalogWriter:
                     ).decode()
                 )
             finish.append(cur.mogrify(*self._state_sql(run_id, "running", next_start)).decode())
+            if progress := self._progress_sql(cur, result):
+                finish.append(progress)
             await cur.execute(";".join([*finish, "COMMIT"]))
 
     async def _write_changes(
@@ -275,9 +315,16 @@ class CatalogWriter:
             )
             result.written[table] = result.written.get(table, 0) + max(0, cur.rowcount)
 
-    async def finish(self, run_id: str, end: int) -> int:
-        """Mark series absent from the complete listing removed; close the run."""
+    async def finish(self, run_id: str, end: int, result: SyncResult) -> int:
+        """Mark series absent from the complete listing removed; close the run.
+
+        With an attempt row, the same transaction marks it complete (its seq becomes the
+        catalog version) and notifies `CATALOG_CHANNEL`: PostgreSQL delivers the notice only
+        if the commit happens, so no replica hears of a version that does not exist.
+        """
         async with transaction(self._pool) as cur:
+            if self._fence is not None:
+                await cur.execute(*self._fence)
             await cur.execute("SELECT count(*) FROM catalog_sync_seen WHERE run_id = %s", (run_id,))
             seen = (await cur.fetchone())[0]
             removed = 0
@@ -293,8 +340,31 @@ class CatalogWriter:
                 removed = max(0, cur.rowcount)
             await cur.execute("DELETE FROM catalog_sync_seen WHERE run_id = %s", (run_id,))
             await self.save_state(run_id, "complete", end, cur=cur)
+            result.removed = removed
+            if self.attempt is not None:
+                await cur.execute(self._progress_sql(cur, result, "complete"))
+                changed = result.rows_written > 0 or removed > 0
+                notice = orjson.dumps(
+                    {"version": self.attempt, "run_id": run_id, "changed": changed}
+                )
+                await cur.execute("SELECT pg_notify(%s, %s)", (CATALOG_CHANNEL, notice.decode()))
         self._metrics.removed.inc(removed)
         return removed
+
+    async def end_attempt(self, result: SyncResult, status: str, error: str | None) -> None:
+        """Close this process's attempt row (failed, cancelled or lost); never raises."""
+        if self.attempt is None:
+            return
+        try:
+            async with self._pool.acquire() as conn, conn.cursor() as cur:
+                await cur.execute(self._progress_sql(cur, result, status))
+                if error is not None:
+                    await cur.execute(
+                        "UPDATE catalog_sync_runs SET error = %s WHERE seq = %s",
+                        (error[:2000], self.attempt),
+                    )
+        except Exception:
+            log.warning("could not record the end of sync attempt %s", self.attempt, exc_info=True)
 
     @staticmethod
     def _state_sql(
@@ -316,9 +386,13 @@ class CatalogWriter:
     async def save_state(
         self, run_id: str, status: str, start: int, *, error: str | None = None, cur: Any = None
     ) -> None:
+        """Upsert the checkpoint row (fenced by the lease on its own: a replica that lost the
+        lease must not mark the new holder's run failed)."""
         query, params = self._state_sql(run_id, status, start, error)
         if cur is not None:
             await cur.execute(query, params)
-        else:
-            async with self._pool.acquire() as conn, conn.cursor() as c:
-                await c.execute(query, params)
+            return
+        async with transaction(self._pool) as c:
+            if self._fence is not None:
+                await c.execute(*self._fence)
+            await c.execute(query, params)

@@ -18,7 +18,7 @@ class SyncStatus:
     series_count: int = 0
     running: bool = False
     last_run: datetime | None = None
-    last_result: str | None = None  # complete | failed | cancelled
+    last_result: str | None = None  # complete | failed | cancelled | lost
     last_error: str | None = None
     pages_done: int = 0
     series_done: int = 0
@@ -45,6 +45,8 @@ class SyncResult:
     removed: int = 0
     complete: bool = False
     seconds: float = 0.0
+    #: this attempt's `catalog_sync_runs.seq` (the catalog version, once complete)
+    attempt: int | None = None
 
     @property
     def rows_written(self) -> int:
@@ -67,7 +69,7 @@ class SyncMetrics:
             registry=reg,
         )
         self.runs = Counter("catalog_sync_runs", "sync runs by result", ["result"], registry=reg)
-        for result in ("complete", "failed", "cancelled"):
+        for result in ("complete", "failed", "cancelled", "lost"):
             # Exported at 0 from the start, so the first failure is an increase an alert sees.
             self.runs.labels(result)
         self.pages = Counter("catalog_sync_pages", "browse pages committed", registry=reg)

@@ -8,7 +8,7 @@ BEGIN/COMMIT on one connection. Batched writes use one multi-row `VALUES` statem
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -78,7 +78,7 @@ async def fetch_all(
 
 
 async def fetch_one(
-    pool: Any, query: str, params: Sequence[Any] | None = None
+    pool: Any, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
 ) -> tuple[Any, ...] | None:
     """The first row of a query, or None."""
     async with pool.acquire() as conn, conn.cursor() as cur:

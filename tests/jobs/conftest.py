@@ -131,6 +131,7 @@ async def clean_pool(db_pool: Any) -> AsyncIterator[Any]:
     async with db_pool.acquire() as conn, conn.cursor() as cur:
         await cur.execute(
             "TRUNCATE series, seasons, episodes, series_titles, genres, series_genres, "
-            "series_external_ids, images, catalog_sync_state, catalog_sync_seen CASCADE"
+            "series_external_ids, images, catalog_sync_state, catalog_sync_seen, "
+            "catalog_sync_runs, leases CASCADE"
         )
     yield db_pool

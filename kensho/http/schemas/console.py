@@ -25,7 +25,7 @@ class SyncStatusSchema(ResponseSchema):
     pages_done = fields.Integer(validate=validate.Range(min=0))
     last_run = fields.String(allow_none=True, metadata=describe("ISO 8601 end of the last run"))
     last_result = fields.String(
-        allow_none=True, validate=validate.OneOf(("complete", "failed", "cancelled"))
+        allow_none=True, validate=validate.OneOf(("complete", "failed", "cancelled", "lost"))
     )
     last_error = fields.String(allow_none=True)
 
