@@ -175,6 +175,15 @@ class Config:
     catalog_sync_interval: float = _opt(
         3600.0, lo=0, hi=604_800, help="catalog sync period (s); 0 = start only"
     )
+    catalog_sync_lease_ttl: float = _opt(
+        60.0, lo=1, hi=3600, help="sync leader's lease (s): a crashed leader's run resumes after"
+    )
+    catalog_sync_pool_size: int = _opt(
+        16, lo=1, hi=1000, help="the sync's own upstream connections and concurrent calls"
+    )
+    catalog_version_poll: float = _opt(
+        10.0, lo=0, hi=3600, help="poll for syncs done by other replicas (s); 0 = notices only"
+    )
     # Upstream resilience, login and streams (issue 4)
     breaker_window_size: int = _opt(20, lo=1, hi=10_000, help="breaker window (calls)")
     breaker_minimum_calls: int = _opt(10, lo=1, hi=10_000, help="calls before the breaker judges")

@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from aiohttp import web
 
+from kensho.actors.breaker import breaker_config
 from kensho.http import keys
 from kensho.http.app import Resource
 from kensho.http.readiness import ReadinessCheck
 from kensho.jobs.cache_warming import CacheWarmer
 from kensho.jobs.catalog_source import HttpCatalogSource
 from kensho.jobs.catalog_sync import CatalogSync
+from kensho.jobs.catalog_version import VersionWatcher, catalog_version
+from kensho.jobs.catalog_writer import CATALOG_CHANNEL
+from kensho.jobs.sync_leadership import SYNC_LEASE
 from kensho.jobs.sync_schedule import CatalogSyncJob
 from kensho.jobs.sync_status import SyncResult
+from kensho.store.lease import LeaseStore, holder_id
+from kensho.store.notify import PgListener
+from kensho.upstream.breaker import CircuitBreaker
+from kensho.upstream.client import ClientSettings, CrunchyrollClient
+from kensho.upstream.gate import LocalBreakerGate
 
 __all__ = ["cache_warming", "catalog_sync"]
 
@@ -48,23 +58,34 @@ def cache_warming() -> Resource:
 
 
 def catalog_sync() -> Resource:
-    """The catalog sync job: at start when the catalog is empty, then every interval.
+    """The catalog sync job: at start when the catalog is empty, then every interval, on the
+    one replica of the fleet that holds the sync lease; every replica follows the catalog
+    version (notices and polling) and refreshes its readers when another replica synced.
 
-    Readiness requires a loaded catalog: a replica with an empty catalog would answer 404s.
+    The sync has its own upstream client: its own connection pool (`catalog_sync_pool_size`
+    slots, also its concurrency) and its own circuit breaker, so a sync never opens the users'
+    breaker nor takes their pooled connections. Readiness requires a loaded catalog: a replica
+    with an empty catalog would answer 404s.
     """
 
     async def resource(app: web.Application) -> AsyncIterator[None]:
         config = app[keys.CONFIG]
-        client = app[keys.UPSTREAM]
+        pool = app[keys.DB_POOL]
+        settings = ClientSettings.from_config(config, app.get(keys.UPSTREAM_URL))
+        settings = replace(settings, pool_size=config.catalog_sync_pool_size)
+        breaker = CircuitBreaker(breaker_config(config), name="crunchyroll-sync")
+        client = CrunchyrollClient(settings, gate=LocalBreakerGate(breaker))
+        await client.start()
         sync = CatalogSync(
-            app[keys.DB_POOL],
+            pool,
             HttpCatalogSource(client.fetch_json),
+            concurrency=config.catalog_sync_pool_size,
             registry=app[keys.METRICS].registry,
         )
 
-        async def after_run(result: SyncResult) -> None:
+        async def refresh(changed: bool) -> None:
             # The search index and the warm cache are views of the catalog: refresh both.
-            changed = result.rows_written > 0 or result.removed > 0
+            await sync.refresh_status()
             search = app.get(keys.SEARCH)
             if changed and search is not None:
                 await search.rebuild(reason="catalog-sync")
@@ -72,9 +93,27 @@ def catalog_sync() -> Resource:
             if warmer is not None:
                 await warmer.after_sync(changed=changed)
 
-        job = CatalogSyncJob(sync, interval=config.catalog_sync_interval, after_run=after_run)
+        async def after_run(result: SyncResult) -> None:
+            await refresh(result.rows_written > 0 or result.removed > 0)
+
+        leases = LeaseStore(pool, SYNC_LEASE, holder_id(), config.catalog_sync_lease_ttl)
+        job = CatalogSyncJob(
+            sync, interval=config.catalog_sync_interval, after_run=after_run, leases=leases
+        )
         app[keys.CATALOG_SYNC] = job
-        await sync.refresh_status()
+        status = await sync.refresh_status()
+        # A replica that starts with an empty catalog refreshes on any version; one with a
+        # catalog has just built its readers from it.
+        known = (await catalog_version(pool))[0] if status.loaded else 0
+        watcher = VersionWatcher(
+            pool, refresh, poll=config.catalog_version_poll, me=leases.holder, known=known
+        )
+        listener = PgListener(app[keys.DATABASE_DSN], CATALOG_CHANNEL, watcher.on_notice)
+
+        async def caught_up() -> None:
+            await watcher.check("poll")  # notices sent while we were not listening
+
+        listener.on_connect = caught_up
 
         async def probe() -> None:
             status = job.status
@@ -83,12 +122,22 @@ def catalog_sync() -> Resource:
                 raise RuntimeError(f"catalog not loaded yet ({done})")
 
         app[keys.READINESS].add(ReadinessCheck("catalog", required=True, probe=probe))
+        listener.start()
+        watcher.start()
         job.start()
+        log.info(
+            "catalog sync job started as %s",
+            leases.holder,
+            extra={"event": "catalog_sync_job", "holder": leases.holder},
+        )
         try:
             yield
         finally:
             log.info("stopping background jobs", extra={"event": "drain_jobs"})
+            await watcher.stop()
+            await listener.stop()
             if not await job.stop(config.shutdown_timeout):
                 app[keys.LIFECYCLE].abandoned.append("job:catalog_sync")
+            await client.close()
 
     return resource

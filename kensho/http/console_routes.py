@@ -26,7 +26,8 @@ from kensho.http.console_feed import ConsoleFeed
 from kensho.http.middlewares.timeout import deadline
 from kensho.http.operations import document_route
 from kensho.http.routing import Routes
-from kensho.http.schemas.console import SyncTriggerSchema
+from kensho.http.schemas.console import SyncReportSchema, SyncTriggerSchema
+from kensho.jobs.sync_schedule import CatalogSyncJob, Held
 
 __all__ = ["add_console_routes", "console_state"]
 
@@ -115,19 +116,53 @@ async def events(request: web.Request) -> web.StreamResponse:
     return sse
 
 
+async def sync_report(request: web.Request) -> web.Response:
+    """GET /admin/catalog/sync: who syncs the catalog (fleet-wide) and the newest run."""
+    admin.authorize_admin(request, "catalog-sync-status", "catalog")
+    body = await _sync_job(request).report()
+    admin.audit_admin(request, "catalog-sync-status", "catalog", "ok")
+    return _json(body, 200)
+
+
 async def trigger_sync(request: web.Request) -> web.Response:
-    """POST /admin/catalog/sync: start a catalog sync now (admin, audited)."""
+    """POST /admin/catalog/sync: start a catalog sync now on this replica (admin, audited).
+
+    202 with the run id when this replica took the fleet's sync lease; 409 naming the holder
+    when a run holds it (on another replica, or this one).
+    """
     admin.authorize_admin(request, "catalog-sync", "catalog")
+    job = _sync_job(request)
+    try:
+        outcome = await job.run_now()
+    except ServiceUnavailable:
+        admin.audit_admin(request, "catalog-sync", "catalog", "unavailable")
+        raise
+    if isinstance(outcome, Held):
+        admin.audit_admin(request, "catalog-sync", "catalog", "conflict")
+        where = "this replica" if outcome.holder == job.holder else f"replica {outcome.holder}"
+        raise Conflict(
+            f"A catalog sync is already running on {where}.",
+            extra={
+                "holder": outcome.holder,
+                "lease_expires_at": outcome.expires_at.isoformat() if outcome.expires_at else None,
+            },
+        )
+    admin.audit_admin(request, "catalog-sync", f"catalog run {outcome.run_id}", "ok")
+    body = {"started": True, "run_id": outcome.run_id, "holder": job.holder}
+    body["sync"] = _sync_status(request.app)
+    return _json(body, 202)
+
+
+def _sync_job(request: web.Request) -> CatalogSyncJob:
     job = request.app.get(keys.CATALOG_SYNC)
     if job is None:
         raise ServiceUnavailable("The catalog sync job is not running.", retry_after=5)
-    if not job.trigger():
-        admin.audit_admin(request, "catalog-sync", "catalog", "conflict")
-        raise Conflict("A catalog sync is already running.")
-    admin.audit_admin(request, "catalog-sync", "catalog", "ok")
-    body = {"started": True, "sync": _sync_status(request.app)}
-    resp = web.Response(body=orjson.dumps(body), status=202, content_type="application/json")
-    resp.headers["Cache-Control"] = "no-store"
+    return job
+
+
+def _json(body: Any, status: int) -> web.Response:
+    resp = web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+    resp.headers["Cache-Control"] = "no-store"  # admin data: never in a cache
     return resp
 
 
@@ -142,6 +177,7 @@ def add_console_routes(app: web.Application) -> None:
     app.on_shutdown.append(close_feed)
     r = Routes(app)
     r.get("/admin/events", events, name="admin-events", allow_head=False)
+    r.get("/admin/catalog/sync", sync_report, name="admin-catalog-sync-status")
     r.post("/admin/catalog/sync", trigger_sync, name="admin-catalog-sync")
     admin_docs: dict[str, Any] = {"tags": ["admin"], "auth": "admin"}
     document_route(
@@ -164,11 +200,25 @@ def add_console_routes(app: web.Application) -> None:
     )
     document_route(
         app,
+        "GET",
+        "/admin/catalog/sync",
+        "The fleet's catalog sync: lease holder and newest run",
+        response=SyncReportSchema,
+        description="`running` and `holder` are fleet-wide (the sync lease in PostgreSQL); "
+        "`last_run` is the newest attempt, the one in progress included.",
+        errors=(503,),
+        **admin_docs,
+    )
+    document_route(
+        app,
         "POST",
         "/admin/catalog/sync",
         "Start a catalog sync now",
         response=SyncTriggerSchema,
         status=202,
+        description="202 when this replica took the fleet's sync lease (the run id is an "
+        "interrupted run's, resumed, or a new one); 409 problem+json naming the `holder` when "
+        "a run holds the lease.",
         errors=(409, 503),
         **admin_docs,
     )

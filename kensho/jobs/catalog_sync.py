@@ -91,6 +91,11 @@ class CatalogSync:
         #: the task's cancellation (seen under load: the run then finished all 159 pages)
         self._stopping = False
 
+    @property
+    def pool(self) -> Any:
+        """The PostgreSQL pool the sync writes to (the schedule reads its state there)."""
+        return self._pool
+
     def request_stop(self) -> None:
         """Ask the current run to end at the next page boundary (cancellation also does)."""
         self._stopping = True

@@ -17,6 +17,7 @@ from kensho.http import keys
 from kensho.http.console_feed import ConsoleFeed
 from kensho.http.keys import CONSOLE_FEED
 from kensho.jobs.catalog_sync import SyncStatus
+from kensho.jobs.sync_schedule import Held, Started
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 Client = TestClient[web.Request, web.Application]
@@ -149,7 +150,9 @@ async def test_a_slow_reader_holds_only_the_latest_snapshot() -> None:
 
 
 class _Job:
-    """A catalog sync job stand-in: `trigger` answers what the test says."""
+    """A catalog sync job stand-in: `run_now` answers what the test says."""
+
+    holder = "replica-a"
 
     def __init__(self, accept: bool) -> None:
 
@@ -157,9 +160,9 @@ class _Job:
         self.triggered = 0
         self.status = SyncStatus(loaded=True, series_count=3)
 
-    def trigger(self) -> bool:
+    async def run_now(self) -> Started | Held:
         self.triggered += 1
-        return self.accept
+        return Started("run-1") if self.accept else Held("replica-b", None)
 
 
 @pytest.mark.parametrize(("accept", "status"), [(True, 202), (False, 409)])
@@ -178,8 +181,10 @@ async def test_sync_trigger(
     body = await resp.json(content_type=None)
     if accept:
         assert body["started"] is True and body["sync"]["series_count"] == 3
+        assert body["run_id"] == "run-1" and body["holder"] == "replica-a"
     else:
         assert_problem(body, 409, "conflict")
+        assert body["holder"] == "replica-b" and "replica-b" in body["detail"]
     assert job.triggered == 1
     audits = [r for r in logs.records() if r.get("action") == "catalog-sync"]
     assert [a["outcome"] for a in audits] == ["denied", "ok" if accept else "conflict"]

@@ -12,7 +12,7 @@ from kensho.catalog import CatalogEntry, SeasonPlan, episode_id, load_catalog, s
 from kensho.catalog.derive import SEASON_LENGTH, episode_count
 from kensho.errors import UpstreamError
 from kensho.jobs.catalog_sync import CatalogSync
-from kensho.jobs.sync_schedule import CatalogSyncJob
+from kensho.jobs.sync_schedule import CatalogSyncJob, Held, Started
 from kensho.store.pool import execute, fetch_all, fetch_one
 
 from . import conftest
@@ -330,30 +330,32 @@ async def test_job_notifies_readers_after_a_complete_run_only(
     assert len(seen) == 2
 
 
-async def test_trigger_runs_a_sync_now_and_refuses_while_one_runs(
+async def test_run_now_runs_a_sync_now_and_refuses_while_one_runs(
     clean_pool: Any, source: FakeSource
 ) -> None:
-    """The console's "Sync now": a job waiting an hour for its next run wakes up at once."""
+    """The console's "Sync now": a job waiting an hour for its next run starts one at once."""
     job = CatalogSyncJob(_sync(clean_pool, source), interval=3600)
     job.start()
     await asyncio.wait_for(job.settled.wait(), 30)
     calls = len(source.browse_calls)
 
     job.sync.run_finished.clear()
-    assert job.trigger() is True
-    assert job.trigger() is False  # asked for already: one run serves both
+    first = await job.run_now()
+    assert isinstance(first, Started) and first.run_id
+    assert isinstance(await job.run_now(), Held)  # running already: one run at a time
     await asyncio.wait_for(job.sync.run_finished.wait(), 30)
     assert len(source.browse_calls) > calls and job.status.last_result == "complete"
     await asyncio.wait_for(job.stop(), 2)
 
-    # a job whose task ended (interval 0: start only) runs once more when triggered
+    # a job whose task ended (interval 0: start only) runs once more when asked
     once = CatalogSyncJob(_sync(clean_pool, source), interval=0)
     once.start()
     assert once._task is not None
     await asyncio.wait_for(once._task, 10)  # loaded and complete: nothing to do at start
     calls = len(source.browse_calls)
-    assert once.trigger() is True
-    await asyncio.wait_for(once._task, 30)
+    assert isinstance(await once.run_now(), Started)
+    assert once._current is not None
+    await asyncio.wait_for(once._current, 30)
     assert len(source.browse_calls) > calls
-    assert once.trigger() is True  # the run is over: it can be asked for again
+    assert isinstance(await once.run_now(), Started)  # the run is over: it can be asked again
     await asyncio.wait_for(once.stop(), 5)

@@ -37,7 +37,12 @@ from kensho.http.schemas.catalog import (
     SeasonSchema,
     TitlesSchema,
 )
-from kensho.http.schemas.console import SyncStatusSchema, SyncTriggerSchema
+from kensho.http.schemas.console import (
+    SyncReportSchema,
+    SyncRunSchema,
+    SyncStatusSchema,
+    SyncTriggerSchema,
+)
 from kensho.http.schemas.health import DependencyCheckSchema, HealthLiveSchema, HealthReadySchema
 from kensho.http.schemas.problem import FieldErrorSchema, ProblemSchema, problem_example
 from kensho.http.schemas.search import (
@@ -98,6 +103,8 @@ __all__ = [
     "SuggestQuerySchema",
     "SuggestionPageSchema",
     "SuggestionSchema",
+    "SyncReportSchema",
+    "SyncRunSchema",
     "SyncStatusSchema",
     "SyncTriggerSchema",
     "TitlesSchema",
