@@ -84,6 +84,8 @@ class CatalogSyncJob:
         #: the run in progress in this process (started by the schedule or by `run_now`)
         self._current: asyncio.Task[SyncResult | None] | None = None
         self._keeper: LeaseKeeper | None = None
+        #: `run_now` is taking the lease (two operator requests at once: one run)
+        self._starting = False
         #: set by `run_now` to make the schedule re-read the situation at once
         self._wake = asyncio.Event()
         #: set once a run and its `after_run` hook are over (or no run was needed at start):
@@ -125,10 +127,14 @@ class CatalogSyncJob:
             return await self._run_now()
 
     async def _run_now(self) -> Started | Held:
-        if self._current is not None and not self._current.done():
+        if self._starting or self.sync.status.running:
             lease = self.lease
             return Held(self.holder, lease.expires_at if lease is not None else None)
-        started = await self._try_start(forced=True)
+        self._starting = True
+        try:
+            started = await self._try_start(forced=True)
+        finally:
+            self._starting = False
         if isinstance(started, Started):
             self._wake.set()  # the schedule counts its interval from this run's end
         return started

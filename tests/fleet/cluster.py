@@ -303,6 +303,19 @@ class Fleet:
     async def wait_ready(self) -> None:
         await asyncio.gather(*(r.wait_ready() for r in self.replicas))
 
+    async def wait_synced(self, seconds: float = 90.0) -> None:
+        """Until a catalog sync completed and none runs (readiness only means "loaded": a
+        replica is ready once the first page of the first sync is in)."""
+
+        async def synced() -> bool:
+            rows = await self.query(
+                "SELECT bool_or(status = 'complete'), bool_or(status = 'running') "
+                "FROM catalog_sync_runs"
+            )
+            return bool(rows and rows[0][0] and not rows[0][1])
+
+        await wait_until(synced, seconds=seconds, what="a complete catalog sync")
+
     def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run one statement on the fleet's database (its own connection) and fetch the rows."""
         conn = psycopg2.connect(self.database_url)
