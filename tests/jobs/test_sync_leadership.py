@@ -1,0 +1,205 @@
+"""Sync leadership without processes: the schedule's decision, the lease keeper, the version
+watcher, and two jobs sharing one database in one process."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from kensho.jobs.catalog_sync import LeaseLost
+from kensho.jobs.catalog_version import VersionWatcher, catalog_version
+from kensho.jobs.sync_leadership import SYNC_LEASE, LeaseKeeper, Situation, next_step
+from kensho.jobs.sync_schedule import CatalogSyncJob, Held, Started
+from kensho.store.lease import Lease, LeaseStore
+
+from .test_catalog_sync import FakeSource, _sync
+
+
+def _s(**kw: Any) -> Situation:
+    base: dict[str, Any] = {
+        "lease_held": False,
+        "lease_remaining": 0.0,
+        "state": "complete",
+        "since_update": 10.0,
+        "loaded": True,
+    }
+    return Situation(**(base | kw))
+
+
+@pytest.mark.parametrize(
+    ("situation", "at_start", "run", "why"),
+    [
+        (_s(lease_held=True, lease_remaining=5.0, state="running"), False, False, "held"),
+        (_s(lease_held=True, state=None, loaded=False), True, False, "held"),
+        (_s(state="running"), False, True, "interrupted"),  # its holder crashed: take over
+        (_s(state=None, loaded=False), False, True, "never synced"),
+        (_s(loaded=False), True, True, "start"),
+        (_s(state="failed"), True, True, "start"),
+        (_s(state="failed", since_update=10.0), False, False, "not due"),
+        (_s(state="failed", since_update=100.0), False, True, "interval"),
+        (_s(since_update=10.0), True, False, "not due"),  # loaded and fresh: no sync at start
+        (_s(since_update=100.0), False, True, "interval"),
+    ],
+)
+def test_next_step(situation: Situation, at_start: bool, run: bool, why: str) -> None:
+    step = next_step(situation, interval=60.0, at_start=at_start, ttl=30.0)
+    assert (step.run, step.why) == (run, why)
+
+
+def test_next_step_waits_for_the_lease_then_for_the_interval() -> None:
+    held = next_step(_s(lease_held=True, lease_remaining=5.0), interval=60, at_start=False, ttl=30)
+    assert held.wait is not None and 5.0 <= held.wait <= 5.0 + 3.0  # expiry + jitter < ttl/10
+    long = next_step(
+        _s(lease_held=True, lease_remaining=500.0), interval=60, at_start=False, ttl=30
+    )
+    assert long.wait is not None and long.wait <= 33.0  # never longer than a ttl (+ jitter)
+    due = next_step(_s(since_update=10.0), interval=60, at_start=False, ttl=30)
+    assert due.wait == pytest.approx(50.0)
+    once = next_step(_s(), interval=0, at_start=False, ttl=30)
+    assert once.wait is None and not once.run  # interval 0: start only
+
+
+class _Renewals:
+    """A `LeaseStore` stand-in whose `renew` answers from a script."""
+
+    ttl = 0.03
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    async def renew(self, lease: Lease) -> Lease | None:
+        self.calls += 1
+        answer = self.answers.pop(0) if self.answers else lease
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+
+async def _lost_after(store: _Renewals) -> str:
+    lease = Lease(SYNC_LEASE, "me", 1, datetime.now(UTC))
+    lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    keeper = LeaseKeeper(store, lease, lost.set_result)  # type: ignore[arg-type]
+    keeper.start()
+    try:
+        return await asyncio.wait_for(lost, 10)
+    finally:
+        await keeper.stop()
+
+
+async def test_the_keeper_renews_and_says_when_the_lease_was_taken_over() -> None:
+    lease = Lease(SYNC_LEASE, "me", 1, datetime.now(UTC))
+    store = _Renewals(lease, lease, None)
+    assert "taken over" in await _lost_after(store)
+    assert store.calls == 3
+
+
+async def test_the_keeper_gives_up_when_it_cannot_renew_before_expiry() -> None:
+    store = _Renewals(*[OSError("database down")] * 100)
+    assert "not renewed in time" in await _lost_after(store)
+    assert store.calls >= 2  # it retried before giving up
+
+
+async def test_the_watcher_refreshes_once_per_version_and_skips_its_own(clean_pool: Any) -> None:
+    refreshed: list[bool] = []
+
+    async def refresh(changed: bool) -> None:
+        refreshed.append(changed)
+
+    watcher = VersionWatcher(clean_pool, refresh, poll=0, me="me")
+    assert await watcher.check() is False and refreshed == []
+
+    async def attempt(holder: str, written: int, status: str = "complete") -> int:
+        rows = await clean_pool_query(
+            clean_pool,
+            "INSERT INTO catalog_sync_runs (run_id, holder, lease_token, status, rows_written) "
+            "VALUES ('r', %s, 1, %s, %s) RETURNING seq",
+            (holder, status, written),
+        )
+        return int(rows[0][0])
+
+    await attempt("other", 0, "running")  # not complete: no version
+    assert await watcher.check() is False
+    v1 = await attempt("other", 5)
+    assert await watcher.check("notice") is True and refreshed == [True]
+    assert watcher.known == v1 and watcher.refreshes["notice"] == 1
+    assert await watcher.check() is False  # the same version again: nothing
+    v2 = await attempt("me", 3)  # our own run: our job refreshed already
+    assert await watcher.check() is False and watcher.known == v2 and refreshed == [True]
+    await attempt("other", 0)  # nothing changed: refresh (status, warm cache) but no rebuild
+    assert await watcher.check() is True and refreshed == [True, False]
+    assert (await catalog_version(clean_pool))[0] == watcher.known
+
+
+async def clean_pool_query(pool: Any, query: str, params: tuple[Any, ...]) -> list[Any]:
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        await cur.execute(query, params)
+        return list(await cur.fetchall())
+
+
+async def test_two_jobs_on_one_database_run_one_sync(clean_pool: Any, source: FakeSource) -> None:
+    """The fleet tests' claim in one process: the second job finds the lease held."""
+    first_runs: list[Any] = []
+
+    async def after_run(result: Any) -> None:
+        first_runs.append(result)
+
+    jobs = [
+        CatalogSyncJob(
+            _sync(clean_pool, source),
+            interval=3600,
+            after_run=after_run,
+            leases=LeaseStore(clean_pool, SYNC_LEASE, name, 30),
+        )
+        for name in ("a", "b")
+    ]
+    outcomes = await asyncio.gather(*(job.run_now() for job in jobs))
+    started = [o for o in outcomes if isinstance(o, Started)]
+    held = [o for o in outcomes if isinstance(o, Held)]
+    assert len(started) == 1 and len(held) == 1
+    winner = jobs[0] if isinstance(outcomes[0], Started) else jobs[1]
+    assert held[0].holder == winner.holder and held[0].expires_at is not None
+    assert winner._current is not None
+    result = await asyncio.wait_for(winner._current, 30)
+    assert result is not None and result.complete and result.run_id == started[0].run_id
+    report = await winner.report()
+    assert report["running"] is False and report["holder"] is None
+    assert report["last_run"]["id"] == result.run_id and report["last_run"]["holder"] in "ab"
+    for job in jobs:
+        await job.stop(5)
+
+
+async def test_a_replaced_holder_commits_nothing_more(clean_pool: Any, source: FakeSource) -> None:
+    """The fence: a holder paused past its lease (GC, partition) and replaced stops at its
+    next write, leaves the new holder's checkpoint alone and records its attempt as lost."""
+    store = LeaseStore(clean_pool, SYNC_LEASE, "old", 30)
+    lease = await store.try_acquire()
+    assert lease is not None
+    sync = _sync(clean_pool, source)
+    source.pause_at = 14  # the third browse page (pages of 7): two pages are committed
+    run = asyncio.create_task(sync.run(lease=lease))
+    await asyncio.wait_for(source.paused.wait(), 30)
+    # meanwhile the lease lapsed and another replica took it (token + 1)
+    await clean_pool_query(
+        clean_pool,
+        "UPDATE leases SET holder = 'new', token = token + 1, expires_at = now() + interval '1m' "
+        "WHERE name = %s RETURNING token",
+        (SYNC_LEASE,),
+    )
+    checkpoint = await clean_pool_query(clean_pool, "SELECT cursor FROM catalog_sync_state", ())
+    source.resume.set()
+    with pytest.raises(LeaseLost):
+        await asyncio.wait_for(run, 30)
+    assert await clean_pool_query(clean_pool, "SELECT cursor FROM catalog_sync_state", ()) == (
+        checkpoint
+    )
+    rows = await clean_pool_query(
+        clean_pool,
+        "SELECT r.status, s.status FROM catalog_sync_runs r, catalog_sync_state s",
+        (),
+    )
+    assert rows == [("lost", "running")]  # not 'failed': the new holder's run goes on
+    assert sync.status.last_result == "lost"
