@@ -149,13 +149,15 @@ class CatalogWriter:
     def _fence_sql(self, cur: Any) -> str:
         return cur.mogrify(*self._fence).decode() + "; " if self._fence is not None else ""
 
-    def _progress_sql(self, cur: Any, result: SyncResult, status: str | None = None) -> str:
+    def _progress_sql(
+        self, cur: Any, result: SyncResult, status: str | None = None, error: str | None = None
+    ) -> str:
         if self.attempt is None:
             return ""
         return str(
             cur.mogrify(
                 "UPDATE catalog_sync_runs SET pages = %s, series = %s, rows_written = %s, "
-                "removed = %s, status = coalesce(%s, status), "
+                "removed = %s, status = coalesce(%s, status), error = coalesce(%s, error), "
                 "finished_at = CASE WHEN %s IS NULL THEN NULL ELSE now() END WHERE seq = %s",
                 (
                     result.pages,
@@ -163,6 +165,7 @@ class CatalogWriter:
                     result.rows_written,
                     result.removed,
                     status,
+                    error[:2000] if error is not None else None,
                     status,
                     self.attempt,
                 ),
@@ -357,12 +360,7 @@ class CatalogWriter:
             return
         try:
             async with self._pool.acquire() as conn, conn.cursor() as cur:
-                await cur.execute(self._progress_sql(cur, result, status))
-                if error is not None:
-                    await cur.execute(
-                        "UPDATE catalog_sync_runs SET error = %s WHERE seq = %s",
-                        (error[:2000], self.attempt),
-                    )
+                await cur.execute(self._progress_sql(cur, result, status, error))
         except Exception:
             log.warning("could not record the end of sync attempt %s", self.attempt, exc_info=True)
 

@@ -165,3 +165,40 @@ async def test_concurrent_sync_requests_on_two_replicas_one_202_one_409(
                 if e.get("action") == "catalog-sync" and e.get("outcome") == outcome
             ]
             assert len(audits) == 1, replica.read_log()[-3000:]
+
+
+@pytest.mark.timeout(300)
+async def test_a_failing_sync_never_opens_the_users_breaker(make_fleet: MakeFleet) -> None:
+    """The sync has its own upstream budget: its failures count on its own breaker."""
+    settings = {"KENSHO_BREAKER_WINDOW_SIZE": "2", "KENSHO_BREAKER_MINIMUM_CALLS": "2"}
+    async with make_fleet(replicas=1, settings=settings) as fleet:
+        (a,) = fleet.replicas
+        await fleet.wait_synced()
+        await fleet.sim.reset_stats()
+        await fleet.sim.add_fault(path_prefix=BROWSE, status=503)
+        for attempt in (1, 2):  # two failed calls: enough to open a breaker with a window of 2
+
+            async def started() -> Any:  # 409 until the previous run let go of the lease
+                status, body = await a.admin("POST", "/admin/catalog/sync")
+                assert status in (202, 409), body
+                return status == 202 and body
+
+            body = await wait_until(started, seconds=30, what="a 202")
+
+            async def failed(n: int = attempt) -> Any:
+                rows = await fleet.query(
+                    "SELECT count(*) FROM catalog_sync_runs WHERE status = 'failed'"
+                )
+                return rows[0][0] == n
+
+            await wait_until(failed, seconds=60, what=f"failed sync {attempt}")
+        _, report = await a.admin("GET", "/admin/catalog/sync")
+        assert report["last_run"]["status"] == "failed" and report["last_run"]["error"]
+        assert report["last_run"]["id"] == body["run_id"]
+        errors = await fleet.query(
+            "SELECT error FROM catalog_sync_runs WHERE status = 'failed' ORDER BY seq"
+        )
+        assert "circuit" in errors[-1][0], errors  # the sync's own breaker opened ...
+        status, breaker = await a.admin("GET", "/admin/actors/breaker")
+        assert status == 200, breaker
+        assert breaker["summary"]["state"] == "closed", breaker  # ... the users' did not
