@@ -86,6 +86,8 @@ class CatalogSyncJob:
         self._keeper: LeaseKeeper | None = None
         #: `run_now` is taking the lease (two operator requests at once: one run)
         self._starting = False
+        #: from a run's start until its end (its readers' refresh after it is not included)
+        self._in_run = False
         #: set by `run_now` to make the schedule re-read the situation at once
         self._wake = asyncio.Event()
         #: set once a run and its `after_run` hook are over (or no run was needed at start):
@@ -127,7 +129,7 @@ class CatalogSyncJob:
             return await self._run_now()
 
     async def _run_now(self) -> Started | Held:
-        if self._starting or self.sync.status.running:
+        if self._starting or self._in_run:
             lease = self.lease
             return Held(self.holder, lease.expires_at if lease is not None else None)
         self._starting = True
@@ -188,6 +190,7 @@ class CatalogSyncJob:
             extra={"event": "catalog_sync_lead", "run_id": plan[0], "holder": self.holder},
         )
         self.sync.resume()
+        self._in_run = True
         self._current = asyncio.get_running_loop().create_task(
             self._execute(lease, plan), name="catalog-sync-run"
         )
@@ -224,6 +227,7 @@ class CatalogSyncJob:
                 raise asyncio.CancelledError from None  # stopping: a driver wrapped our cancel
             log.exception("catalog sync failed; retrying at the next interval")
         finally:
+            self._in_run = False
             keeper, self._keeper = self._keeper, None
             if keeper is not None:
                 await keeper.stop()
@@ -281,6 +285,10 @@ class CatalogSyncJob:
                     if step.run:  # freed between the two reads: try again soon
                         step = Step(False, 0.05, "race")
             except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Stopping: the driver turned our cancellation into its own error.
+                    raise asyncio.CancelledError from None
                 log.warning("catalog sync schedule could not read its state", exc_info=True)
                 step = Step(False, _RETRY_UNREADABLE, "unreadable")
             at_start = False
