@@ -134,9 +134,10 @@ def catalog_sync() -> Resource:
             yield
         finally:
             log.info("stopping background jobs", extra={"event": "drain_jobs"})
-            await watcher.stop()
-            await listener.stop()
-            if not await job.stop(config.shutdown_timeout):
+            budget = config.shutdown_timeout
+            if not (await watcher.stop(budget) and await listener.stop(budget)):
+                app[keys.LIFECYCLE].abandoned.append("job:catalog_version")
+            if not await job.stop(budget):
                 app[keys.LIFECYCLE].abandoned.append("job:catalog_sync")
             await client.close()
 

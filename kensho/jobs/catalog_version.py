@@ -13,11 +13,11 @@ Versions this replica produced itself are skipped (its job refreshed right after
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from kensho.jobs.stopping import cancel_within
 from kensho.store.pool import fetch_one
 
 __all__ = ["VersionWatcher", "catalog_version"]
@@ -92,12 +92,10 @@ class VersionWatcher:
         if self._poll > 0 and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._run(), name="catalog-poll")
 
-    async def stop(self) -> None:
+    async def stop(self, budget: float | None = 5.0) -> bool:
+        """Cancel the poll (`cancel_within`); False when it did not end within `budget` s."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return await cancel_within(task, budget, "catalog version poll")
 
     async def _run(self) -> None:
         while True:
@@ -105,4 +103,7 @@ class VersionWatcher:
             try:
                 await self.check("poll")
             except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None  # the driver hid our cancellation
                 log.warning("catalog version poll failed", exc_info=True)

@@ -151,6 +151,9 @@ class LeaseKeeper:
             try:
                 renewed = await self._store.renew(self.lease)
             except Exception as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None  # the driver hid our cancellation
                 if loop.time() >= valid_until:
                     self._on_lost(f"lease not renewed in time: {exc}")
                     return

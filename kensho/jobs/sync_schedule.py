@@ -104,10 +104,6 @@ class CatalogSyncJob:
         return self._leases.holder if self._leases is not None else None
 
     @property
-    def leases(self) -> LeaseStore | None:
-        return self._leases
-
-    @property
     def lease(self) -> Lease | None:
         """The lease this replica holds for a run in progress, if any."""
         keeper = self._keeper
@@ -238,8 +234,7 @@ class CatalogSyncJob:
         return result
 
     async def _release(self, lease: Lease) -> None:
-        if self._leases is None:
-            return
+        assert self._leases is not None  # a lease comes from the store
         try:
             await asyncio.shield(self._leases.release(lease))
         except Exception:
@@ -296,5 +291,12 @@ class CatalogSyncJob:
                 self.settled.set()  # nothing to wait for here: the readers are current
             if step.wait is None:
                 return
+            # A cancellation can be lost on the way (3.11's wait_for, which aiopg uses for its
+            # queries, swallows one that arrives as the query completes): check before waiting
+            # an hour. asyncio.timeout below, not wait_for, for the same reason.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), step.wait)
+                async with asyncio.timeout(step.wait):
+                    await self._wake.wait()

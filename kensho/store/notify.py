@@ -10,7 +10,6 @@ hand the session's notices to whoever borrows it next.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -50,12 +49,14 @@ class PgListener:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="pg-listen")
 
-    async def stop(self) -> None:
+    async def stop(self, budget: float = 5.0) -> bool:
+        """Cancel the listener; False when it did not end within `budget` s (abandoned)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            return True
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=budget)
+        return bool(done)
 
     async def _run(self) -> None:
         backoff = self._min_backoff
@@ -74,6 +75,9 @@ class PgListener:
                         notice = await conn.notifies.get()
                         await self._call(self._on_notice(notice.payload))
             except (psycopg2.Error, OSError, TimeoutError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None  # the driver hid our cancellation
                 log.warning(
                     "LISTEN %s lost (%s); reconnecting in %.1fs", self._channel, exc, backoff
                 )

@@ -24,6 +24,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.fleet)
             item.add_marker(pytest.mark.slow)
+            if item.get_closest_marker("timeout") is None:
+                # processes start slowly on a loaded 2-core machine (the default is 120 s)
+                item.add_marker(pytest.mark.timeout(300))
 
 
 @pytest.fixture
