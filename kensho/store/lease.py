@@ -34,7 +34,7 @@ __all__ = [
     "lease_lost",
 ]
 
-#: SQLSTATE raised by `lease_fence` (migrations/0006_sync_leadership.sql)
+#: SQLSTATE raised by `lease_fence` (migrations/0008_sync_leadership.sql)
 LEASE_LOST_SQLSTATE = "KL001"
 #: run inside a transaction: raises `KL001` unless the token is current; locks the row FOR SHARE
 FENCE_SQL = "SELECT lease_fence(%s, %s)"
