@@ -12,6 +12,7 @@ async def test_two_replicas_share_the_database_and_the_simulator(make_fleet: Mak
     async with make_fleet(replicas=2) as fleet:
         a, b = fleet.replicas
         assert a.port != b.port and a.pid != b.pid
+        await fleet.wait_synced()  # ready means the first page is in, not the whole catalog
         (series,) = (await fleet.query("SELECT count(*) FROM series WHERE removed_at IS NULL"))[0]
         assert series == fleet.sim.series
         sid = (await fleet.query("SELECT id FROM series ORDER BY members DESC LIMIT 1"))[0][0]
