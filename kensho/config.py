@@ -14,6 +14,7 @@ import ipaddress
 import json
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -228,6 +229,13 @@ class Config:
     # Observability
     otel_endpoint: str | None = _opt(None, help="OTLP/HTTP traces endpoint; unset = no export")
     service_name: str = _opt("kensho", help="service name in traces and metrics")
+    otel_sampler_ratio: float = _opt(
+        1.0, lo=0, hi=1, help="share of new traces sampled (parent-based: a caller's choice wins)"
+    )
+    otel_excluded_urls: str = _opt(
+        "^/health/,^/metrics$",
+        help="comma-separated path regexes never traced (probes and scrapes)",
+    )
 
     def __post_init__(self) -> None:
         try:
@@ -257,11 +265,23 @@ class Config:
                 parse_trusted_proxies(self.trusted_proxies)
             except ValueError as exc:
                 raise ConfigError(f"KENSHO_TRUSTED_PROXIES={exc}") from None
+        for pattern in self.otel_excluded_url_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(
+                    f"KENSHO_OTEL_EXCLUDED_URLS: {pattern!r} is not a regular expression: {exc}"
+                ) from None
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError(
                 f"KENSHO_DB_POOL_MIN={self.db_pool_min} is larger than "
                 f"KENSHO_DB_POOL_MAX={self.db_pool_max}: the minimum must not exceed the maximum"
             )
+
+    @property
+    def otel_excluded_url_patterns(self) -> list[str]:
+        """`KENSHO_OTEL_EXCLUDED_URLS` as a list of path regexes (searched, so anchor them)."""
+        return [p.strip() for p in self.otel_excluded_urls.split(",") if p.strip()]
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict with secrets masked, for the start-up log line."""

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pykka
 
@@ -30,6 +30,10 @@ from kensho.actors._pykka import start_constructed
 from kensho.actors.mailbox import Letter, Mailbox, Reply
 from kensho.actors.stats import ActorStats
 from kensho.errors import ActorStopped, ActorUnavailable
+from kensho.observability import tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
 
 __all__ = ["ExitReason", "KenshoActor", "Ready", "ReplyLater"]
 
@@ -96,6 +100,10 @@ class KenshoActor(pykka.ThreadingActor):
         self._exit_hook: Callable[[ExitReason], None] | None = None
         self._exit_reported = False
         self._boundary_error: BaseException | None = None
+        # For the message's trace span (actor thread only): work handed to the loop, and the
+        # error an ask's handler gave back to its asker.
+        self._later: concurrent.futures.Future[Any] | None = None
+        self._asker_error: BaseException | None = None
 
     # -- starting -----------------------------------------------------------------------------
 
@@ -141,6 +149,36 @@ class KenshoActor(pykka.ThreadingActor):
     # -- the boundary -------------------------------------------------------------------------
 
     def on_receive(self, message: Any) -> Any:
+        if type(message) is Letter and message.context is not None:
+            return self._receive_traced(message, message.context)
+        return self._receive(message)
+
+    def _receive_traced(self, letter: Letter, context: Context) -> Any:
+        """`_receive` inside the message's span (tracing on): a child of the sender's context,
+        current on this thread while `handle()` runs, so work it hands to the loop
+        (`ReplyLater`) continues the trace; the span ends when the reply is settled."""
+        wait_ns = time.perf_counter_ns() - letter.posted_ns
+        started = tracing.actor_span(context, self.stats.name, letter.message, wait_ns)
+        if started is None:  # tracing was switched off meanwhile
+            return self._receive(letter)
+        span, token = started
+        self._later = None
+        error: BaseException | None = None
+        try:
+            return self._receive(letter)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            tracing.detach(token)
+            later, self._later = self._later, None
+            if later is None or error is not None:
+                tracing.end_span(span, error or self._asker_error)
+            else:
+                later.add_done_callback(lambda done: tracing.end_span(span, _error_of(done)))
+            self._asker_error = None
+
+    def _receive(self, message: Any) -> Any:
         if type(message) is not Letter:  # a plain pykka tell from outside the bridge
             return self._handle_tell(message, 0)
         reply = message.reply
@@ -160,6 +198,7 @@ class KenshoActor(pykka.ThreadingActor):
             result = self._dispatch(message.message)
         except Exception as exc:  # an ask's failure goes back to the asker; the actor lives
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
+            self._asker_error = exc
             reply.fail(exc)
             return None
         except BaseException as exc:  # rule 5: fail this actor only
@@ -169,6 +208,7 @@ class KenshoActor(pykka.ThreadingActor):
             raise error from exc
         self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=True)
         if type(result) is ReplyLater:
+            self._later = result.future
             result.future.add_done_callback(lambda done: _settle(reply, done))
         else:
             reply.set(result)
@@ -186,6 +226,7 @@ class KenshoActor(pykka.ThreadingActor):
             raise self._boundary(exc) from exc
         self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=True)
         if type(result) is ReplyLater:
+            self._later = result.future
             result.future.add_done_callback(lambda done: _settle(None, done, self.stats.name))
 
     def _boundary(self, exc: BaseException) -> ActorUnavailable:
@@ -246,6 +287,10 @@ class KenshoActor(pykka.ThreadingActor):
     def summary(self) -> dict[str, Any]:
         """Domain statistics for `/admin/actors`; read from other threads, so keep it cheap."""
         return {}
+
+
+def _error_of(done: concurrent.futures.Future[Any]) -> BaseException | None:
+    return ActorStopped("the work was cancelled") if done.cancelled() else done.exception()
 
 
 def _settle(reply: Reply | None, done: concurrent.futures.Future[Any], name: str = "actor") -> None:

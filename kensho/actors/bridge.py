@@ -16,8 +16,11 @@ import pykka
 
 from kensho.actors.mailbox import Letter, Orphan, Reply
 from kensho.errors import ActorError, ActorStopped, ActorTimeout
+from kensho.observability.tracing import capture_context
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
     from kensho.actors.base import KenshoActor
 
 __all__ = ["await_reply", "bridge_ask", "bridge_tell", "post", "send_ask"]
@@ -28,12 +31,25 @@ def _expire(fut: asyncio.Future[Any], timeout: float) -> None:
         fut.set_exception(ActorTimeout(f"no reply within {timeout:g} s"))
 
 
-def post(actor: KenshoActor, message: Any, reply: Reply | None, *, bounded: bool = True) -> None:
+def post(
+    actor: KenshoActor,
+    message: Any,
+    reply: Reply | None,
+    *,
+    bounded: bool = True,
+    context: Context | None = None,
+) -> None:
     """Put one letter in `actor`'s mailbox: `MailboxFull` when too many wait, `ActorStopped`
-    when it is not running. `bounded=False` replays letters that were admitted before."""
+    when it is not running. `bounded=False` replays letters that were admitted before.
+
+    The letter carries the caller's trace context (when tracing is on), or `context`: the one
+    a stashed message was sent from, for a replay.
+    """
+    if context is None:
+        context = capture_context()
     actor.mailbox.admit(reply, bounded=bounded)
     try:
-        actor.actor_ref.tell(Letter(message, reply))
+        actor.actor_ref.tell(Letter(message, reply, context))
     except pykka.ActorDeadError:
         actor.mailbox.withdraw(reply)
         raise ActorStopped(f"{actor.stats.name} is not running") from None
@@ -46,14 +62,15 @@ def send_ask(
     *,
     on_orphan: Orphan | None = None,
     bounded: bool = True,
+    context: Context | None = None,
 ) -> None:
     """Enqueue `message` so the actor's reply completes `fut` (on `fut`'s loop).
 
     A refusal (`MailboxFull`, `ActorStopped`) completes `fut` with the error. `on_orphan` gets
-    a reply that arrives after `fut` was given up (see `await_reply`).
+    a reply that arrives after `fut` was given up (see `await_reply`). `context` as in `post`.
     """
     try:
-        post(actor, message, Reply(fut, on_orphan), bounded=bounded)
+        post(actor, message, Reply(fut, on_orphan), bounded=bounded, context=context)
     except ActorError as exc:
         fut.set_exception(exc)
 

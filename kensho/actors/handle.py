@@ -17,14 +17,18 @@ from kensho.actors.bridge import await_reply, post, send_ask
 from kensho.actors.mailbox import Orphan
 from kensho.actors.stats import ActorStats
 from kensho.errors import ActorError, ActorStopped, ActorUnavailable
+from kensho.observability.tracing import capture_context
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
     from kensho.actors.base import KenshoActor
 
 __all__ = ["ActorHandle"]
 
 _STASHING = frozenset({"starting", "restarting", "backing_off"})
-_Stashed = tuple[Any, "asyncio.Future[Any] | None", "Orphan | None"]
+#: (message, the asker's future or None for a tell, on_orphan, the sender's trace context)
+_Stashed = tuple[Any, "asyncio.Future[Any] | None", "Orphan | None", "Context | None"]
 
 
 class ActorHandle:
@@ -136,7 +140,7 @@ class ActorHandle:
             raise error
         if len(self._stash) >= self._stash_limit:
             raise ActorUnavailable(f"{self.name} is restarting and its stash is full")
-        self._stash.append((message, fut, on_orphan))
+        self._stash.append((message, fut, on_orphan, capture_context()))
         self._stats.stashed = len(self._stash)
 
     def _attach(self, actor: KenshoActor) -> None:
@@ -146,12 +150,12 @@ class ActorHandle:
         applied to them a second time.
         """
         while self._stash:
-            message, fut, on_orphan = self._stash.popleft()
+            message, fut, on_orphan, context = self._stash.popleft()
             if fut is None:
                 with contextlib.suppress(ActorStopped):  # died already: its exit is reported
-                    post(actor, message, None, bounded=False)
+                    post(actor, message, None, bounded=False, context=context)
             elif not fut.done():
-                send_ask(actor, message, fut, on_orphan=on_orphan, bounded=False)
+                send_ask(actor, message, fut, on_orphan=on_orphan, bounded=False, context=context)
         self._stats.stashed = 0
         self._actor = actor
 
@@ -162,7 +166,7 @@ class ActorHandle:
 
     def _fail_stash(self, error: ActorError) -> None:
         while self._stash:
-            _message, fut, _orphan = self._stash.popleft()
+            _message, fut, _orphan, _context = self._stash.popleft()
             if fut is not None and not fut.done():
                 fut.set_exception(error)
         self._stats.stashed = 0

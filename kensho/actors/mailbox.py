@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from kensho.errors import ActorError, ActorStopped, MailboxFull
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
     from kensho.actors.stats import ActorStats
 
 __all__ = ["Letter", "Mailbox", "Reply"]
@@ -76,13 +78,18 @@ class Reply:
 
 
 class Letter:
-    """One message in an actor's inbox; `reply` is None for a tell."""
+    """One message in an actor's inbox; `reply` is None for a tell.
 
-    __slots__ = ("message", "posted_ns", "reply")
+    `context` is the sender's trace context (None when tracing is off): contextvars do not
+    cross threads, so the letter carries it to the actor thread.
+    """
 
-    def __init__(self, message: Any, reply: Reply | None) -> None:
+    __slots__ = ("context", "message", "posted_ns", "reply")
+
+    def __init__(self, message: Any, reply: Reply | None, context: Context | None = None) -> None:
         self.message = message
         self.reply = reply
+        self.context = context
         self.posted_ns = time.perf_counter_ns()
 
     def __repr__(self) -> str:

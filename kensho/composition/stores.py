@@ -94,6 +94,7 @@ def redis() -> Resource:
             yield
             return
         client = redis_client(settings)
+        app[keys.TRACING].instrument_redis(client)
         app[keys.REDIS] = client
         limiter = app[keys.RATE_LIMIT]
         limiter.bind(client)

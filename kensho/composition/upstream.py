@@ -61,7 +61,11 @@ def upstream(gate: BreakerGate | None = None) -> Resource:
 
     async def resource(app: web.Application) -> AsyncIterator[None]:
         settings = ClientSettings.from_config(app[keys.CONFIG], app.get(keys.UPSTREAM_URL))
-        client = CrunchyrollClient(settings, gate=gate or BreakerGate())
+        client = CrunchyrollClient(
+            settings,
+            gate=gate or BreakerGate(),
+            trace_configs=app[keys.TRACING].client_trace_configs(),
+        )
         await client.start()
         app[keys.UPSTREAM] = client
         try:

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from kensho.config import Config
 from kensho.http import keys
@@ -52,10 +53,16 @@ def create_app(
     rate_limiter: RateLimiter | None = None,
     tracing: Tracing | None = None,
     api_routes: bool = True,
+    middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
     """Build the app; `resources` are opened in order at start and closed in reverse.
 
-    `tracing` defaults to one built from the config (exporting only if `otel_endpoint` is set).
+    `tracing` defaults to one built from the config (exporting only if `otel_endpoint` is set);
+    it is instrumented here, before the `web.Application` exists, so the OpenTelemetry server
+    middleware is in the app's chain. `middlewares` are ordinary aiohttp middlewares (third-party
+    ones work unchanged): they run in aiohttp's chain, outside the route envelope, so they see
+    the envelope's final answer (problem+json included). None by default: the chain costs a
+    frame per middleware on every request.
     `api_routes=False` leaves out the product routes and the docs (foundation-only tests).
     """
     fleet = FleetLimiter(lease_max=config.rate_limit_lease, prefix=f"{config.redis_prefix}rl:")
@@ -64,8 +71,9 @@ def create_app(
     identity = ClientIdentity(config.trusted_proxies, config.forwarded_header)
     lifecycle = Lifecycle()
     metrics = Metrics()
-    tracing = tracing or Tracing(config.service_name, config.otel_endpoint)
-    app = web.Application(client_max_size=config.client_max_size)
+    tracing = tracing or Tracing.from_config(config)
+    tracing.instrument()
+    app = web.Application(client_max_size=config.client_max_size, middlewares=list(middlewares))
     app[keys.ENVELOPE] = Envelope(
         metrics=metrics,
         lifecycle=lifecycle,

@@ -19,6 +19,8 @@ from typing import IO, Any
 
 import orjson
 
+from kensho.observability.tracing import current_ids
+
 __all__ = [
     "BatchingHandler",
     "JsonFormatter",
@@ -43,11 +45,16 @@ _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamp `record.request_id` from the context unless the caller gave one."""
+    """Stamp `record.request_id` from the context unless the caller gave one; with tracing on,
+    also `trace_id` and `span_id` of the current span (the request's, an actor message's, a
+    job's), so a log line leads to its trace and back."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             record.request_id = request_id_var.get()
+        ids = current_ids()  # None at once when tracing is off
+        if ids is not None and getattr(record, "trace_id", None) is None:
+            record.trace_id, record.span_id = ids
         return True
 
 

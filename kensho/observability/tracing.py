@@ -1,27 +1,73 @@
-"""OpenTelemetry tracing: a per-app TracerProvider, exporting over OTLP/HTTP only when asked.
+"""OpenTelemetry tracing: one TracerProvider per app, the OpenTelemetry instrumentations, and
+the small hooks the actors, jobs and logs use.
 
-The provider is not installed globally so tests and several apps in one process stay apart;
-code that needs the tracer gets it from the app (`keys.TRACING`). Without an exporter spans would
-go nowhere, so tracing is then `enabled = False` and the middleware skips it entirely: span
-creation was the largest cost on the /health/live hot path.
+Tracing is on only when spans have somewhere to go (`KENSHO_OTEL_ENDPOINT`, or an exporter a
+test passes). Off, nothing is instrumented and every hook below is one attribute test: no
+middleware, no context captured per actor message, no lookup per log line.
+
+On, `instrument()` (called by `create_app` before the `web.Application` exists) installs:
+
+- `opentelemetry-instrumentation-aiohttp-server`: it patches `web.Application`, so every app
+  created afterwards (ours, and the in-process Crunchyroll simulator) gets its server-span
+  middleware in aiohttp's ordinary middleware chain, outside our route envelope; paths matching
+  `excluded_urls` (probes, /metrics) are never traced;
+- `opentelemetry-instrumentation-aiopg`: a span per statement on every pool created afterwards;
+- and it makes this the process's active tracing, which actor messages (`capture_context`,
+  `actor_span`), background jobs (`job_span`) and the log filter read.
+
+The Redis client and the upstream session are instrumented one by one by the composition root
+(`instrument_redis`, `client_trace_configs`), which keeps other clients in the process (tests,
+tools) untraced. Instrumentation is process-wide by nature: one active tracing per process; a
+second `instrument()` replaces the first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import os
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.trace import Tracer
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-__all__ = ["Tracing"]
+__all__ = [
+    "DEFAULT_EXCLUDED_URLS",
+    "Tracing",
+    "active_tracer",
+    "actor_span",
+    "capture_context",
+    "current_ids",
+    "job_span",
+]
+
+log = logging.getLogger(__name__)
+
+#: Probes and scrapes: frequent, uninteresting, and a 503 while draining is not an error.
+DEFAULT_EXCLUDED_URLS = ("^/health/", "^/metrics$")
+
+
+class _Active:
+    """The process's active tracing (None when off): read on hot paths, so one attribute."""
+
+    tracer: Tracer | None = None
+    owner: Tracing | None = None
+
+
+_ACTIVE = _Active()
 
 
 class Tracing:
-    """A tracer provider plus the W3C trace-context propagator for inbound headers."""
+    """A tracer provider (sampler, exporter), the W3C propagator and the instrumentations."""
 
     def __init__(
         self,
@@ -29,9 +75,18 @@ class Tracing:
         otel_endpoint: str | None = None,
         *,
         exporter: SpanExporter | None = None,
+        sampler_ratio: float = 1.0,
+        excluded_urls: Sequence[str] = DEFAULT_EXCLUDED_URLS,
     ) -> None:
         self.enabled = bool(otel_endpoint or exporter)
-        self.provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        if not 0.0 <= sampler_ratio <= 1.0:
+            raise ValueError("the sampler ratio must be between 0 and 1")
+        self.sampler_ratio = sampler_ratio
+        self.excluded_urls = list(excluded_urls)
+        self.provider = TracerProvider(
+            resource=Resource.create({"service.name": service_name}),
+            sampler=ParentBased(TraceIdRatioBased(sampler_ratio)),
+        )
         if exporter is not None:  # tests and tools: export each span synchronously
             self.provider.add_span_processor(SimpleSpanProcessor(exporter))
         if otel_endpoint:
@@ -43,13 +98,207 @@ class Tracing:
             self.provider.add_span_processor(
                 BatchSpanProcessor(OTLPSpanExporter(endpoint=otel_endpoint))
             )
-        self.tracer: Tracer = self.provider.get_tracer("kensho.http")
+        self.tracer: Tracer = self.provider.get_tracer("kensho")
         self._propagator = TraceContextTextMapPropagator()
+        self._instrumentors: list[Any] = []
+
+    @classmethod
+    def from_config(cls, config: Any) -> Tracing:
+        """From `KENSHO_OTEL_*` (endpoint, sampler ratio, excluded URLs) and the service name."""
+        return cls(
+            config.service_name,
+            config.otel_endpoint,
+            sampler_ratio=config.otel_sampler_ratio,
+            excluded_urls=config.otel_excluded_url_patterns,
+        )
+
+    # -- process-wide instrumentation ---------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """Whether this is the process's instrumented tracing."""
+        return _ACTIVE.owner is self
+
+    def instrument(self) -> None:
+        """Install the server and PostgreSQL instrumentations and become the active tracing.
+
+        Call before the apps and pools to trace are created. A no-op when disabled.
+        """
+        if not self.enabled or self.active:
+            return
+        previous = _ACTIVE.owner
+        if previous is not None:
+            log.warning("a second tracing was instrumented in this process: replacing the first")
+            previous.uninstrument()
+        _opt_in_stable_semconv()
+        # Lazy: the instrumentations load only when tracing is on.
+        from opentelemetry.instrumentation import aiohttp_server  # noqa: PLC0415
+        from opentelemetry.instrumentation.aiopg import AiopgInstrumentor  # noqa: PLC0415
+        from opentelemetry.util.http import ExcludeList  # noqa: PLC0415
+
+        server = aiohttp_server.AioHttpServerInstrumentor()
+        with warnings.catch_warnings():
+            # It subclasses web.Application (to add its middleware), which aiohttp discourages.
+            warnings.filterwarnings(
+                "ignore", "Inheritance class .* from web.Application", DeprecationWarning
+            )
+            server.instrument(tracer_provider=self.provider)
+        # The instrumentor reads its exclusions from OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS at
+        # instrument time; ours come from KENSHO_OTEL_EXCLUDED_URLS (validated with the config).
+        aiohttp_server._excluded_urls = ExcludeList(self.excluded_urls)
+        aiopg = AiopgInstrumentor()
+        aiopg.instrument(tracer_provider=self.provider)
+        self._instrumentors = [server, aiopg]
+        _ACTIVE.owner, _ACTIVE.tracer = self, self.tracer
+
+    def uninstrument(self) -> None:
+        """Undo `instrument` (apps and pools created meanwhile keep their instrumentation)."""
+        if not self.active:
+            return
+        for instrumentor in reversed(self._instrumentors):
+            instrumentor.uninstrument()
+        self._instrumentors = []
+        _ACTIVE.owner, _ACTIVE.tracer = None, None
+
+    def instrument_redis(self, client: Any) -> None:
+        """Spans for every command of this Redis client (`opentelemetry-instrumentation-redis`)."""
+        if not self.enabled:
+            return
+        from opentelemetry.instrumentation.redis import RedisInstrumentor  # noqa: PLC0415
+
+        RedisInstrumentor.instrument_client(client, tracer_provider=self.provider)
+
+    def client_trace_configs(self) -> list[Any]:
+        """aiohttp `trace_configs` for an upstream session: a client span per request and the
+        `traceparent` header (`opentelemetry-instrumentation-aiohttp-client`); [] when off."""
+        if not self.enabled:
+            return []
+        from opentelemetry.instrumentation._semconv import (  # noqa: PLC0415
+            _OpenTelemetrySemanticConventionStability as Stability,
+        )
+        from opentelemetry.instrumentation._semconv import (  # noqa: PLC0415
+            _OpenTelemetryStabilitySignalType as Signal,
+        )
+        from opentelemetry.instrumentation.aiohttp_client import (  # noqa: PLC0415
+            create_trace_config,
+        )
+
+        # The instrumentor would pass the process's semantic-convention choice (`instrument`
+        # opted into the stable names); the per-session factory must be told.
+        _opt_in_stable_semconv()
+        Stability._initialize()  # type: ignore[no-untyped-call]
+        mode = Stability._get_opentelemetry_stability_opt_in_mode(Signal.HTTP)
+        return [
+            create_trace_config(
+                url_filter=_without_query,
+                tracer_provider=self.provider,
+                sem_conv_opt_in_mode=mode,
+            )
+        ]
+
+    # -- helpers ------------------------------------------------------------------------------
 
     def extract(self, headers: Mapping[str, str]) -> Context:
         """The parent context from an inbound `traceparent`, or an empty one."""
         return self._propagator.extract(carrier=headers)
 
     def shutdown(self) -> None:
-        """Flush and stop exporters (blocking: call it off the event loop)."""
+        """Uninstrument, flush and stop exporters (blocking: call it off the event loop)."""
+        self.uninstrument()
         self.provider.shutdown()
+
+
+def _opt_in_stable_semconv() -> None:
+    """The stable HTTP and database semantic conventions (`http.request.method`,
+    `db.query.text`, ...), unless the operator chose otherwise. The instrumentations read the
+    choice once per process, at the first one."""
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http,database")
+
+
+def _without_query(url: Any) -> str:
+    """The URL a client span records: no query (upstream URLs may carry signed parameters)."""
+    return str(url.with_query(None))
+
+
+# -- hooks read by actors, jobs and logging (one attribute test when tracing is off) ---------
+
+
+def active_tracer() -> Tracer | None:
+    """The active tracing's tracer, or None when tracing is off."""
+    return _ACTIVE.tracer
+
+
+def capture_context() -> Context | None:
+    """The caller's trace context, to carry across a thread hop; None when tracing is off."""
+    if _ACTIVE.tracer is None:
+        return None
+    return otel_context.get_current()
+
+
+def actor_span(
+    parent: Context, actor: str, message: object, mailbox_wait_ns: int
+) -> tuple[Span, object] | None:
+    """Start and make current the span of one handled actor message (on the actor thread).
+
+    Named "<actor> <message type>", a child of the context the message was sent from, with the
+    mailbox wait as an attribute (messaging semantic conventions: pykka is the "system", the
+    actor the destination). Returns (span, token for `end_actor_span`), or None when off.
+    """
+    tracer = _ACTIVE.tracer
+    if tracer is None:
+        return None
+    kind = type(message).__name__
+    span = tracer.start_span(
+        f"{actor} {kind}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "pykka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": actor,
+            "kensho.actor.message_type": kind,
+            "kensho.actor.mailbox_wait_ms": mailbox_wait_ns / 1e6,
+        },
+    )
+    token = otel_context.attach(trace.set_span_in_context(span, parent))
+    return span, token
+
+
+def detach(token: object) -> None:
+    """Leave the context `actor_span` entered (the span may end later)."""
+    otel_context.detach(token)  # type: ignore[arg-type]
+
+
+def end_span(span: Span, error: BaseException | None = None) -> None:
+    """End `span`, recording `error` (if any) as its status."""
+    if error is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+    span.end()
+
+
+@contextmanager
+def job_span(name: str, **attributes: Any) -> Iterator[Span | None]:
+    """A background job's own root trace (never a child of whatever started it), with its run
+    id and other `attributes`; the request or job that triggered it is kept as a link."""
+    tracer = _ACTIVE.tracer
+    if tracer is None:
+        yield None
+        return
+    trigger = trace.get_current_span().get_span_context()
+    links = [Link(trigger)] if trigger.is_valid else []
+    attrs = {f"kensho.job.{k}": v for k, v in attributes.items() if v is not None}
+    with tracer.start_as_current_span(
+        name, context=Context(), kind=SpanKind.INTERNAL, attributes=attrs, links=links
+    ) as span:
+        yield span
+
+
+def current_ids() -> tuple[str, str] | None:
+    """(trace id, span id) in hex of the current span, or None (tracing off, no span)."""
+    if _ACTIVE.tracer is None:
+        return None
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")

@@ -18,7 +18,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,8 +142,11 @@ class CrunchyrollClient:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         observer: Callable[[CallReport], None] | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
         self.settings = settings
+        #: aiohttp request hooks for the session (tracing: a client span and `traceparent`)
+        self._trace_configs = list(trace_configs)
         self.gate: PermitGate = gate or NoopGate()
         self._base = URL(settings.base_url)
         if self._base.scheme not in ("http", "https") or not self._base.host:
@@ -193,6 +196,7 @@ class CrunchyrollClient:
                 "Accept-Language": "en-US,en;q=0.5",
             },
             raise_for_status=False,
+            trace_configs=self._trace_configs or None,
         )
         self._transport = Transport(
             session,

@@ -30,7 +30,7 @@ from kensho.http.middlewares.base import Handler, InputParsers
 from kensho.http.middlewares.rate_limit import RateLimiter
 from kensho.http.middlewares.request_id import HEADER, RequestIds, is_sane_request_id
 from kensho.http.middlewares.timeout import Deadlines, deadline_of
-from kensho.http.middlewares.tracing import finish_span, server_span
+from kensho.http.middlewares.tracing import current_span, name_span
 from kensho.http.problems import problem_for
 from kensho.http.route_info import route_template
 from kensho.observability.logging import request_id_var
@@ -200,20 +200,18 @@ class Envelope:
         return wrapped
 
     def _traced(self, enveloped: Handler) -> Handler:
-        """The envelope inside the request's server span (only when tracing exports)."""
-        tracing = self.tracing
+        """The envelope, naming the server span it runs in (only when tracing exports).
+
+        The span itself is opened by the OpenTelemetry aiohttp-server middleware, outside;
+        here it gets the route template (its name and `http.route`) and the request id.
+        """
 
         async def traced(request: web.Request) -> web.StreamResponse:
-            with server_span(tracing, request) as span:
-                try:
-                    response = await enveloped(request)
-                except web.HTTPException as exc:
-                    finish_span(span, exc.status, request.get(REQUEST_ID))
-                    raise
-                except asyncio.CancelledError:
-                    finish_span(span, CLIENT_CLOSED, request.get(REQUEST_ID))
-                    raise
-                finish_span(span, response.status, request.get(REQUEST_ID))
-                return response
+            span = current_span()
+            try:
+                return await enveloped(request)
+            finally:
+                if span.is_recording():
+                    name_span(span, request, request.get(REQUEST_ID))
 
         return traced

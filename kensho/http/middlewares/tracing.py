@@ -1,48 +1,32 @@
-"""Tracing: one server span per request, named by route template, child of inbound traceparent.
+"""Tracing: the route's name on the request's server span.
 
-The envelope middleware opens the span around errors and the deadline, so it records the final
-status; with tracing disabled it never calls in here.
+The server span is the OpenTelemetry aiohttp-server middleware's (it runs in aiohttp's chain,
+outside the envelope, and records the final status). Its own name uses the resource's
+canonical path, which for unmatched requests is our catch-all pattern; the envelope renames it
+after the route template, as metrics and logs label the request, and adds the request id. With
+tracing disabled the envelope never calls in here.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-
 from aiohttp import web
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, get_current_span
 
 from kensho.http.route_info import route_template
-from kensho.observability.tracing import Tracing
 
-__all__ = ["finish_span", "server_span"]
+__all__ = ["current_span", "name_span"]
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
+#: The span the request runs in (the server span, or an invalid one when not traced).
+current_span = get_current_span
 
-def server_span(tracing: Tracing, request: web.Request) -> AbstractContextManager[Span]:
-    """The request's server span (a context manager that makes it current).
 
-    The request id is not known yet (the envelope inside the span picks it): `finish_span`
-    records it with the status.
-    """
+def name_span(span: Span, request: web.Request, request_id: str | None) -> None:
+    """Name `span` "METHOD /route/{template}" and record the route and request id."""
     route = route_template(request)
-    method = request.method if request.method in _METHODS else "_OTHER"
-    return tracing.tracer.start_as_current_span(
-        f"{method} {route}",
-        context=tracing.extract(request.headers),
-        kind=SpanKind.SERVER,
-        attributes={
-            "http.request.method": method,
-            "http.route": route,
-            "url.path": request.path[:1024],
-        },
-    )
-
-
-def finish_span(span: Span, status: int, request_id: str | None) -> None:
-    """Record the response status and request id; a 5xx marks the span as an error."""
-    span.set_attribute("http.response.status_code", status)
+    method = request.method if request.method in _METHODS else "HTTP"
+    span.update_name(f"{method} {route}")
+    span.set_attribute("http.route", route)
     if request_id is not None:
         span.set_attribute("kensho.request_id", request_id)
-    if status >= 500:
-        span.set_status(Status(StatusCode.ERROR))
