@@ -17,6 +17,7 @@ from kensho.actors.bridge import await_reply, post, send_ask
 from kensho.actors.mailbox import Orphan
 from kensho.actors.stats import ActorStats
 from kensho.errors import ActorError, ActorStopped, ActorUnavailable
+from kensho.observability.timings import ACTOR_ASK, timed
 from kensho.observability.tracing import capture_context
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class ActorHandle:
         self._stash: collections.deque[_Stashed] = collections.deque()
         self._actor: KenshoActor | None = None
         self._last_view: Any = None
+        self._ask_time = ACTOR_ASK.labels(name)
 
     # -- callers ------------------------------------------------------------------------------
 
@@ -72,7 +74,7 @@ class ActorHandle:
         else:
             self._enqueue(message, fut, on_orphan)
         try:
-            return await await_reply(fut, timeout, on_orphan)
+            return await timed(self._ask_time, await_reply(fut, timeout, on_orphan))
         except ActorStopped:
             # The incarnation died with the message unhandled; if a restart is coming, wait for it.
             if self._stats.state not in _STASHING and self._stats.state != "running":
@@ -96,7 +98,11 @@ class ActorHandle:
 
     @property
     def view(self) -> Any:
-        """The latest view the current incarnation published, or None (no mailbox hop)."""
+        """The latest view the current incarnation published, or None (no mailbox hop).
+
+        Each read is counted (`view_reads`): the actor's real load, which its processed
+        messages do not show."""
+        self._stats.view_reads += 1
         actor = self._actor
         return actor.view if actor is not None else None
 
@@ -105,8 +111,10 @@ class ActorHandle:
         """The current incarnation's view, else the last one any incarnation published.
 
         For readers that may serve a slightly older view while the actor restarts or
-        rebuilds after a restart (search keeps answering from the previous index).
+        rebuilds after a restart (search keeps answering from the previous index). Counted as
+        `view` is.
         """
+        self._stats.view_reads += 1
         actor = self._actor
         view = actor.view if actor is not None else None
         return view if view is not None else self._last_view

@@ -96,6 +96,8 @@ class ActorStats:
         self.mailbox_rejected = 0  # messages refused because the mailbox was full
         self.expired = 0  # asks skipped because the asker had given up (timed out, cancelled)
         self.stashed: int = 0
+        #: reads of the published view by handlers (no message: rule 3); loop thread only
+        self.view_reads = 0
 
     def record(self, processing_ns: int, wait_ns: int, *, ok: bool) -> None:
         """Account for one handled message (called on the actor thread)."""
@@ -137,6 +139,7 @@ class ActorStats:
             "expired_asks": self.expired,
             "stashed": self.stashed,
             "processed": self.processed,
+            "view_reads": self.view_reads,
             "failed": self.failed,
             "restarts": self.restarts,
             "processing_us": {"p50": p50, "p99": p99},

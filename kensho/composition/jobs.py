@@ -21,6 +21,7 @@ from kensho.jobs.catalog_writer import CATALOG_CHANNEL
 from kensho.jobs.sync_leadership import SYNC_LEASE
 from kensho.jobs.sync_schedule import CatalogSyncJob
 from kensho.jobs.sync_status import SyncResult
+from kensho.observability.tracing import job_span
 from kensho.store.lease import LeaseStore, holder_id
 from kensho.store.notify import PgListener
 from kensho.upstream.breaker import CircuitBreaker
@@ -83,18 +84,19 @@ def catalog_sync() -> Resource:
             registry=app[keys.METRICS].registry,
         )
 
-        async def refresh(changed: bool) -> None:
+        async def refresh(changed: bool, run_id: str | None = None) -> None:
             # The search index and the warm cache are views of the catalog: refresh both.
             await sync.refresh_status()
             search = app.get(keys.SEARCH)
             if changed and search is not None:
-                await search.rebuild(reason="catalog-sync")
+                with job_span("search rebuild", run_id=run_id, reason="catalog-sync"):
+                    await search.rebuild(reason="catalog-sync")
             warmer = app.get(keys.CACHE_WARMER)
             if warmer is not None:
                 await warmer.after_sync(changed=changed)
 
         async def after_run(result: SyncResult) -> None:
-            await refresh(result.rows_written > 0 or result.removed > 0)
+            await refresh(result.rows_written > 0 or result.removed > 0, result.run_id)
 
         leases = LeaseStore(pool, SYNC_LEASE, holder_id(), config.catalog_sync_lease_ttl)
         job = CatalogSyncJob(

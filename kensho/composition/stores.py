@@ -67,6 +67,7 @@ def postgres() -> Resource:
             if not app[keys.LIFECYCLE].worker.supervised:
                 await migrate(pool)
             app[keys.DB_POOL] = pool
+            app[keys.METRICS].track_db_pool(pool)
 
             async def probe() -> None:
                 await fetch_one(pool, "SELECT 1")

@@ -68,6 +68,7 @@ def upstream(gate: BreakerGate | None = None) -> Resource:
         )
         await client.start()
         app[keys.UPSTREAM] = client
+        app[keys.METRICS].track_upstream(client.stats)
         try:
             yield
         finally:

@@ -37,6 +37,7 @@ from kensho.http.session_routes import add_session_routes
 from kensho.http.stream_routes import add_stream_routes
 from kensho.http.web_routes import add_web_routes
 from kensho.observability.metrics import Metrics
+from kensho.observability.timings import LOOP_LAG
 from kensho.observability.tracing import Tracing
 from kensho.ratelimit import FleetLimiter
 
@@ -90,7 +91,7 @@ def create_app(
     app[keys.METRICS] = metrics
     app[keys.TRACING] = tracing
     app[keys.READINESS] = ReadinessRegistry(config.ready_cache_seconds)
-    app[keys.LOOP_MONITOR] = LoopMonitor(uptime=lifecycle.uptime)
+    app[keys.LOOP_MONITOR] = LoopMonitor(uptime=lifecycle.uptime, observe=LOOP_LAG.observe)
     app[keys.REPRESENTATIONS] = Representations()
 
     metrics.track_connections(lambda: lifecycle.connections())  # noqa: PLW0108 - bound later

@@ -28,8 +28,11 @@ class LoopMonitor:
         interval: float = 0.25,
         uptime: Callable[[], float] | None = None,
         max_lag: float = LIVE_MAX_LAG,
+        observe: Callable[[float], None] | None = None,
     ) -> None:
         self.interval = interval
+        #: gets each tick's lag (the `event_loop_lag_seconds` histogram)
+        self._observe = observe
         self.lag_limit = max_lag
         self.last_lag = 0.0
         self.max_lag = 0.0
@@ -77,5 +80,7 @@ class LoopMonitor:
             lag = max(0.0, loop.time() - expected)
             self.last_lag = lag
             self.max_lag = max(self.max_lag, lag)
+            if self._observe is not None:
+                self._observe(lag)
             self.ticks += 1
             self.liveness = self._render()

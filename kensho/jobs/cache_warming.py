@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from kensho.jobs.stopping import cancel_within
+from kensho.observability.tracing import job_span
 
 __all__ = ["CacheWarmer", "WarmResult"]
 
@@ -54,6 +56,10 @@ class CacheWarmer:
         """One pass: load every top id (already cached ones cost an L1 lookup)."""
         if self._count <= 0:
             return WarmResult(0, 0, 0)
+        with job_span("cache_warming", run_id=uuid.uuid4().hex, count=self._count):
+            return await self._warm()
+
+    async def _warm(self) -> WarmResult:
         ids = list(await self._top_ids(self._count))
         sem = asyncio.Semaphore(self._concurrency)
         failed = 0

@@ -39,6 +39,7 @@ from kensho.jobs.catalog_rows import (
 from kensho.jobs.catalog_source import BrowsePage, CatalogSource
 from kensho.jobs.catalog_writer import JOB, CatalogWriter, PageRows, merge_pages
 from kensho.jobs.sync_status import SyncMetrics, SyncResult, SyncStatus
+from kensho.observability.tracing import job_span
 from kensho.store.lease import Lease, lease_lost
 from kensho.store.pool import fetch_one, transaction
 
@@ -150,9 +151,19 @@ class CatalogSync:
         if another replica takes the lease over, the run ends with `LeaseLost` before its next
         commit. `plan` is what `plan()` returned under the same lease (default: ask now).
         """
+        # The run's own root trace; each page's fetch and write are roots of their own,
+        # linked to it and carrying the run id (one trace of a whole sync would be unreadable).
+        with job_span("catalog_sync run") as span:
+            run_id, start = plan if plan is not None else await self.plan()
+            if span is not None:
+                span.set_attributes(
+                    {"kensho.job.run_id": run_id, "kensho.job.resumed_from": start}
+                )
+            return await self._run(run_id, start, lease)
+
+    async def _run(self, run_id: str, start: int, lease: Lease | None) -> SyncResult:
         t0 = time.perf_counter()
         self.run_finished.clear()
-        run_id, start = plan if plan is not None else await self.plan()
         if start:
             log.info("catalog sync resuming run %s at %d", run_id, start)
         result = SyncResult(run_id=run_id, resumed_from=start)
@@ -186,7 +197,8 @@ class CatalogSync:
                 rows = merge_pages([r for _, r in done])
                 result.pages += len(done)
                 result.series_seen += sum(len(r[0]) for _, r in done)
-                await self._writer.write_page(run_id, start, rows, result)
+                with job_span("catalog_sync write", run_id=run_id, checkpoint=start):
+                    await self._writer.write_page(run_id, start, rows, result)
                 page = done[-1][0]
                 self._metrics.pages.inc(len(done))
                 self.status = replace(
@@ -269,7 +281,7 @@ class CatalogSync:
                 failed.set_exception(exc)
                 await queue.put((BrowsePage((), None, True), failed))
                 return
-            task = asyncio.create_task(self._fetch_page(page.items, result))
+            task = asyncio.create_task(self._traced_fetch(page.items, result, start))
             try:
                 await queue.put((page, task))
             except BaseException:
@@ -327,6 +339,10 @@ class CatalogSync:
                 except InvalidItem as exc:
                     self._reject(result, exc)
         return seasons, episodes
+
+    async def _traced_fetch(self, items: Sequence[Any], result: SyncResult, start: int) -> PageRows:
+        with job_span("catalog_sync page", run_id=result.run_id, start=start, series=len(items)):
+            return await self._fetch_page(items, result)
 
     async def _fetch_page(self, items: Sequence[Any], result: SyncResult) -> PageRows:
         series: list[SeriesRow] = []

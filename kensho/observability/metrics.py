@@ -11,7 +11,13 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import (
+    CollectorRegistry,
+    Gauge,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -20,6 +26,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
+
+from kensho.observability import timings
 
 __all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "Metrics", "iter_actor_stats"]
 
@@ -53,6 +61,11 @@ class _ActorCollector(Collector):
         failed = CounterMetricFamily(
             "actor_messages_failed", "Messages that raised", labels=["actor"]
         )
+        view_reads = CounterMetricFamily(
+            "actor_view_reads",
+            "Reads of the actor's published view by handlers (hot reads, no message)",
+            labels=["actor"],
+        )
         restarts = CounterMetricFamily(
             "actor_restarts", "Restarts by the supervisor", labels=["actor"]
         )
@@ -63,8 +76,9 @@ class _ActorCollector(Collector):
             )
             done.add_metric([name], float(stats.get("processed", 0) or 0))
             failed.add_metric([name], float(stats.get("failed", 0) or 0))
+            view_reads.add_metric([name], float(stats.get("view_reads", 0) or 0))
             restarts.add_metric([name], float(stats.get("restarts", 0) or 0))
-        return [depth, done, failed, restarts]
+        return [depth, done, failed, view_reads, restarts]
 
 
 class _ReadinessCollector(Collector):
@@ -181,6 +195,12 @@ class Metrics:
         )
         self._cache_lookups: Mapping[str, int] = {}
         self.registry.register(_FnCollector(self._cache_series))
+        # CPU, RSS, open fds (process_*), collections (python_gc_*), the interpreter's version
+        ProcessCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        # Process-wide timings (upstream, actor asks, queries, search, loop lag)
+        self.registry.register(_FnCollector(timings.collect))
 
     def track_in_flight(self, count: Callable[[], int]) -> None:
         """Report `count()` as requests_in_flight at scrape time."""
@@ -211,6 +231,50 @@ class Metrics:
         into a prometheus Counter (which takes a lock) cost more than the L1 hit it counted.
         """
         self._cache_lookups = lookups
+
+    def track_db_pool(self, pool: Any) -> None:
+        """Report an aiopg pool's connections (in use, idle), bound and waiting acquirers."""
+
+        def series() -> Iterable[Metric]:
+            size, free = int(pool.size), int(pool.freesize)
+            conns = GaugeMetricFamily(
+                "db_pool_connections", "PostgreSQL pool connections by state", labels=["state"]
+            )
+            conns.add_metric(["in_use"], float(size - free))
+            conns.add_metric(["idle"], float(free))
+            yield conns
+            yield GaugeMetricFamily("db_pool_max", "PostgreSQL pool bound", value=pool.maxsize)
+            # aiopg keeps acquirers waiting for a connection on its condition: no public count.
+            waiters = getattr(getattr(pool, "_cond", None), "_waiters", None) or ()
+            yield GaugeMetricFamily(
+                "db_pool_waiting", "Acquirers waiting for a PostgreSQL connection", len(waiters)
+            )
+
+        self.registry.register(_FnCollector(series))
+
+    def track_upstream(self, stats: Callable[[], Mapping[str, int]]) -> None:
+        """Report the upstream client's pool (`CrunchyrollClient.stats()`) at scrape time."""
+
+        def series() -> Iterable[Metric]:
+            now = stats()
+            yield GaugeMetricFamily(
+                "upstream_pool_in_use", "Upstream connections in use", now.get("in_use", 0)
+            )
+            yield GaugeMetricFamily(
+                "upstream_pool_waiting",
+                "Calls waiting for an upstream connection",
+                now.get("waiting", 0),
+            )
+            yield GaugeMetricFamily(
+                "upstream_pool_size", "Upstream connection bound", now.get("pool_size", 0)
+            )
+            yield CounterMetricFamily(
+                "upstream_pool_exhausted",
+                "Calls refused because every upstream connection stayed busy",
+                now.get("exhausted", 0),
+            )
+
+        self.registry.register(_FnCollector(series))
 
     def _cache_series(self) -> Iterable[Metric]:
         counts = dict(self._cache_lookups)

@@ -36,12 +36,19 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 __all__ = [
     "DEFAULT_EXCLUDED_URLS",
+    "Span",
     "Tracing",
     "active_tracer",
     "actor_span",
@@ -66,6 +73,38 @@ class _Active:
 _ACTIVE = _Active()
 
 
+class _RequestOrJobRoot(Sampler):
+    """Root spans: a request's (server) or a job's (internal), sampled by `ratio`; never a
+    client or consumer span without a parent.
+
+    Those are a query, a Redis command, an upstream call or an actor message made outside any
+    request or job: a readiness probe's `SELECT 1` (the probe itself is not traced), a sweeper
+    tick. As one-span traces they would only bury the ones that explain something.
+    """
+
+    def __init__(self, ratio: Sampler) -> None:
+        self._ratio = ratio
+
+    def should_sample(  # noqa: PLR0917 - the Sampler interface
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        if kind in (SpanKind.SERVER, SpanKind.INTERNAL, None):
+            return self._ratio.should_sample(
+                parent_context, trace_id, name, kind, attributes, links, trace_state
+            )
+        return SamplingResult(Decision.DROP)
+
+    def get_description(self) -> str:
+        return f"RequestOrJobRoot{{{self._ratio.get_description()}}}"
+
+
 class Tracing:
     """A tracer provider (sampler, exporter), the W3C propagator and the instrumentations."""
 
@@ -85,7 +124,7 @@ class Tracing:
         self.excluded_urls = list(excluded_urls)
         self.provider = TracerProvider(
             resource=Resource.create({"service.name": service_name}),
-            sampler=ParentBased(TraceIdRatioBased(sampler_ratio)),
+            sampler=ParentBased(_RequestOrJobRoot(TraceIdRatioBased(sampler_ratio))),
         )
         if exporter is not None:  # tests and tools: export each span synchronously
             self.provider.add_span_processor(SimpleSpanProcessor(exporter))

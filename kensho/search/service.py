@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
@@ -41,6 +42,7 @@ from kensho.cache import CacheService, CacheSettings
 from kensho.catalog.representation import CachePolicy, etag_for, pack
 from kensho.errors import ServiceUnavailable
 from kensho.flags import SEARCH_RANKING, FeatureFlags
+from kensho.observability.timings import SEARCH
 from kensho.search.analytics import AnalyticsRecorder, QueryKey
 from kensho.search.normalize import normalize
 from kensho.search.protocol import BuildInfo, IndexOwner, Rebuild
@@ -203,13 +205,17 @@ class SearchService:
         """One page as `<count><ETag><coding><body>` (cached); `genre` is a slug. Cursor errors
         are 400 or 410. `target`: the request target to remember the answer under; `ranking`:
         the searcher's `search-ranking` variant (`ranking(subject)`)."""
+        t0 = time.perf_counter()
         view = self.view()
         version = view.index.version
         norm = normalize(q)
         if target is not None and ranking != RELEVANCE:
             target = f"{ranking}\x00{target}"
+        ranked = False
 
         async def load() -> bytes:
+            nonlocal ranked
+            ranked = True
             return await self._rank(
                 view, q, kind=kind, genre=genre, limit=limit, cursor=cursor, ranking=ranking
             )
@@ -224,6 +230,7 @@ class SearchService:
         tally = QueryKey(norm, kind, genre, cursor is not None, _COUNT.unpack_from(value)[0])
         if self.cache is not None:
             self._remember(target, Target(self.cache.stored_key(key), version, tally))
+        SEARCH.labels("ranked" if ranked else "cached").observe(time.perf_counter() - t0)
         if self.analytics is not None:
             self.analytics.count(tally)
         return value

@@ -8,7 +8,7 @@ BEGIN/COMMIT on one connection. Batched writes use one multi-row `VALUES` statem
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +17,7 @@ import orjson
 import psycopg2
 
 from kensho.config import Config
+from kensho.observability.timings import DB_QUERY, timed
 
 __all__ = [
     "Pool",
@@ -67,28 +68,49 @@ async def create_pool_from_config(config: Config, dsn: str | None = None) -> Any
     return await create_pool(url, minsize=config.db_pool_min, maxsize=config.db_pool_max)
 
 
-async def fetch_all(
+_FETCH_ALL, _FETCH_ONE, _EXECUTE = (
+    DB_QUERY.labels(h) for h in ("fetch_all", "fetch_one", "execute")
+)
+
+
+def fetch_all(
+    pool: Any, query: str, params: Sequence[Any] | None = None
+) -> Awaitable[list[tuple[Any, ...]]]:
+    """All rows of a query (timed: `db_query_duration_seconds`)."""
+    return timed(_FETCH_ALL, _fetch_all(pool, query, params))
+
+
+def fetch_one(
+    pool: Any, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+) -> Awaitable[tuple[Any, ...] | None]:
+    """The first row of a query, or None (timed)."""
+    return timed(_FETCH_ONE, _fetch_one(pool, query, params))
+
+
+def execute(pool: Any, query: str, params: Sequence[Any] | None = None) -> Awaitable[int]:
+    """Run a statement; return the affected row count (timed)."""
+    return timed(_EXECUTE, _execute(pool, query, params))
+
+
+async def _fetch_all(
     pool: Any, query: str, params: Sequence[Any] | None = None
 ) -> list[tuple[Any, ...]]:
-    """All rows of a query."""
     async with pool.acquire() as conn, conn.cursor() as cur:
         await cur.execute(query, params)
         rows: list[tuple[Any, ...]] = await cur.fetchall()
         return rows
 
 
-async def fetch_one(
+async def _fetch_one(
     pool: Any, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
 ) -> tuple[Any, ...] | None:
-    """The first row of a query, or None."""
     async with pool.acquire() as conn, conn.cursor() as cur:
         await cur.execute(query, params)
         row: tuple[Any, ...] | None = await cur.fetchone()
         return row
 
 
-async def execute(pool: Any, query: str, params: Sequence[Any] | None = None) -> int:
-    """Run a statement; return the affected row count."""
+async def _execute(pool: Any, query: str, params: Sequence[Any] | None = None) -> int:
     async with pool.acquire() as conn, conn.cursor() as cur:
         await cur.execute(query, params)
         return int(cur.rowcount)

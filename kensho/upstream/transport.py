@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from kensho.observability.timings import UPSTREAM, timed
 from kensho.upstream.breaker import Outcome
 from kensho.upstream.errors import (
     UpstreamDecodeError,
@@ -106,10 +107,9 @@ class Transport:
         try:
             async with self.slot():
                 started = self._clock()
-                async with self.session.request(method, url, **kwargs) as resp:
-                    body = await self._read(resp, str(url))
-                    headers = CIMultiDictProxy(CIMultiDict(resp.headers))
-                    status = resp.status
+                status, headers, body = await timed(
+                    UPSTREAM.labels(method), self._exchange(method, url, kwargs)
+                )
             duration = self._clock() - started
             failure = classify(status, headers, body, str(url), auth=auth)
             outcome = Outcome.FAILURE if failure and failure.breaker_failure else Outcome.SUCCESS
@@ -124,6 +124,14 @@ class Transport:
         if failure is not None:
             raise failure
         return RawResponse(method, str(url), status, headers, body, failure, duration)
+
+    async def _exchange(
+        self, method: str, url: Any, kwargs: dict[str, Any]
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        """One request on a held slot: status, headers and the whole (bounded) body."""
+        async with self.session.request(method, url, **kwargs) as resp:
+            body = await self._read(resp, str(url))
+            return resp.status, CIMultiDictProxy(CIMultiDict(resp.headers)), body
 
     async def _read(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         limit = self.max_body_bytes

@@ -69,6 +69,10 @@ class ActorStatsSchema(ResponseSchema):
         validate=validate.Range(min=0), metadata=describe("messages held during a restart")
     )
     processed = fields.Integer(validate=validate.Range(min=0))
+    view_reads = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata=describe("reads of the actor's published view by handlers (no message each)"),
+    )
     failed: fields.Field = fields.Integer(validate=validate.Range(min=0))
     restarts = fields.Integer(validate=validate.Range(min=0))
     processing_us = fields.Nested(LatencySchema)
@@ -89,6 +93,7 @@ class ActorStatsSchema(ResponseSchema):
         "expired_asks": 0,
         "stashed": 0,
         "processed": 18234,
+        "view_reads": 912345,
         "failed": 2,
         "restarts": 1,
         "processing_us": {"p50": 40.0, "p99": 900.0},
