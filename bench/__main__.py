@@ -25,6 +25,7 @@ ALL = (
     "fleet",
     "flags",
     "ratelimit",
+    "tracing",
 )
 
 

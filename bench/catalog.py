@@ -127,7 +127,8 @@ def _zipf_ids(ids: list[str], samples: int, seed: int = 7) -> list[str]:
 # -- servers -------------------------------------------------------------------------------
 
 
-def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
+def _serve(mode: str, port: int, dsn: str, sample_id: str, **settings: Any) -> None:
+    """Serve `mode` ("full" or "bare") on `port`; `settings` go to the full server's Config."""
 
     if mode == "bare":
         body = urllib.request.urlopen(  # the same bytes the full stack serves
@@ -149,6 +150,7 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str) -> None:
         redis_url=REDIS_URL,
         cache_prefix=f"bench:{os.getpid()}:",
         catalog_warm_count=0,
+        **settings,
     )
     # As `kensho serve` runs: INFO, queued JSON logging, one access-log line per request.
     configure_logging(config.log_level, config.log_format, queued=True)

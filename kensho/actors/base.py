@@ -34,6 +34,7 @@ from kensho.observability import tracing
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
+    from opentelemetry.trace import Span
 
 __all__ = ["ExitReason", "KenshoActor", "Ready", "ReplyLater"]
 
@@ -100,10 +101,8 @@ class KenshoActor(pykka.ThreadingActor):
         self._exit_hook: Callable[[ExitReason], None] | None = None
         self._exit_reported = False
         self._boundary_error: BaseException | None = None
-        # For the message's trace span (actor thread only): work handed to the loop, and the
-        # error an ask's handler gave back to its asker.
-        self._later: concurrent.futures.Future[Any] | None = None
-        self._asker_error: BaseException | None = None
+        #: the trace span of the message being handled (tracing on; actor thread only)
+        self._span: Span | None = None
 
     # -- starting -----------------------------------------------------------------------------
 
@@ -156,13 +155,13 @@ class KenshoActor(pykka.ThreadingActor):
     def _receive_traced(self, letter: Letter, context: Context) -> Any:
         """`_receive` inside the message's span (tracing on): a child of the sender's context,
         current on this thread while `handle()` runs, so work it hands to the loop
-        (`ReplyLater`) continues the trace; the span ends when the reply is settled."""
+        (`ReplyLater`) continues the trace. The span ends just before the reply is sent (when
+        a `ReplyLater` settles, for those), so the asker's span never ends before it."""
         wait_ns = time.perf_counter_ns() - letter.posted_ns
         started = tracing.actor_span(context, self.stats.name, letter.message, wait_ns)
         if started is None:  # tracing was switched off meanwhile
             return self._receive(letter)
-        span, token = started
-        self._later = None
+        self._span, token = started
         error: BaseException | None = None
         try:
             return self._receive(letter)
@@ -171,12 +170,22 @@ class KenshoActor(pykka.ThreadingActor):
             raise
         finally:
             tracing.detach(token)
-            later, self._later = self._later, None
-            if later is None or error is not None:
-                tracing.end_span(span, error or self._asker_error)
-            else:
-                later.add_done_callback(lambda done: tracing.end_span(span, _error_of(done)))
-            self._asker_error = None
+            if self._span is not None:  # a tell, a skipped ask, or an escaping error
+                self._end_span(error)
+
+    def _end_span(
+        self,
+        error: BaseException | None = None,
+        later: concurrent.futures.Future[Any] | None = None,
+    ) -> None:
+        """End the current message's span now, or when `later` completes."""
+        span, self._span = self._span, None
+        if span is None:
+            return
+        if later is None:
+            tracing.end_span(span, error)
+        else:
+            later.add_done_callback(lambda done: tracing.end_span(span, _error_of(done)))
 
     def _receive(self, message: Any) -> Any:
         if type(message) is not Letter:  # a plain pykka tell from outside the bridge
@@ -198,19 +207,25 @@ class KenshoActor(pykka.ThreadingActor):
             result = self._dispatch(message.message)
         except Exception as exc:  # an ask's failure goes back to the asker; the actor lives
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
-            self._asker_error = exc
+            if self._span is not None:
+                self._end_span(exc)
             reply.fail(exc)
             return None
         except BaseException as exc:  # rule 5: fail this actor only
             self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=False)
             error = self._boundary(exc)
+            if self._span is not None:
+                self._end_span(exc)
             reply.fail(error)
             raise error from exc
         self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=True)
         if type(result) is ReplyLater:
-            self._later = result.future
+            if self._span is not None:  # registered first: it runs before the reply is settled
+                self._end_span(later=result.future)
             result.future.add_done_callback(lambda done: _settle(reply, done))
         else:
+            if self._span is not None:
+                self._end_span()
             reply.set(result)
         return None
 
@@ -226,7 +241,8 @@ class KenshoActor(pykka.ThreadingActor):
             raise self._boundary(exc) from exc
         self.stats.record(time.perf_counter_ns() - t0, wait_ns, ok=True)
         if type(result) is ReplyLater:
-            self._later = result.future
+            if self._span is not None:
+                self._end_span(later=result.future)
             result.future.add_done_callback(lambda done: _settle(None, done, self.stats.name))
 
     def _boundary(self, exc: BaseException) -> ActorUnavailable:

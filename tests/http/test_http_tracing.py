@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from httpkit import StandInSupervisor
@@ -11,7 +13,7 @@ from opentelemetry.trace import SpanKind
 from kensho.composition.services import actor_tree
 from kensho.config import Config
 from kensho.http.app import create_app
-from kensho.observability.tracing import Tracing
+from kensho.observability.tracing import Tracing, active_tracer
 
 PARENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN = "00f067aa0ba902b7"
@@ -52,3 +54,47 @@ async def test_server_span_per_request(aiohttp_client: object) -> None:
 def test_disabled_without_exporter() -> None:
     assert not Tracing("kensho").enabled
     assert Tracing("kensho", exporter=InMemorySpanExporter()).enabled
+
+
+def test_disabled_tracing_puts_nothing_in_the_middleware_chain() -> None:
+    app = create_app(Config(), api_routes=False)
+    assert list(app.middlewares) == []
+    assert active_tracer() is None
+
+
+async def test_probes_and_metrics_are_not_traced(aiohttp_client: object) -> None:
+    exporter = InMemorySpanExporter()
+    app = create_app(Config(), api_routes=False, tracing=Tracing("kensho-test", exporter=exporter))
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(app)  # type: ignore[operator]
+    for path in ("/health/live", "/health/ready", "/metrics"):
+        await client.get(path)
+    await client.get("/traced")  # an unmatched path: traced (404)
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "GET unmatched"
+    assert span.attributes is not None and span.attributes["http.response.status_code"] == 404
+
+
+async def test_third_party_middlewares_run_in_aiohttps_chain(aiohttp_client: object) -> None:
+    """The envelope wraps handlers, not the chain: an ordinary aiohttp middleware sees every
+    request and the envelope's final answer (a problem+json 404 here)."""
+    seen: list[tuple[str, int, str]] = []
+
+    @web.middleware
+    async def third_party(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        seen.append((request.path, response.status, response.content_type))
+        return response
+
+    exporter = InMemorySpanExporter()
+    app = create_app(
+        Config(),
+        api_routes=False,
+        middlewares=[third_party],
+        tracing=Tracing("kensho-test", exporter=exporter),
+    )
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(app)  # type: ignore[operator]
+    resp = await client.get("/nowhere", headers={"X-Request-ID": "mw-1"})
+    assert resp.status == 404
+    assert seen == [("/nowhere", 404, "application/problem+json")]
+    (span,) = exporter.get_finished_spans()  # the OpenTelemetry middleware sits beside ours
+    assert span.attributes is not None and span.attributes["kensho.request_id"] == "mw-1"

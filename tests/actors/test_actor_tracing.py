@@ -1,0 +1,104 @@
+"""Trace context across the bridge: a span per handled message, a child of the sender's span,
+also for messages stashed during a restart and replayed; nothing captured when tracing is off."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from actor_fakes import Echo, Raise, Recorder
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from kensho.actors import Supervisor
+from kensho.actors.mailbox import Letter
+from kensho.observability.tracing import Tracing, active_tracer, capture_context
+
+
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    tracing = Tracing("actors-test", exporter=exporter)
+    tracing.instrument()
+    try:
+        yield exporter
+    finally:
+        tracing.shutdown()
+
+
+@pytest.fixture
+async def sup() -> AsyncIterator[tuple[Supervisor, Recorder]]:
+    rec = Recorder(asyncio.get_running_loop())
+    sup = Supervisor(
+        "root", [rec.spec("a")], min_backoff=0.001, max_backoff=0.01, watchdog_interval=0.02
+    )
+    await sup.start()
+    try:
+        yield sup, rec
+    finally:
+        await sup.stop()
+
+
+def _tracer(exporter: InMemorySpanExporter) -> Any:
+    tracer = active_tracer()
+    assert tracer is not None
+    return tracer
+
+
+async def test_an_ask_is_handled_in_a_child_span_of_the_asker(
+    exporter: InMemorySpanExporter, sup: tuple[Supervisor, Recorder]
+) -> None:
+    supervisor, _rec = sup
+    handle = supervisor.handle("a")
+    with _tracer(exporter).start_as_current_span("request") as request:
+        assert await handle.ask(Echo(7)) == 7
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    message = spans["a Echo"]
+    assert message.kind is SpanKind.CONSUMER
+    assert message.parent is not None
+    assert message.parent.span_id == request.get_span_context().span_id
+    assert message.context.trace_id == request.get_span_context().trace_id
+    assert message.attributes is not None
+    assert message.attributes["messaging.destination.name"] == "a"
+    assert message.attributes["kensho.actor.message_type"] == "Echo"
+    assert message.attributes["kensho.actor.mailbox_wait_ms"] >= 0
+
+
+async def test_a_failed_ask_marks_its_span_as_an_error(
+    exporter: InMemorySpanExporter, sup: tuple[Supervisor, Recorder]
+) -> None:
+    supervisor, _rec = sup
+    with _tracer(exporter).start_as_current_span("request"), pytest.raises(ValueError):
+        await supervisor.handle("a").ask(Raise(ValueError("no")))
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "a Raise"]
+    assert not span.status.is_ok
+
+
+async def test_stashed_messages_keep_their_sender_context(
+    exporter: InMemorySpanExporter, sup: tuple[Supervisor, Recorder]
+) -> None:
+    supervisor, rec = sup
+    handle = supervisor.handle("a")
+    gate = rec.hold("a")  # the next incarnation waits: messages stash meanwhile
+    handle.tell(Raise(RuntimeError("crash")))
+    await rec.expect("failure", "a", 1)
+    tracer = _tracer(exporter)
+    with tracer.start_as_current_span("first") as first:
+        one = asyncio.create_task(handle.ask(Echo(1)))
+        await asyncio.sleep(0)  # the task runs and stashes the ask inside "first"
+    with tracer.start_as_current_span("second") as second:
+        two = asyncio.create_task(handle.ask(Echo(2)))
+        await asyncio.sleep(0)
+    assert handle.stats()["stashed"] == 2
+    gate.set()  # the supervisor replays the stash: not inside either span
+    assert await asyncio.gather(one, two) == [1, 2]
+    echoes = [s for s in exporter.get_finished_spans() if s.name == "a Echo"]
+    parents = {s.parent.span_id for s in echoes if s.parent is not None}
+    assert parents == {first.get_span_context().span_id, second.get_span_context().span_id}
+
+
+def test_nothing_is_captured_when_tracing_is_off() -> None:
+    assert capture_context() is None
+    assert Letter(Echo(1), None).context is None
