@@ -180,8 +180,7 @@ class KenshoActor(pykka.ThreadingActor):
     ) -> None:
         """End the current message's span now, or when `later` completes."""
         span, self._span = self._span, None
-        if span is None:
-            return
+        assert span is not None
         if later is None:
             tracing.end_span(span, error)
         else:

@@ -4,16 +4,20 @@ also for messages stashed during a restart and replayed; nothing captured when t
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from actor_fakes import Echo, Raise, Recorder
+from actor_fakes import Echo, Later, Raise, Recorder
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from kensho.actors import Supervisor
+from kensho.actors.bridge import send_ask
 from kensho.actors.mailbox import Letter
+from kensho.errors import ActorUnavailable
 from kensho.observability.tracing import Tracing, active_tracer, capture_context
 
 
@@ -97,6 +101,50 @@ async def test_stashed_messages_keep_their_sender_context(
     echoes = [s for s in exporter.get_finished_spans() if s.name == "a Echo"]
     parents = {s.parent.span_id for s in echoes if s.parent is not None}
     assert parents == {first.get_span_context().span_id, second.get_span_context().span_id}
+
+
+async def test_work_handed_to_the_loop_ends_the_span_when_it_completes(
+    exporter: InMemorySpanExporter, sup: tuple[Supervisor, Recorder]
+) -> None:
+    supervisor, _rec = sup
+    handle = supervisor.handle("a")
+    asked: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    told: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    with _tracer(exporter).start_as_current_span("request") as request:
+        answer = asyncio.create_task(handle.ask(Later(asked)))
+        handle.tell(Later(told))
+        assert await handle.ask(Echo(0)) == 0  # both Later messages were handled before it
+    assert [s.name for s in exporter.get_finished_spans()] == ["a Echo", "request"]
+    asked.set_result("done")
+    told.set_exception(RuntimeError("lost"))
+    assert await answer == "done"
+    spans = {s.name: s for s in exporter.get_finished_spans() if s.name == "a Later"}
+    later = [s for s in exporter.get_finished_spans() if s.name == "a Later"]
+    assert len(later) == 2 and spans
+    assert {s.parent.span_id for s in later if s.parent} == {request.get_span_context().span_id}
+    assert sorted(s.status.is_ok for s in later) == [False, True]
+
+
+async def test_a_base_exception_in_a_traced_ask_fails_the_span_and_the_actor(
+    exporter: InMemorySpanExporter, sup: tuple[Supervisor, Recorder]
+) -> None:
+    supervisor, rec = sup
+    with _tracer(exporter).start_as_current_span("request"), pytest.raises(ActorUnavailable):
+        await supervisor.handle("a").ask(Raise(SystemExit(3)))
+    await rec.expect("start", "a", 2)
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "a Raise"]
+    assert not span.status.is_ok
+
+
+async def test_a_letter_carrying_a_context_after_tracing_stopped_is_handled_untraced(
+    sup: tuple[Supervisor, Recorder],
+) -> None:
+    supervisor, _rec = sup
+    actor = supervisor.handle("a")._actor
+    assert actor is not None and active_tracer() is None
+    fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    send_ask(actor, Echo(5), fut, context=Context())
+    assert await fut == 5
 
 
 def test_nothing_is_captured_when_tracing_is_off() -> None:
