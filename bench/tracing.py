@@ -139,6 +139,7 @@ def main() -> dict[str, Any]:
             "throughput_vs_off_range": {
                 m: [round(min(r), 3), round(max(r), 3)] for m, r in ratios.items()
             },
+            "throughput_vs_off_rounds": {m: [round(x, 3) for x in r] for m, r in ratios.items()},
             "otlp_bytes_received": _Sink.received,
             "request_histogram": _histograms(),
             "redis": REDIS_URL.rsplit("@", 1)[-1],

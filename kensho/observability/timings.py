@@ -31,11 +31,11 @@ T = TypeVar("T")
 
 _FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
-#: one upstream attempt on the wire (pool slot wait excluded), by HTTP method and outcome
+#: one upstream attempt on the wire (pool slot wait excluded), by HTTP method
 UPSTREAM = Histogram(
     "upstream_request_duration_seconds",
-    "Crunchyroll API attempts: time on the wire, by method and outcome (ok, error)",
-    ["method", "outcome"],
+    "Crunchyroll API attempts: time on the wire (request and whole body), by method",
+    ["method"],
     buckets=_FAST,
     registry=None,
 )

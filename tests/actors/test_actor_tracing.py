@@ -18,6 +18,7 @@ from kensho.actors import Supervisor
 from kensho.actors.bridge import send_ask
 from kensho.actors.mailbox import Letter
 from kensho.errors import ActorUnavailable
+from kensho.observability.timings import ACTOR_ASK
 from kensho.observability.tracing import Tracing, active_tracer, capture_context
 
 
@@ -145,6 +146,23 @@ async def test_a_letter_carrying_a_context_after_tracing_stopped_is_handled_untr
     fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     send_ask(actor, Echo(5), fut, context=Context())
     assert await fut == 5
+
+
+async def test_asks_are_timed_per_actor(sup: tuple[Supervisor, Recorder]) -> None:
+    supervisor, _rec = sup
+    child = ACTOR_ASK.labels("a")
+    before = _count(child)
+    assert await supervisor.handle("a").ask(Echo(1)) == 1
+    with pytest.raises(ValueError):
+        await supervisor.handle("a").ask(Raise(ValueError("timed too")))
+    assert _count(child) == before + 2
+
+
+def _count(histogram: Any) -> float:
+    (count,) = [
+        s.value for m in histogram.collect() for s in m.samples if s.name.endswith("_count")
+    ]
+    return float(count)
 
 
 def test_nothing_is_captured_when_tracing_is_off() -> None:

@@ -74,6 +74,19 @@ async def test_probes_and_metrics_are_not_traced(aiohttp_client: object) -> None
     assert span.attributes is not None and span.attributes["http.response.status_code"] == 404
 
 
+async def test_sampling_is_parent_based(aiohttp_client: object) -> None:
+    """Ratio 0 keeps no new trace, but a caller's sampled `traceparent` is followed."""
+    exporter = InMemorySpanExporter()
+    tracing = Tracing("kensho-test", exporter=exporter, sampler_ratio=0.0)
+    app = create_app(Config(), api_routes=False, tracing=tracing)
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(app)  # type: ignore[operator]
+    await client.get("/not-sampled")
+    assert exporter.get_finished_spans() == ()
+    await client.get("/sampled", headers={"traceparent": f"00-{PARENT_TRACE}-{PARENT_SPAN}-01"})
+    (span,) = exporter.get_finished_spans()
+    assert format(span.context.trace_id, "032x") == PARENT_TRACE
+
+
 async def test_third_party_middlewares_run_in_aiohttps_chain(aiohttp_client: object) -> None:
     """The envelope wraps handlers, not the chain: an ordinary aiohttp middleware sees every
     request and the envelope's final answer (a problem+json 404 here)."""

@@ -10,10 +10,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kensho.actors.handle import ActorHandle
 from kensho.actors.stats import ActorStats
+from kensho.config import Config
 from kensho.http.loop_monitor import LoopMonitor
 from kensho.observability import timings
 from kensho.observability.metrics import Metrics
 from kensho.store.pool import execute, fetch_all, fetch_one
+from kensho.upstream.client import ClientSettings, CrunchyrollClient
+from kensho.upstream.simulator import SimConfig, running_simulator
 
 
 def _samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -113,3 +116,17 @@ def test_upstream_pool_series() -> None:
     assert _value(metrics, "upstream_pool_waiting") == 2
     assert _value(metrics, "upstream_pool_size") == 8
     assert _value(metrics, "upstream_pool_exhausted_total") == 5
+
+
+async def test_upstream_attempts_are_timed() -> None:
+    async with running_simulator(SimConfig()) as url:
+        client = CrunchyrollClient(ClientSettings.from_config(Config(upstream_url=url)))
+        await client.start()
+        try:
+            metrics = Metrics()
+            before = _value(metrics, "upstream_request_duration_seconds_count", method="POST")
+            await client.password_grant("demo@kensho.dev", "kensho-demo")
+            after = _value(metrics, "upstream_request_duration_seconds_count", method="POST")
+            assert after == before + 1
+        finally:
+            await client.close()
