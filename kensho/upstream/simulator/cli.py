@@ -13,6 +13,7 @@ import sys
 from aiohttp import web
 
 from kensho.catalog.bundle import load_catalog
+from kensho.observability.tracing import Tracing
 from kensho.serving import serving
 from kensho.upstream.simulator.app import create_sim_app
 from kensho.upstream.simulator.config import (
@@ -27,6 +28,9 @@ from kensho.upstream.simulator.config import (
 __all__ = ["sim_main"]
 
 ACCOUNTS_ENV = "KENSHO_SIM_ACCOUNTS"
+OTEL_ENDPOINT_ENV = "KENSHO_OTEL_ENDPOINT"
+#: `service.name` of the simulator's spans, beside Kenshō's own
+SERVICE_NAME = "crunchyroll-simulator"
 PUBLIC_URL_ENV = "KENSHO_SIM_PUBLIC_URL"
 
 
@@ -73,7 +77,14 @@ def sim_main(args: argparse.Namespace) -> int:
         catalog=load_catalog().head(series) if series else None,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(_serve(create_sim_app(config), config.host, config.port))
+    # As `kensho serve`: traced when KENSHO_OTEL_ENDPOINT is set (instrumented before the app
+    # exists), so the simulator's handlers continue the callers' traces (`traceparent`).
+    tracing = Tracing(SERVICE_NAME, os.environ.get(OTEL_ENDPOINT_ENV) or None)
+    tracing.instrument()
+    try:
+        asyncio.run(_serve(create_sim_app(config), config.host, config.port))
+    finally:
+        tracing.shutdown()
     return 0
 
 
