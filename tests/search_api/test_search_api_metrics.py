@@ -23,7 +23,9 @@ async def test_searches_are_timed_by_answer_and_counted_as_view_reads(
 ) -> None:
     app = await make_search_app()
     before = await _series(app)
-    for q in ("naruto", "%20NARUTO%20", "naruto"):  # ranked once, then two cached pages
+    # ranked; the same page by its cache key; a repeated request target, answered on the
+    # route's synchronous hot path (not timed: microseconds; it still reads the view)
+    for q in ("naruto", "%20NARUTO%20", "naruto"):
         resp = await app.client.get(f"/api/search?q={q}")
         assert resp.status == 200
     after = await _series(app)
@@ -33,6 +35,6 @@ async def test_searches_are_timed_by_answer_and_counted_as_view_reads(
         return after.get(key, 0.0) - before.get(key, 0.0)
 
     assert delta("search_duration_seconds_count", answer="ranked") == 1
-    assert delta("search_duration_seconds_count", answer="cached") == 2
+    assert delta("search_duration_seconds_count", answer="cached") == 1
     assert delta("actor_view_reads_total", actor="search") >= 3
     assert delta("actor_messages_processed_total", actor="search") == 0
