@@ -156,9 +156,7 @@ class CatalogSync:
         with job_span("catalog_sync run") as span:
             run_id, start = plan if plan is not None else await self.plan()
             if span is not None:
-                span.set_attributes(
-                    {"kensho.job.run_id": run_id, "kensho.job.resumed_from": start}
-                )
+                span.set_attributes({"kensho.job.run_id": run_id, "kensho.job.resumed_from": start})
             return await self._run(run_id, start, lease)
 
     async def _run(self, run_id: str, start: int, lease: Lease | None) -> SyncResult:
