@@ -271,3 +271,80 @@ async def test_a_failed_batch_fails_each_of_its_takes() -> None:
         assert all(isinstance(r, RedisConnectionError) for r in results), results
     finally:
         await dead.aclose()
+
+
+def test_when_every_remembered_quota_is_in_use_the_oldest_is_forgotten() -> None:
+    gcra = LocalGcra(max_keys=2, clock=lambda: 1000.0)  # time stands still: nothing refills
+    for key in ("a", "b", "c"):
+        assert gcra.take(key, 1_000_000, 5, 1, 0).got == 1
+    assert len(gcra) == 2
+    assert gcra.take("b", 1_000_000, 5, 1, 0).free == 3  # remembered: its second unit
+    assert gcra.take("c", 1_000_000, 5, 1, 0).free == 3
+    assert gcra.take("a", 1_000_000, 5, 1, 0).free == 4  # forgotten: a full quota again
+
+
+async def test_a_batch_cancelled_mid_call_fails_its_takes_and_stays_cancelled() -> None:
+    started = asyncio.Event()
+
+    class HangingRedis:
+        def register_script(self, _script: str) -> Any:
+            async def run(**_: Any) -> list[int]:
+                started.set()
+                await asyncio.Event().wait()
+                return []
+
+            return run
+
+    store = RedisGcra(HangingRedis())  # type: ignore[arg-type]
+    take = asyncio.create_task(store.take("k", 1000, 1, 1, 0))
+    await started.wait()
+    (call,) = store._running
+    call.cancel()  # e.g. the loop shutting down while Redis is slow
+    with pytest.raises(ConnectionError):
+        await take  # the waiter falls back to its local quota, it is not cancelled itself
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+
+def test_a_sweep_forgets_refilled_quotas_before_any_in_use() -> None:
+    now = [1000.0]
+    gcra = LocalGcra(max_keys=2, clock=lambda: now[0])
+    gcra.take("idle", 1_000_000, 5, 1, 0)
+    now[0] += 10  # idle's quota is full again: forgetting it changes nothing
+    gcra.take("b", 1_000_000, 5, 1, 0)
+    gcra.take("c", 1_000_000, 5, 1, 0)
+    assert len(gcra) == 2
+    assert gcra.take("b", 1_000_000, 5, 1, 0).free == 3  # in use: kept
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_a_take_whose_request_went_away_is_skipped_when_the_batch_answers(
+    fails: bool,
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    class GatedRedis:
+        def register_script(self, _script: str) -> Any:
+            async def run(**kw: Any) -> list[int]:
+                started.set()
+                await release.wait()
+                if fails:
+                    raise RedisConnectionError("gone")
+                return [1, 0, 0, 0] * len(kw["keys"])
+
+            return run
+
+    store = RedisGcra(GatedRedis())  # type: ignore[arg-type]
+    gone = asyncio.create_task(store.take("a", 1000, 1, 1, 0))
+    kept = asyncio.create_task(store.take("b", 1000, 1, 1, 0))
+    await started.wait()
+    gone.cancel()  # its client disconnected while the batch was in Redis
+    release.set()
+    if fails:
+        with pytest.raises(RedisConnectionError):
+            await kept
+    else:
+        assert await kept == Take(1, 0, 0, 0)
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert store.round_trips == 1
