@@ -19,9 +19,10 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -308,26 +309,26 @@ class CatalogSync:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await fetch
 
-    async def _limited(self, coro: Any) -> Any:
-        try:
-            async with self._sem:
-                return await coro
-        finally:
-            coro.close()  # cancelled while queued for the semaphore: never started, no warning
+    async def _limited(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """`call()` under the upstream budget. The coroutine is made only once a slot is held:
+        a fetch cancelled before it started (a gather cancelled before its tasks' first step,
+        e.g. a run ending with LeaseLost) leaves no coroutine that was never awaited."""
+        async with self._sem:
+            return await call()
 
     async def _children(
         self, series_id: str, result: SyncResult
     ) -> tuple[list[SeasonRow], list[EpisodeRow]]:
         """Seasons of one series, then their episodes: no barrier across the page's series."""
         seasons: list[SeasonRow] = []
-        for obj in await self._limited(self._source.seasons(series_id)):
+        for obj in await self._limited(lambda: self._source.seasons(series_id)):
             try:
                 seasons.append(season_row(obj, series_id))
             except InvalidItem as exc:
                 self._reject(result, exc)
         seasons = list({s.id: s for s in seasons}.values())
         episode_lists = await asyncio.gather(
-            *(self._limited(self._source.episodes(s.id)) for s in seasons)
+            *(self._limited(partial(self._source.episodes, s.id)) for s in seasons)
         )
         episodes: list[EpisodeRow] = []
         for season, objs in zip(seasons, episode_lists, strict=True):
