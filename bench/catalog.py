@@ -38,23 +38,19 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bench.fullstack import pool_and_cache, serve_full
 from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server, summarize
-from kensho.cache import CacheService, CacheSettings
 from kensho.catalog import load_catalog, season_id, seasons_for
 from kensho.composition import services
 from kensho.config import Config
-from kensho.http import keys
-from kensho.http.app import create_app
-from kensho.http.server import serve
 from kensho.jobs.catalog_source import BrowsePage
 from kensho.jobs.catalog_sync import CatalogSync
-from kensho.observability.logging import configure_logging, flush_logging
 from kensho.store.catalog_queries import most_popular_ids
 from kensho.store.migrations import migrate
 from kensho.store.pool import create_pool
@@ -152,27 +148,7 @@ def _serve(mode: str, port: int, dsn: str, sample_id: str, **settings: Any) -> N
         catalog_warm_count=0,
         **settings,
     )
-    # As `kensho serve` runs: INFO, queued JSON logging, one access-log line per request.
-    configure_logging(config.log_level, config.log_format, queued=True)
-
-    async def stores(app: web.Application) -> AsyncIterator[None]:
-        pool = await create_pool(dsn, minsize=1, maxsize=8)
-        cache = CacheService(CacheSettings.from_config(config))
-        app[keys.METRICS].track_cache(cache.lookups)
-        await cache.start()
-        app[keys.DB_POOL], app[keys.CACHE] = pool, cache
-        yield
-        await cache.invalidate("*")
-        await cache.close()
-        pool.close()
-        await pool.wait_closed()
-
-    app = create_app(config, resources=[stores, services.catalog()])
-    try:  # as `kensho serve` runs it: its runner, access log, GC settings and signal handling
-        status = asyncio.run(serve(config, app))
-    finally:
-        flush_logging()
-    sys.exit(status)
+    serve_full(config, [pool_and_cache(config, dsn), services.catalog()])
 
 
 # -- load ----------------------------------------------------------------------------------

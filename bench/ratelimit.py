@@ -38,18 +38,15 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bench.catalog import ROUNDS, _fetch_all, _load_database, _zipf_ids
+from bench.fullstack import pool_and_cache, serve_full
 from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server
-from kensho.cache import CacheService, CacheSettings
+from kensho.cache import CacheSettings
 from kensho.cache.redis_tier import redis_client
 from kensho.composition import services
 from kensho.config import Config
 from kensho.errors import RateLimited
 from kensho.http import keys
-from kensho.http.app import create_app
-from kensho.http.server import serve
-from kensho.observability.logging import configure_logging, flush_logging
 from kensho.ratelimit import FleetLimiter, Policy
-from kensho.store.pool import create_pool
 from kensho.store.scratch import create_scratch_database
 
 DURATION = float(os.environ.get("BENCH_DURATION", "2"))
@@ -84,34 +81,18 @@ def _serve(mode: str, port: int, dsn: str, prefix: str) -> None:
         rate_limit_burst=int(os.environ.get("BENCH_SERVE_BURST", "100")),
         trusted_proxies="127.0.0.1",
     )
-    configure_logging(config.log_level, config.log_format, queued=True)
 
-    async def stores(app: web.Application) -> AsyncIterator[None]:
-        pool = await create_pool(dsn, minsize=1, maxsize=8)
-        cache = CacheService(CacheSettings.from_config(config))
-        app[keys.METRICS].track_cache(cache.lookups)
-        await cache.start()
-        app[keys.DB_POOL], app[keys.CACHE] = pool, cache
-        redis = None
-        if limited:  # as `kensho composition.stores.redis` binds it
-            settings = CacheSettings.from_config(config).redis
-            assert settings is not None
-            redis = redis_client(settings)
-            app[keys.RATE_LIMIT].bind(redis)
+    async def limiter_redis(app: web.Application) -> AsyncIterator[None]:
+        """The limiter's Redis client, as `kensho.composition.stores.redis` binds it."""
+        settings = CacheSettings.from_config(config).redis
+        assert settings is not None
+        redis = redis_client(settings)
+        app[keys.RATE_LIMIT].bind(redis)
         yield
-        if redis is not None:
-            await redis.aclose(close_connection_pool=True)
-        await cache.invalidate("*")
-        await cache.close()
-        pool.close()
-        await pool.wait_closed()
+        await redis.aclose(close_connection_pool=True)
 
-    app = create_app(config, resources=[stores, services.catalog()])
-    try:
-        status = asyncio.run(serve(config, app))
-    finally:
-        flush_logging()
-    sys.exit(status)
+    stores = [pool_and_cache(config, dsn), *([limiter_redis] if limited else [])]
+    serve_full(config, [*stores, services.catalog()])
 
 
 _LUA = """

@@ -37,23 +37,17 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
+from bench.fullstack import pool_and_cache, serve_full
 from bench.loadgen import paired_rounds, paired_summary, run_wrk, start_server
 from kensho.actors import search as search_actor
 from kensho.actors.supervisor import Supervisor
-from kensho.cache import CacheService, CacheSettings
 from kensho.composition import services
 from kensho.config import Config
-from kensho.http import keys
-from kensho.http.app import create_app
-from kensho.http.server import serve
-from kensho.observability.logging import configure_logging, flush_logging
 from kensho.store.migrations import migrate
-from kensho.store.pool import create_pool
 from kensho.store.scratch import create_scratch_database
 
 DURATION = float(os.environ.get("BENCH_DURATION", "2"))
@@ -111,30 +105,14 @@ def _serve(mode: str, port: int, dsn: str) -> None:
         cache_prefix=f"bench:{os.getpid()}:",
         catalog_warm_count=0,
     )
-    # As `kensho serve` runs: INFO, queued JSON logging, one access-log line per request.
-    configure_logging(config.log_level, config.log_format, queued=True)
-
-    async def stores(app: web.Application) -> AsyncIterator[None]:
-        pool = await create_pool(dsn, minsize=1, maxsize=4)
-        cache = CacheService(CacheSettings.from_config(config))
-        app[keys.METRICS].track_cache(cache.lookups)
-        await cache.start()
-        app[keys.DB_POOL], app[keys.CACHE] = pool, cache
-        yield
-        await cache.invalidate("*")
-        await cache.close()
-        pool.close()
-        await pool.wait_closed()
 
     def tree(c: Config) -> Supervisor:
         return Supervisor("root", [search_actor.child_spec(c, database_url=dsn)])
 
-    app = create_app(config, resources=[stores, services.actor_tree(tree), services.search()])
-    try:  # as `kensho serve` runs it: its runner, access log, GC settings and signal handling
-        status = asyncio.run(serve(config, app))
-    finally:
-        flush_logging()
-    sys.exit(status)
+    serve_full(
+        config,
+        [pool_and_cache(config, dsn, maxsize=4), services.actor_tree(tree), services.search()],
+    )
 
 
 # -- load ----------------------------------------------------------------------------------
