@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,28 +20,7 @@ from kensho.actors import ChildSpec, Supervisor
 from kensho.actors import supervisor as supervisor_module
 from kensho.errors import ActorStopped, ActorUnavailable, NotFound
 
-Make = Callable[..., Supervisor]
-
-
-@pytest.fixture
-async def rec() -> Recorder:
-    return Recorder(asyncio.get_running_loop())
-
-
-@pytest.fixture
-async def make(rec: Recorder) -> AsyncIterator[Make]:
-    sups: list[Supervisor] = []
-
-    def _make(specs: list[ChildSpec], **kw: Any) -> Supervisor:
-        opts: dict[str, Any] = {"min_backoff": 0.001, "max_backoff": 0.01, "period": 30.0}
-        opts.update(kw)
-        sup = Supervisor("root", specs, **opts)
-        sups.append(sup)
-        return sup
-
-    yield _make
-    for sup in sups:
-        await sup.stop()
+Make = Callable[..., Supervisor]  # the `make` fixture (conftest.py)
 
 
 class Clock:
