@@ -43,6 +43,15 @@ def test_browse_filters_and_scrolls_on_the_api_cursors(server: LiveServer, page:
     page.get_by_label("Sort by").select_option("title")
     expect(page).to_have_url(re.compile(r"sort=title"))
     expect(anime).to_have_attribute("aria-busy", "false")
+    # aria-busy may still read "false" from before the sorted page's fetch began: wait until
+    # the list shows cards in title order (a timeout if the sort never applies)
+    page.wait_for_function(
+        """() => {
+            const t = [...document.querySelectorAll('[aria-label="Anime"] .card-title')]
+                .map((e) => e.textContent.toLocaleLowerCase());
+            return t.length > 0 && t.every((x, i) => i === 0 || t[i - 1] <= x);
+        }"""
+    )
     titles = anime.locator(".card-title").all_inner_texts()
     assert titles and titles == sorted(titles, key=str.casefold)
 
