@@ -6,10 +6,11 @@ over the bundled catalog and no cache, so every search is a miss. Modes:
 
 - `unbounded`: ranking on the loop without the work budgets (the code before issue 10);
 - `onloop`: the budgets (`MAX_POSTINGS`, `SCORE_BUDGET`), ranking on the loop, one ranking per
-  loop iteration (`LoopTurns` below: a lock and a yield, so a probe waits for one ranking at
-  most, not for every search that arrived with it): the first option issue 10 names;
-- `offloop`: the budgets and `RankingPool` (one dedicated ranking thread, a bounded queue):
-  the second option, and what production does;
+  loop iteration (`RankingPool` with `KENSHO_SEARCH_THREADS=0`: a lock and a yield, so a probe
+  waits for one ranking at most, not for every search that arrived with it): the first option
+  issue 10 names, and what production does;
+- `offloop`: the budgets and `RankingPool` with one dedicated ranking thread
+  (`KENSHO_SEARCH_THREADS=1`): the second option;
 - `offloop-1ms`: as `offloop` with the interpreter's switch interval at 1 ms instead of 5 ms
   (the GIL comes back to the loop sooner), not enabled in production.
 
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import http.client
 import json
 import multiprocessing
@@ -43,7 +43,6 @@ import statistics
 import sys
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -72,33 +71,15 @@ QUERY_CHARS = 200
 # -- the server ------------------------------------------------------------------------------
 
 
-class LoopTurns:
-    """CPU-bound steps on the loop, one per loop iteration, in arrival order (`onloop` mode).
-
-    A lock wakes its next waiter in the next iteration, and the yield after acquiring lets
-    what became ready meanwhile (a probe) run first: the loop's latency is one ranking, not
-    the sum of every search that arrived together.
-    """
-
-    def __init__(self) -> None:
-        self._lock: asyncio.Lock | None = None
-
-    @contextlib.asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            await asyncio.sleep(0)
-            yield
-
-
-def _configure(mode: str) -> None:
-    """Switch the search path to `mode` (in the server process only)."""
+def _configure(mode: str) -> int:
+    """Switch the search path to `mode` (in the server process only); its ranking threads."""
+    if mode == "onloop":
+        return 0
     if mode == "offloop":
-        return
+        return 1
     if mode == "offloop-1ms":
         sys.setswitchinterval(0.001)
-        return
+        return 1
     if mode == "unbounded":
         search_index.MAX_POSTINGS = search_index.SCORE_BUDGET = 10**9
 
@@ -106,22 +87,13 @@ def _configure(mode: str) -> None:
             return self._page(view, q, **kw)
 
         SearchService._rank = rank_unbounded  # type: ignore[method-assign]
-        return
-    if mode == "onloop":
-        turns = LoopTurns()
-
-        async def rank_onloop(self: SearchService, view: Any, q: str, **kw: Any) -> bytes:
-            async with turns.turn():
-                return self._page(view, q, **kw)
-
-        SearchService._rank = rank_onloop  # type: ignore[method-assign]
-        return
+        return 0
     raise SystemExit(f"unknown mode {mode!r}")
 
 
 def serve(mode: str, port: int) -> None:
-    _configure(mode)
-    config = Config(log_level="WARNING", cursor_secret="bench-loop")
+    threads = _configure(mode)
+    config = Config(log_level="WARNING", cursor_secret="bench-loop", search_threads=threads)
     configure_logging("WARNING", "json", queued=True)
     spec = search_actor.child_spec(config, load_rows=rows_from_bundle)
     app = create_app(

@@ -147,9 +147,11 @@ class Config:
     cache_l1_max_bytes: int = _opt(64 << 20, lo=1024, hi=1 << 34, help="L1 value bytes bound")
     cache_redis_timeout: float = _opt(0.5, lo=0.01, hi=30, help="cache Redis timeouts (s)")
     # Search (kensho.search)
-    search_threads: int = _opt(1, lo=1, hi=64, help="threads ranking uncached searches")
+    search_threads: int = _opt(
+        0, lo=0, hi=64, help="threads ranking uncached searches; 0: on the loop, one per turn"
+    )
     search_max_waiting: int = _opt(
-        64, lo=0, hi=100_000, help="uncached searches queued for a thread; beyond: 503"
+        64, lo=0, hi=100_000, help="uncached searches waiting to be ranked; beyond: 503"
     )
     search_max_age: int = _opt(
         30, lo=0, hi=3600, help="Cache-Control max-age of search and suggestion answers (s)"

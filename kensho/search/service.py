@@ -127,7 +127,7 @@ class SearchService:
         self.pool = pool
         self.cache_ttl = cache_ttl
         self.suggest_ttl = suggest_ttl
-        #: uncached ranking runs off the loop, a bounded queue in front (kensho.search.ranker)
+        #: uncached ranking: one per loop turn or on threads, a bounded queue in front (ranker.py)
         self.ranker = ranker or RankingPool()
         #: this replica's suggestion lists: L1 only (computing one beats a Redis round trip)
         self.suggestions = suggestions or CacheService(
@@ -246,7 +246,7 @@ class SearchService:
         cursor: str | None,
         ranking: str = RELEVANCE,
     ) -> bytes:
-        """An uncached page, ranked on a ranking thread (`RankingPool`), never on the loop."""
+        """An uncached page, ranked in its turn (`RankingPool`: one ranking per loop turn)."""
         return await self.ranker.run(
             self._page,
             view,
@@ -269,7 +269,7 @@ class SearchService:
         cursor: str | None,
         ranking: str = RELEVANCE,
     ) -> bytes:
-        """Rank, render and tag one page (on a ranking thread, never on the loop)."""
+        """Rank, render and tag one page (bounded work; on the loop in its turn, or a thread)."""
         page = view.index.search(q, kind=kind, genre=genre, limit=limit, after=cursor)
         hits = list(page.items)
         if ranking == POPULAR_FIRST:
