@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from typing import Any
 from urllib.parse import quote
@@ -184,10 +185,43 @@ async def test_hostile_query_text_is_just_text(make_search_app: MakeSearchApp) -
     assert again["items"][0]["id"] == "GY9PJ5KWR"
 
 
-async def test_an_uncached_search_is_ranked_off_the_loop(
+async def test_uncached_searches_are_ranked_one_per_loop_turn(
     make_search_app: MakeSearchApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The default (`KENSHO_SEARCH_THREADS=0`): rankings run on the loop, but never two in
+    one loop iteration, so a probe waits for one bounded ranking at most, never a queue."""
     app = await make_search_app(cache=False)
+    turns = 0
+    seen: list[tuple[str, int]] = []
+    page = SearchService._page
+
+    def recorded_page(*args: Any, **kwargs: Any) -> bytes:
+        seen.append((threading.current_thread().name, turns))
+        return page(*args, **kwargs)
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    monkeypatch.setattr(SearchService, "_page", staticmethod(recorded_page))
+    ticking = asyncio.create_task(ticker())
+    try:
+        queries = [quote(f"the {word} " * 15) for word in ("love", "world", "school", "girl")]
+        answers = await asyncio.gather(*(app.client.get(f"/api/search?q={q}") for q in queries))
+    finally:
+        ticking.cancel()
+    assert [a.status for a in answers] == [200] * 4
+    assert {name for name, _ in seen} == {threading.current_thread().name}  # on the loop
+    marks = [mark for _, mark in seen]
+    assert len(marks) == 4 and all(b > a for a, b in itertools.pairwise(marks))
+
+
+async def test_with_ranking_threads_the_loop_answers_while_a_search_is_ranked(
+    make_search_app: MakeSearchApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = await make_search_app(cache=False, settings={"search_threads": 1})
     ranking, release = threading.Event(), threading.Event()
     threads: list[str] = []
     page = SearchService._page
