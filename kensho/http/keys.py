@@ -72,6 +72,7 @@ __all__ = [
     "REQUEST_ID",
     "SEARCH",
     "SUPERVISOR",
+    "TRACE_IDS",
     "TRACING",
     "UPSTREAM",
     "UPSTREAM_URL",
@@ -151,3 +152,6 @@ CLIENT_ID = web.RequestKey("client_id", str)
 VALIDATED = web.RequestKey("validated_inputs", dict)
 #: Set by the envelope for the access log: (request id, JSON text of the route template).
 ACCESS: web.RequestKey[tuple[str, str]] = web.RequestKey("access")
+#: Set by the envelope only when tracing is on: (trace id, span id) in hex of the request's
+#: server span, for the access log, which is written after that span has ended.
+TRACE_IDS: web.RequestKey[tuple[str, str]] = web.RequestKey("trace_ids")

@@ -55,6 +55,7 @@ __all__ = [
     "capture_context",
     "current_ids",
     "job_span",
+    "span_ids",
 ]
 
 log = logging.getLogger(__name__)
@@ -337,7 +338,12 @@ def current_ids() -> tuple[str, str] | None:
     """(trace id, span id) in hex of the current span, or None (tracing off, no span)."""
     if _ACTIVE.tracer is None:
         return None
-    ctx = trace.get_current_span().get_span_context()
+    return span_ids(trace.get_current_span())
+
+
+def span_ids(span: Span) -> tuple[str, str] | None:
+    """(trace id, span id) of `span` in hex, as log lines carry them; None for no span."""
+    ctx = span.get_span_context()
     if not ctx.is_valid:
         return None
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")

@@ -16,6 +16,7 @@ from kensho.config import Config
 from kensho.http.access_log import JsonAccessLogger
 from kensho.http.app import create_app
 from kensho.http.routing import Routes
+from kensho.observability.tracing import Tracing
 
 TOKEN = "s3cret-admin-token"
 
@@ -84,11 +85,11 @@ def assert_problem(body: dict[str, Any], status: int, slug: str, rid: str | None
         assert body["request_id"] == rid
 
 
-async def access_log_client(aiohttp_client: Any) -> Any:
+async def access_log_client(aiohttp_client: Any, tracing: Tracing | None = None) -> Any:
     """An app with a `/t/items/{id}` route, served with our access logger as `kensho serve`
-    runs it."""
+    runs it (traced by `tracing`, if given)."""
 
-    app = create_app(Config(), resources=[], api_routes=False)
+    app = create_app(Config(), resources=[], api_routes=False, tracing=tracing)
 
     async def item(request: web.Request) -> web.Response:
         return web.Response(text="x" * 10)

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from httpkit import access_log_client
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from kensho.http.access_log import JsonAccessLogger
 from kensho.observability.logging import configure_logging, flush_logging
+from kensho.observability.tracing import Tracing
 
 
 @pytest.fixture
@@ -74,3 +76,34 @@ async def test_hostile_request_ids_cannot_break_a_line(
     (line,) = _access(json_stream)
     assert "admin" not in line and len(line["request_id"]) == 32  # replaced by a minted id
     assert line["request_id"] == resp.headers["X-Request-ID"]
+
+
+async def test_a_traced_requests_line_carries_its_server_spans_ids(
+    aiohttp_client: Any, json_stream: io.StringIO
+) -> None:
+    """The line is written after the server span ended: the ids come from the request."""
+    _only_ours()
+    exporter = InMemorySpanExporter()
+    client = await access_log_client(aiohttp_client, Tracing("acc", exporter=exporter))
+    await client.get("/t/items/7", headers={"X-Request-ID": "acc-traced"})
+    await client.get("/health/live")  # excluded from tracing: no ids
+    traced, probe = _access(json_stream)
+    (span,) = exporter.get_finished_spans()
+    assert traced["request_id"] == "acc-traced"
+    assert traced["trace_id"] == format(span.context.trace_id, "032x")
+    assert traced["span_id"] == format(span.context.span_id, "016x")
+    assert "trace_id" not in probe and "span_id" not in probe
+
+
+async def test_the_logging_fallback_carries_the_ids_too(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    exporter = InMemorySpanExporter()
+    client = await access_log_client(aiohttp_client, Tracing("acc", exporter=exporter))
+    with caplog.at_level(logging.INFO, "aiohttp.access"):
+        await client.get("/t/items/8")
+        await client.close()  # the access line is written once the response went out
+    (record,) = [r for r in caplog.records if getattr(r, "event", None) == "access"]
+    (span,) = exporter.get_finished_spans()
+    assert getattr(record, "trace_id", None) == format(span.context.trace_id, "032x")
+    assert getattr(record, "span_id", None) == format(span.context.span_id, "016x")

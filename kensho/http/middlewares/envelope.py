@@ -24,7 +24,7 @@ from aiohttp import web
 from multidict import istr
 
 from kensho.http.client_identity import ClientIdentity
-from kensho.http.keys import ACCESS, CLIENT_ID, REQUEST_ID
+from kensho.http.keys import ACCESS, CLIENT_ID, REQUEST_ID, TRACE_IDS
 from kensho.http.lifecycle import Lifecycle
 from kensho.http.middlewares.base import Handler, InputParsers
 from kensho.http.middlewares.rate_limit import RateLimiter
@@ -35,7 +35,7 @@ from kensho.http.problems import problem_for
 from kensho.http.route_info import route_template
 from kensho.observability.logging import request_id_var
 from kensho.observability.metrics import Metrics
-from kensho.observability.tracing import Tracing
+from kensho.observability.tracing import Tracing, span_ids
 
 __all__ = ["CLIENT_CLOSED", "Envelope", "RoutePlan", "is_enveloped"]
 
@@ -203,11 +203,15 @@ class Envelope:
         """The envelope, naming the server span it runs in (only when tracing exports).
 
         The span itself is opened by the OpenTelemetry aiohttp-server middleware, outside;
-        here it gets the route template (its name and `http.route`) and the request id.
+        here it gets the route template (its name and `http.route`) and the request id, and
+        the request keeps the span's ids for the access log (written after the span ended).
         """
 
         async def traced(request: web.Request) -> web.StreamResponse:
             span = current_span()
+            ids = span_ids(span)
+            if ids is not None:
+                request[TRACE_IDS] = ids
             try:
                 return await enveloped(request)
             finally:

@@ -3,8 +3,9 @@
 The server span is the OpenTelemetry aiohttp-server middleware's (it runs in aiohttp's chain,
 outside the envelope, and records the final status). Its own name uses the resource's
 canonical path, which for unmatched requests is our catch-all pattern; the envelope renames it
-after the route template, as metrics and logs label the request, and adds the request id. With
-tracing disabled the envelope never calls in here.
+after the route template, as metrics and logs label the request, and adds the request id. It
+also keeps the span's ids on the request: the access line is written after the span ended, so
+the log filter cannot find them then. With tracing disabled the envelope never calls in here.
 """
 
 from __future__ import annotations
