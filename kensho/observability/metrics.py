@@ -28,6 +28,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from kensho.observability import timings
+from kensho.observability._private import db_pool_waiting
 
 __all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "Metrics", "iter_actor_stats"]
 
@@ -244,10 +245,10 @@ class Metrics:
             conns.add_metric(["idle"], float(free))
             yield conns
             yield GaugeMetricFamily("db_pool_max", "PostgreSQL pool bound", value=pool.maxsize)
-            # aiopg keeps acquirers waiting for a connection on its condition: no public count.
-            waiters = getattr(getattr(pool, "_cond", None), "_waiters", None) or ()
             yield GaugeMetricFamily(
-                "db_pool_waiting", "Acquirers waiting for a PostgreSQL connection", len(waiters)
+                "db_pool_waiting",
+                "Acquirers waiting for a PostgreSQL connection",
+                db_pool_waiting(pool),  # aiopg has no public count
             )
 
         self.registry.register(_FnCollector(series))

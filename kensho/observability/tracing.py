@@ -46,6 +46,8 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from kensho.observability._private import http_semconv_mode
+
 __all__ = [
     "DEFAULT_EXCLUDED_URLS",
     "Span",
@@ -172,20 +174,18 @@ class Tracing:
             previous.uninstrument()
         _opt_in_stable_semconv()
         # Lazy: the instrumentations load only when tracing is on.
-        from opentelemetry.instrumentation import aiohttp_server  # noqa: PLC0415
+        from opentelemetry.instrumentation.aiohttp_server import (  # noqa: PLC0415
+            AioHttpServerInstrumentor,
+        )
         from opentelemetry.instrumentation.aiopg import AiopgInstrumentor  # noqa: PLC0415
-        from opentelemetry.util.http import ExcludeList  # noqa: PLC0415
 
-        server = aiohttp_server.AioHttpServerInstrumentor()
-        with warnings.catch_warnings():
+        server = AioHttpServerInstrumentor()
+        with warnings.catch_warnings(), _environ(_SERVER_EXCLUDED, ",".join(self.excluded_urls)):
             # It subclasses web.Application (to add its middleware), which aiohttp discourages.
             warnings.filterwarnings(
                 "ignore", "Inheritance class .* from web.Application", DeprecationWarning
             )
             server.instrument(tracer_provider=self.provider)
-        # The instrumentor reads its exclusions from OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS at
-        # instrument time; ours come from KENSHO_OTEL_EXCLUDED_URLS (validated with the config).
-        aiohttp_server._excluded_urls = ExcludeList(self.excluded_urls)
         aiopg = AiopgInstrumentor()
         aiopg.instrument(tracer_provider=self.provider)
         self._instrumentors = [server, aiopg]
@@ -213,12 +213,6 @@ class Tracing:
         `traceparent` header (`opentelemetry-instrumentation-aiohttp-client`); [] when off."""
         if not self.enabled:
             return []
-        from opentelemetry.instrumentation._semconv import (  # noqa: PLC0415
-            _OpenTelemetrySemanticConventionStability as Stability,
-        )
-        from opentelemetry.instrumentation._semconv import (  # noqa: PLC0415
-            _OpenTelemetryStabilitySignalType as Signal,
-        )
         from opentelemetry.instrumentation.aiohttp_client import (  # noqa: PLC0415
             create_trace_config,
         )
@@ -226,8 +220,7 @@ class Tracing:
         # The instrumentor would pass the process's semantic-convention choice (`instrument`
         # opted into the stable names); the per-session factory must be told.
         _opt_in_stable_semconv()
-        Stability._initialize()  # type: ignore[no-untyped-call]
-        mode = Stability._get_opentelemetry_stability_opt_in_mode(Signal.HTTP)
+        mode = http_semconv_mode()
         return [
             create_trace_config(
                 url_filter=_without_query,
@@ -246,6 +239,27 @@ class Tracing:
         """Uninstrument, flush and stop exporters (blocking: call it off the event loop)."""
         self.uninstrument()
         self.provider.shutdown()
+
+
+#: The aiohttp-server instrumentation reads its exclusion list (comma-separated regexes) from
+#: here when it is instrumented; ours come from KENSHO_OTEL_EXCLUDED_URLS (validated with the
+#: config) and win over an operator's value of this one.
+_SERVER_EXCLUDED = "OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS"
+
+
+@contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """`os.environ[name] = value` for the block (the instrumentations read it at instrument
+    time), then what was there before."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
 
 
 def _opt_in_stable_semconv() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from httpkit import StandInSupervisor
@@ -111,3 +113,20 @@ async def test_third_party_middlewares_run_in_aiohttps_chain(aiohttp_client: obj
     assert seen == [("/nowhere", 404, "application/problem+json")]
     (span,) = exporter.get_finished_spans()  # the OpenTelemetry middleware sits beside ours
     assert span.attributes is not None and span.attributes["kensho.request_id"] == "mw-1"
+
+
+async def test_the_configured_exclusions_replace_the_instrumentations_own(
+    aiohttp_client: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KENSHO_OTEL_EXCLUDED_URLS reaches the instrumentation through its documented variable,
+    which is left as the operator set it."""
+    monkeypatch.setenv("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "^/loud")
+    exporter = InMemorySpanExporter()
+    tracing = Tracing("kensho-test", exporter=exporter, excluded_urls=["^/quiet"])
+    app = create_app(Config(), api_routes=False, tracing=tracing)
+    assert os.environ["OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS"] == "^/loud"
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(app)  # type: ignore[operator]
+    await client.get("/quiet/1")
+    await client.get("/loud/1")
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes is not None and span.attributes["url.path"] == "/loud/1"
