@@ -199,7 +199,9 @@ class KenshoActor(pykka.ThreadingActor):
             return None
         if type(message.message) is Ready:
             reply.set(None)
-            self._handle_tell(_WarmUp(), wait_ns)
+            if self._span is not None:  # the barrier's span ends here: the warm-up is a job
+                self._end_span()
+            self._warm_up(wait_ns)
             return None
         t0 = time.perf_counter_ns()
         try:
@@ -227,6 +229,16 @@ class KenshoActor(pykka.ThreadingActor):
                 self._end_span()
             reply.set(result)
         return None
+
+    def _warm_up(self, wait_ns: int) -> None:
+        """Run `warm_up()` as if it had been told; one that does work (an index build) is a
+        job with its own root trace, linked to whoever started this incarnation (an admin
+        restart's request), not a child of it (tracing on)."""
+        if type(self).warm_up is KenshoActor.warm_up:
+            self._handle_tell(_WarmUp(), wait_ns)
+            return
+        with tracing.job_span(f"{self.stats.name} warm_up", actor=self.stats.name):
+            self._handle_tell(_WarmUp(), wait_ns)
 
     def _handle_tell(self, message: Any, wait_ns: int) -> None:
         t0 = time.perf_counter_ns()

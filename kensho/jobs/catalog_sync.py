@@ -152,13 +152,11 @@ class CatalogSync:
         if another replica takes the lease over, the run ends with `LeaseLost` before its next
         commit. `plan` is what `plan()` returned under the same lease (default: ask now).
         """
-        # The run's own root trace; each page's fetch and write are roots of their own,
-        # linked to it and carrying the run id (one trace of a whole sync would be unreadable).
-        with job_span("catalog_sync run") as span:
-            run_id, start = plan if plan is not None else await self.plan()
-            if span is not None:
-                span.set_attributes({"kensho.job.run_id": run_id, "kensho.job.resumed_from": start})
-            return await self._run(run_id, start, lease)
+        # The run's root trace is the caller's (`CatalogSyncJob`); each page's fetch and write
+        # are roots of their own, linked to it and carrying the run id (one trace of a whole
+        # sync would be unreadable).
+        run_id, start = plan if plan is not None else await self.plan()
+        return await self._run(run_id, start, lease)
 
     async def _run(self, run_id: str, start: int, lease: Lease | None) -> SyncResult:
         t0 = time.perf_counter()

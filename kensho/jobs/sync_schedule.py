@@ -28,6 +28,7 @@ from kensho.jobs.sync_leadership import (
     sync_report,
 )
 from kensho.jobs.sync_status import SyncResult, SyncStatus
+from kensho.observability.tracing import job_span
 from kensho.store.lease import Lease, LeaseState, LeaseStore
 from kensho.store.pool import database_unavailable
 
@@ -194,7 +195,19 @@ class CatalogSyncJob:
 
     async def _execute(self, lease: Lease | None, plan: tuple[str, int]) -> SyncResult | None:
         """One run under `lease` (renewed meanwhile), then the readers' refresh; the lease is
-        released at the end whatever happened (a crash leaves it to expire instead)."""
+        released at the end whatever happened (a crash leaves it to expire instead).
+
+        All of it is the run's own root trace: an operator's `run_now` spawns this task from
+        inside the admin request, whose trace it would otherwise extend long after the
+        answer (lease renewals, the readers' refresh). The request is kept as a link, and the
+        readers' refresh jobs (search rebuild, cache warming) link to the run.
+        """
+        with job_span("catalog_sync run", run_id=plan[0], resumed_from=plan[1]):
+            return await self._execute_traced(lease, plan)
+
+    async def _execute_traced(
+        self, lease: Lease | None, plan: tuple[str, int]
+    ) -> SyncResult | None:
         run = asyncio.current_task()
         lost_reason: list[str] = []
         if lease is not None and self._leases is not None:

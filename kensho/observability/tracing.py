@@ -340,7 +340,8 @@ def job_span(name: str, **attributes: Any) -> Iterator[Span | None]:
         yield None
         return
     trigger = trace.get_current_span().get_span_context()
-    links = [Link(trigger)] if trigger.is_valid else []
+    # Only a recorded trigger: a link to a span that was not sampled leads nowhere.
+    links = [Link(trigger)] if trigger.is_valid and trigger.trace_flags.sampled else []
     attrs = {f"kensho.job.{k}": v for k, v in attributes.items() if v is not None}
     with tracer.start_as_current_span(
         name, context=Context(), kind=SpanKind.INTERNAL, attributes=attrs, links=links

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from actor_fakes import Echo, Later, Raise, Recorder
+from actor_fakes import Echo, Later, Probe, Raise, Recorder
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -17,6 +17,7 @@ from opentelemetry.trace import SpanKind
 from kensho.actors import Supervisor
 from kensho.actors.bridge import send_ask
 from kensho.actors.mailbox import Letter
+from kensho.actors.supervisor import ChildSpec
 from kensho.errors import ActorUnavailable
 from kensho.observability.timings import ACTOR_ASK
 from kensho.observability.tracing import Tracing, active_tracer, capture_context
@@ -102,6 +103,39 @@ async def test_stashed_messages_keep_their_sender_context(
     echoes = [s for s in exporter.get_finished_spans() if s.name == "a Echo"]
     parents = {s.parent.span_id for s in echoes if s.parent is not None}
     assert parents == {first.get_span_context().span_id, second.get_span_context().span_id}
+
+
+class _Warming(Probe):
+    """An actor whose warm-up does work (as the search actor's index build)."""
+
+    def warm_up(self) -> None:
+        self.rec.emit("warmed", self.name, self.n)
+
+
+async def test_a_warm_up_after_a_restart_is_its_own_trace_linked_to_the_restart(
+    exporter: InMemorySpanExporter,
+) -> None:
+    """An operator's restart (inside its admin request) must not make the new incarnation's
+    warm-up part of the request's trace: the request answered long before an index build ends."""
+    rec = Recorder(asyncio.get_running_loop())
+    supervisor = Supervisor("root", [ChildSpec("w", lambda: _Warming("w", 1, rec))])
+    await supervisor.start()
+    try:
+        with _tracer(exporter).start_as_current_span("admin request") as request:
+            await supervisor.restart_child("w")
+        assert await supervisor.handle("w").ask(Echo(1)) == 1  # handled after the warm-up
+    finally:
+        await supervisor.stop()
+    spans = exporter.get_finished_spans()
+    trace_id = request.get_span_context().trace_id
+    (ready,) = [s for s in spans if s.name == "w Ready" and s.context.trace_id == trace_id]
+    assert ready.parent is not None and ready.parent.span_id == request.get_span_context().span_id
+    start, restart = [s for s in spans if s.name == "w warm_up"]  # at start, after the restart
+    assert restart.parent is None and restart.context.trace_id != trace_id
+    assert [link.context.span_id for link in restart.links] == [ready.context.span_id]
+    assert start.links == ()  # started outside any trace: nothing to link to
+    assert ready.end_time is not None and restart.start_time is not None
+    assert ready.end_time <= restart.start_time  # the barrier's span does not wait for it
 
 
 async def test_work_handed_to_the_loop_ends_the_span_when_it_completes(

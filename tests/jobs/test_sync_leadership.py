@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from kensho.errors import ServiceUnavailable
 from kensho.jobs.catalog_sync import LeaseLost
 from kensho.jobs.catalog_version import VersionWatcher, catalog_version
 from kensho.jobs.sync_leadership import SYNC_LEASE, LeaseKeeper, Situation, next_step
 from kensho.jobs.sync_schedule import CatalogSyncJob, Held, Started
+from kensho.observability.tracing import Tracing, job_span
 from kensho.store.lease import Lease, LeaseStore
 from kensho.store.pool import create_pool
 
@@ -352,3 +354,41 @@ async def test_a_failure_after_taking_the_lease_gives_it_back(
     with pytest.raises(RuntimeError, match="a bug"):
         await job.run_now()
     assert "could not release the sync lease" in caplog.text  # it lapses by itself
+
+
+async def test_an_operators_run_is_its_own_trace_linked_to_the_request(
+    clean_pool: Any, source: FakeSource
+) -> None:
+    """`run_now` is called inside the admin request; the run goes on after the answer, as a
+    root trace linked to the request, and the readers' refresh jobs link to the run."""
+    exporter = InMemorySpanExporter()
+    tracing = Tracing("sync-test", exporter=exporter)
+    tracing.instrument()
+    try:
+
+        async def after_run(result: Any) -> None:
+            with job_span("search rebuild", run_id=result.run_id):
+                pass
+
+        job = _leased(clean_pool, source, "a", 30, interval=3600, after_run=after_run)
+        with tracing.tracer.start_as_current_span("POST /admin/catalog/sync") as request:
+            outcome = await job.run_now()
+        assert isinstance(outcome, Started) and job._current is not None
+        await asyncio.wait_for(job._current, 30)
+        await job.stop(5)
+    finally:
+        tracing.shutdown()
+    spans = exporter.get_finished_spans()
+    asked = request.get_span_context()
+    (run,) = [s for s in spans if s.name == "catalog_sync run"]
+    assert run.parent is None and run.context.trace_id != asked.trace_id
+    assert [link.context.span_id for link in run.links] == [asked.span_id]
+    assert run.attributes is not None and run.attributes["kensho.job.run_id"] == outcome.run_id
+    (rebuild,) = [s for s in spans if s.name == "search rebuild"]
+    assert rebuild.parent is None
+    assert [link.context.span_id for link in rebuild.links] == [run.context.span_id]
+    pages = [s for s in spans if s.name == "catalog_sync page"]
+    assert pages and {link.context.span_id for p in pages for link in p.links} == {
+        run.context.span_id
+    }
+    assert [s.name for s in spans if s.context.trace_id == asked.trace_id] == [request.name]
