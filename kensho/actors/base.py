@@ -198,9 +198,9 @@ class KenshoActor(pykka.ThreadingActor):
             self.stats.expired += 1  # the asker gave up: running it would only waste work
             return None
         if type(message.message) is Ready:
-            reply.set(None)
             if self._span is not None:  # the barrier's span ends here: the warm-up is a job
                 self._end_span()
+            reply.set(None)
             self._warm_up(wait_ns)
             return None
         t0 = time.perf_counter_ns()

@@ -42,6 +42,8 @@ class Span:
     attributes: dict[str, Any]
     error: bool
     links: tuple[str, ...] = ()  # trace ids of linked spans
+    start_ns: int = 0
+    end_ns: int = 0
 
 
 def _value(value: AnyValue) -> Any:
@@ -76,6 +78,8 @@ class Receiver:
                             attributes={a.key: _value(a.value) for a in pb.attributes},
                             error=pb.status.code == pb.status.STATUS_CODE_ERROR,
                             links=tuple(link.trace_id.hex() for link in pb.links),
+                            start_ns=pb.start_time_unix_nano,
+                            end_ns=pb.end_time_unix_nano,
                         )
                     )
         self.requests += 1

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from auth.kit import DEMO, bearer, episodes
+from jobs.conftest import FakeSource
+from jobs.test_catalog_sync import _sync
 from serverproc import read_log, server_env, start_server, wait_for_port
 
-from kensho.store.pool import fetch_one
+from kensho.catalog import load_catalog
+from kensho.store.migrations import migrate
+from kensho.store.pool import create_pool, fetch_one
 from observability.otlp import Receiver, Span, otlp_receiver
 
 pytestmark = pytest.mark.timeout(240)
@@ -72,12 +76,14 @@ def _upstream_call(trace: list[Span], under: Span) -> Span:
 async def _server(tmp_path: Path, receiver: Receiver, **settings: str) -> AsyncIterator[str]:
     env = server_env(
         tmp_path,
-        KENSHO_OTEL_ENDPOINT=receiver.url,
-        KENSHO_PRESTOP_DELAY="0",
-        KENSHO_CATALOG_WARM_COUNT="0",  # every anime read below is a cache miss
-        OTEL_BSP_SCHEDULE_DELAY="50",  # export every 50 ms instead of every 5 s
-        OTEL_BSP_MAX_QUEUE_SIZE="1000000",  # the catalog sync's spans must not crowd ours out
-        **settings,
+        **{
+            "KENSHO_OTEL_ENDPOINT": receiver.url,
+            "KENSHO_PRESTOP_DELAY": "0",
+            "KENSHO_CATALOG_WARM_COUNT": "0",  # every anime read is a cache miss (by default)
+            "OTEL_BSP_SCHEDULE_DELAY": "50",  # export every 50 ms instead of every 5 s
+            "OTEL_BSP_MAX_QUEUE_SIZE": "1000000",  # the sync's spans must not crowd ours out
+        }
+        | settings,
     )
     log = tmp_path / "server.log"
     proc = await start_server(log, env)
@@ -174,3 +180,93 @@ async def test_login_stream_and_uncached_read_each_make_one_trace(
 
 def _names(trace: list[Span]) -> Any:
     return sorted((s.kind, s.name) for s in trace)
+
+
+async def _seeded_database(make_database: Callable[[], str]) -> str:
+    """A fresh database holding a small synced catalog: the server starts without a sync (the
+    catalog is loaded and fresh), so an operator's trigger starts one at once."""
+    dsn = make_database()
+    pool = await create_pool(dsn, minsize=1, maxsize=2)
+    try:
+        await migrate(pool)
+        result = await _sync(pool, FakeSource(load_catalog().entries[:5])).run()
+        assert result.complete
+    finally:
+        pool.close()
+        await pool.wait_closed()
+    return dsn
+
+
+def _ends_with_its_answer(trace: list[Span], request_id: str) -> None:
+    """Nothing the admin request started goes on in its trace after it answered."""
+    root, _ = _tree(trace, request_id)
+    late = sorted({s.name for s in trace if s.end_ns > root.end_ns})
+    assert not late, f"spans of {request_id} ending after its answer: {late}"
+
+
+async def test_admin_triggered_jobs_are_root_traces_linked_to_the_request(
+    tmp_path: Path, make_database: Callable[[], str], redis_url: str
+) -> None:
+    """An operator's actor restart and catalog sync: the admin request's trace ends with its
+    answer; the search index build and the sync run they started are traces of their own,
+    linked to it (lease renewals, every second here, stay in the run's trace)."""
+    admin = {"Authorization": "Bearer admin-secret"}
+    database_url = await _seeded_database(make_database)
+    async with otlp_receiver() as receiver:
+        async with (
+            _server(
+                tmp_path,
+                receiver,
+                KENSHO_DATABASE_URL=database_url,
+                KENSHO_REDIS_URL=redis_url,
+                KENSHO_ADMIN_TOKEN="admin-secret",
+                KENSHO_CATALOG_SYNC_LEASE_TTL="3",
+            ) as base,
+            aiohttp.ClientSession(base) as http,
+        ):
+            async with http.post(
+                "/admin/actors/search/restart", headers={**admin, "X-Request-ID": "trace-restart"}
+            ) as resp:
+                assert resp.status == 202, await resp.text()
+            async with http.post(
+                "/admin/catalog/sync", headers={**admin, "X-Request-ID": "trace-sync"}
+            ) as resp:
+                assert resp.status == 202, await resp.text()
+                run_id = (await resp.json())["run_id"]
+            restart = await receiver.wait_for(lambda s: _request_trace(s, "trace-restart"))
+            (warm_up,) = await receiver.wait_for(
+                lambda spans: [
+                    s for s in spans
+                    if s.name == "search warm_up" and s.links == (restart[0].trace_id,)
+                ]
+            )  # fmt: skip
+            # Pages of the run, and more than one lease renewal (the TTL is 3 s), then stop
+            # the server: the run, cancelled, ends and is exported at shutdown.
+            await receiver.wait_for(lambda spans: len(_renewals(spans, run_id)) >= 2, timeout=60)
+        sync = _request_trace(receiver.spans, "trace-sync")
+        (run,) = [
+            s for s in receiver.spans
+            if s.name == "catalog_sync run" and s.attributes.get("kensho.job.run_id") == run_id
+        ]  # fmt: skip
+
+    _ends_with_its_answer(restart, "trace-restart")
+    assert warm_up.parent_id == "" and warm_up.trace_id != restart[0].trace_id
+    assert sync is not None
+    _ends_with_its_answer(sync, "trace-sync")
+    assert run.parent_id == "" and run.links == (sync[0].trace_id,)
+    assert run.trace_id != sync[0].trace_id
+
+
+def _renewals(spans: list[Span], run_id: str) -> list[Span]:
+    """The lease renewals of run `run_id` (statements updating the lease, in the run's trace,
+    which the pages link to)."""
+    runs = {
+        link
+        for s in spans
+        if s.name == "catalog_sync page" and s.attributes.get("kensho.job.run_id") == run_id
+        for link in s.links
+    }
+    return [
+        s for s in spans
+        if s.trace_id in runs and "leases" in str(s.attributes.get("db.query.text", ""))
+    ]  # fmt: skip
