@@ -42,7 +42,7 @@ from kensho.cache import CacheService, CacheSettings
 from kensho.catalog.representation import CachePolicy, etag_for, pack
 from kensho.errors import ServiceUnavailable
 from kensho.flags import SEARCH_RANKING, FeatureFlags
-from kensho.observability.timings import SEARCH
+from kensho.observability.timings import SEARCH, SEARCH_MEMO
 from kensho.search.analytics import AnalyticsRecorder, QueryKey
 from kensho.search.normalize import normalize
 from kensho.search.protocol import BuildInfo, IndexOwner, Rebuild
@@ -178,8 +178,10 @@ class SearchService:
         if cache is None:
             return None
         value = cache.get_stored(known.stored)
-        if value is not None and known.tally is not None and self.analytics is not None:
-            self.analytics.count(known.tally)
+        if value is not None and known.tally is not None:  # a search (not a suggestion)
+            SEARCH_MEMO.memo += 1  # counted, not timed: see `SearchAnswers`
+            if self.analytics is not None:
+                self.analytics.count(known.tally)
         return value
 
     def _remember(self, target: str | None, known: Target) -> None:

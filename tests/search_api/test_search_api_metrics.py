@@ -23,10 +23,18 @@ async def test_searches_are_timed_by_answer_and_counted_as_view_reads(
 ) -> None:
     app = await make_search_app()
     before = await _series(app)
-    # ranked; the same page by its cache key; a repeated request target, answered on the
-    # route's synchronous hot path (not timed: microseconds; it still reads the view)
-    for q in ("naruto", "%20NARUTO%20", "naruto"):
-        resp = await app.client.get(f"/api/search?q={q}")
+    # ranked; the same page by its cache key; a repeated request target, twice, answered on
+    # the route's synchronous hot path (counted, not timed: microseconds; it reads the view);
+    # a suggestion list answered there is not a search
+    for path in (
+        "/api/search?q=naruto",
+        "/api/search?q=%20NARUTO%20",
+        "/api/search?q=naruto",
+        "/api/search?q=naruto",
+        "/api/search/suggest?q=nar",
+        "/api/search/suggest?q=nar",
+    ):
+        resp = await app.client.get(path)
         assert resp.status == 200
     after = await _series(app)
 
@@ -36,5 +44,6 @@ async def test_searches_are_timed_by_answer_and_counted_as_view_reads(
 
     assert delta("search_duration_seconds_count", answer="ranked") == 1
     assert delta("search_duration_seconds_count", answer="cached") == 1
+    assert delta("search_memo_answers_total") == 2
     assert delta("actor_view_reads_total", actor="search") >= 3
     assert delta("actor_messages_processed_total", actor="search") == 0
