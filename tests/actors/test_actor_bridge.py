@@ -11,6 +11,7 @@ import pytest
 from actor_fakes import Echo, Fact, Hold, Probe, Raise, Recorder, Wait
 
 from kensho.actors import bridge_ask, bridge_tell
+from kensho.actors.bridge import await_reply
 from kensho.actors.mailbox import Mailbox
 from kensho.errors import ActorStopped, ActorTimeout, MailboxFull, ServiceUnavailable
 
@@ -227,3 +228,16 @@ async def test_a_message_that_reports_a_fact_runs_even_after_its_asker_gave_up(
     assert await bridge_ask(probe, Echo("next"), timeout=5) == "next"
     assert Fact("a stream was opened") in [m for _n, _i, m in rec.log]
     assert probe.stats.expired == 0
+
+
+async def test_a_reply_in_the_deadlines_loop_turn_wins_and_the_timer_stays_quiet() -> None:
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    fut: asyncio.Future[Any] = loop.create_future()
+    waiter = asyncio.create_task(await_reply(fut, 0))
+    # Turn 1: the waiter arms its (already due) timer and waits; then this schedules the reply.
+    # Turn 2: the reply lands first, then the due timer fires on a future that is done.
+    loop.call_soon(loop.call_soon, fut.set_result, "reply")
+    assert await waiter == "reply"
+    assert errors == []  # no InvalidStateError from the timer
