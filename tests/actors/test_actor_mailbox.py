@@ -134,3 +134,17 @@ def test_an_exit_is_reported_once_and_a_plain_actor_has_no_summary() -> None:
     actor.on_stop()
     assert [r.kind for r in reports] == ["stopped"]
     assert actor.summary() == {}
+
+
+async def test_closing_leaves_an_ask_its_asker_gave_up_alone() -> None:
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    box = Mailbox()
+    given_up: asyncio.Future[Any] = loop.create_future()
+    box.admit(Reply(given_up))
+    given_up.cancel()
+    box.close()
+    await asyncio.sleep(0)  # one loop turn: the failure sent by close() is delivered
+    assert given_up.cancelled()
+    assert errors == []
