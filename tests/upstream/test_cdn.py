@@ -10,6 +10,7 @@ from aiohttp import web
 
 from kensho.errors import CircuitOpen, ValidationFailed
 from kensho.upstream import errors as e
+from kensho.upstream.cdn import CdnFetcher
 from kensho.upstream.client import ClientSettings, CrunchyrollClient, Playback
 from kensho.upstream.tokens import Token
 
@@ -36,6 +37,10 @@ async def cdn(aiohttp_server: Any) -> AsyncIterator[tuple[str, list[dict[str, st
             return web.Response(status=403, text="no")
         if request.match_info["name"] == "big.m3u8":
             return web.Response(body=b"#" * (64 << 10))
+        if request.match_info["name"] == "latin1.m3u8":
+            return web.Response(
+                body='#EXTM3U\n#EXT-X-SESSION-DATA:VALUE="Pokémon"\n'.encode("latin-1")
+            )
         return web.Response(text="#EXTM3U\n", content_type="application/vnd.apple.mpegurl")
 
     app = web.Application()
@@ -78,3 +83,41 @@ async def test_an_unreachable_cdn_is_an_upstream_failure() -> None:
     async with CrunchyrollClient(settings) as client:
         with pytest.raises(e.UpstreamUnreachable):
             await client.fetch_manifest(_playback("http://127.0.0.1:9"), TOKEN)
+
+
+async def test_the_fetcher_starts_once_and_fetches_only_while_started(
+    cdn: tuple[str, list[dict[str, str]]],
+) -> None:
+    base, seen = cdn
+    fetcher = CdnFetcher(user_agent="kensho-test")
+    with pytest.raises(RuntimeError, match="not started"):
+        await fetcher.fetch_text(f"{base}/m/master.m3u8")
+    await fetcher.start()
+    session = fetcher.session
+    await fetcher.start()  # idempotent: the same session, no second connector left open
+    assert fetcher.session is session
+    try:
+        assert await fetcher.fetch_text(f"{base}/m/master.m3u8") == "#EXTM3U\n"
+    finally:
+        await fetcher.close()
+    assert session.closed
+    await fetcher.close()  # idempotent
+    with pytest.raises(RuntimeError, match="not started"):
+        await fetcher.fetch_text(f"{base}/m/master.m3u8")
+    assert len(seen) == 1
+    assert seen[0]["User-Agent"] == "kensho-test"
+
+
+async def test_a_manifest_that_is_not_utf8_is_a_decode_error(
+    cdn: tuple[str, list[dict[str, str]]],
+) -> None:
+    base, _seen = cdn
+    fetcher = CdnFetcher(user_agent="kensho-test")
+    await fetcher.start()
+    try:
+        with pytest.raises(e.UpstreamDecodeError, match="not UTF-8") as info:
+            await fetcher.fetch_text(f"{base}/m/latin1.m3u8")
+    finally:
+        await fetcher.close()
+    assert info.value.upstream_status == 200
+    assert info.value.url == f"{base}/m/latin1.m3u8"
