@@ -285,7 +285,8 @@ class SessionPool:
         self, key: str, ticket: int, token: Token, version: int | None = None, now: float = 0.0
     ) -> bool:
         """Store the refreshed token (and its version, once saved in PostgreSQL); False if the
-        lease was lost (another caller took over) or the session left memory meanwhile."""
+        lease was lost: another caller took over, or the session left memory meanwhile (every
+        way out of `_sessions` drops the session's lease with it)."""
         lease = self._leases.get(key)
         if lease is None or lease.ticket != ticket:
             return False
@@ -294,9 +295,7 @@ class SessionPool:
         if key == ANONYMOUS:
             self._anonymous = token
             return True
-        session = self._sessions.get(key)
-        if session is None:
-            return False
+        session = self._sessions[key]  # in memory: a lease never outlives its session
         if token.refresh_token is None:  # keep the old one if the answer did not rotate it
             token = replace(token, refresh_token=session.upstream.refresh_token)
         if version is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import pytest
 
@@ -212,3 +213,28 @@ def test_forget_drops_a_session_revoked_elsewhere() -> None:
     plain, session = p.create("u", tok(expires_at=1e6), now=0.0)
     assert p.forget(session.token_hash) == session
     assert p.lookup(plain, 1.0) is None and p.forget(session.token_hash) is None
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [
+        pytest.param(lambda p, plain, s: p.revoke(plain), id="logout"),
+        pytest.param(lambda p, plain, s: p.forget(s.token_hash), id="revoked-elsewhere"),
+        pytest.param(lambda p, plain, s: p.expire(s.expires_at), id="expiry-sweep"),
+        pytest.param(lambda p, plain, s: p.lookup(plain, s.expires_at), id="expired-on-lookup"),
+        pytest.param(lambda p, plain, s: p.create("other", tok(), now=2.0), id="lru-eviction"),
+    ],
+)
+def test_a_session_that_leaves_memory_mid_refresh_takes_its_lease_along(
+    leave: Callable[[SessionPool, str, Session], object],
+) -> None:
+    p = pool(max_sessions=1)
+    plain, session = p.create("u", tok(expires_at=0.0), now=0.0)
+    r = p.token_for(plain, 1.0)
+    assert isinstance(r, Refresh)
+    leave(p, plain, session)
+    assert p.summary()["refreshing"] == 0
+    # the refresher's answer comes back to nothing: refused, and nothing is resurrected
+    assert not p.complete_refresh(r.key, r.ticket, tok("a2", "r2", 1e6), 1, now=3.0)
+    assert p.lookup(plain, 3.0) is None
+    assert p.fail_refresh(r.key, r.ticket, permanent=True) is None
