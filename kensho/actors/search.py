@@ -33,6 +33,7 @@ from kensho.actors.supervisor import ChildSpec
 from kensho.config import Config
 from kensho.errors import ActorStopped, ServiceUnavailable
 from kensho.search import BuildCancelled
+from kensho.search.loading import load_cancellable
 from kensho.search.protocol import BuildInfo, Published, Rebuild
 from kensho.search.view import SearchView, build_view, rows_from_bundle
 from kensho.signing import derive_key
@@ -79,12 +80,16 @@ class SearchActor(KenshoActor):
 
     def warm_up(self) -> None:
         try:
-            self._build("start")
+            try:
+                self._build("start")
+            except BuildCancelled:
+                raise
+            except Exception as exc:  # the database is down: serve the bundle, not nothing
+                log.warning("search: catalog unavailable at start (%r); indexing the bundle", exc)
+                rows = self._load(rows_from_bundle, "the bundle")
+                self._build("start", rows=rows, source="bundle")
         except BuildCancelled:
             return  # stopping: the stop message is next
-        except Exception as exc:  # the database is down: serve the bundle rather than nothing
-            log.warning("search: catalog unavailable at start (%r); indexing the bundle", exc)
-            self._build("start", rows=rows_from_bundle(), source="bundle")
 
     def handle(self, message: Any) -> Any:
         if isinstance(message, Rebuild):
@@ -107,6 +112,12 @@ class SearchActor(KenshoActor):
         dsn = self._dsn() if callable(self._dsn) else self._dsn
         return load_search_rows_blocking(dsn) if dsn else []
 
+    def _load(
+        self, load: Callable[[], list[CatalogSearchRow]], what: str
+    ) -> list[CatalogSearchRow]:
+        """Rows from a blocking load that a stop does not wait for (kensho.search.loading)."""
+        return load_cancellable(load, self.stop_requested.is_set, what)
+
     def _build(
         self, reason: str, *, rows: Sequence[CatalogSearchRow] | None = None, source: str = ""
     ) -> BuildInfo:
@@ -114,9 +125,9 @@ class SearchActor(KenshoActor):
         self._building.set()
         try:
             if rows is None:
-                rows, source = self._rows(), "database"
+                rows, source = self._load(self._rows, "the catalog rows"), "database"
                 if not rows:
-                    rows, source = rows_from_bundle(), "bundle"
+                    rows, source = self._load(rows_from_bundle, "the bundle"), "bundle"
             assert self._cursor_key is not None
             view = build_view(
                 rows,

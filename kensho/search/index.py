@@ -27,6 +27,7 @@ from types import MappingProxyType
 from rapidfuzz import fuzz
 
 from kensho.search.cursor import CursorPosition, decode_cursor, encode_cursor, fingerprint
+from kensho.search.loading import BuildCancelled, load_cancellable
 from kensho.search.normalize import compact, grams, kana_romaji, normalize, warm_kana
 from kensho.search.readings import has_katakana, kana_reading, loanword_key
 from kensho.search.records import SearchRecord
@@ -54,10 +55,6 @@ MIN_FUZZY = 60.0  # below this a fuzzy title is noise
 PREFIX_TABLE_LEN = 4  # prefixes up to this length are precomputed (popular titles first)
 PREFIX_TABLE_TOP = 64
 _POP_SCALE = math.log1p(2_000_000)
-
-
-class BuildCancelled(Exception):
-    """`build_index` gave up because its `cancelled()` said so (the actor is stopping)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,9 +327,9 @@ def build_index(
     `BuildCancelled` is raised (a build takes seconds, ten on a loaded 2-core machine, and a
     stopping actor must give up well inside its shutdown timeout: 64 entries are ~40 ms there).
     """
-    if cancelled is not None and cancelled():  # before the seconds of loading dictionaries
-        raise BuildCancelled("cancelled before the build")
-    warm_kana()  # here on the builder's thread, not on the loop at the first kana query
+    # here, off the loop, not at the first kana query; seconds on a loaded machine, so a
+    # stopping builder does not wait for it (kensho.search.loading)
+    load_cancellable(warm_kana, cancelled, "the kana dictionaries")
     recs = sorted(records, key=lambda r: (-r.popularity, r.id))
     ids = [r.id for r in recs]
     if len(set(ids)) != len(ids):

@@ -5,7 +5,7 @@ import pytest
 from search_sample import KEY, RECORDS
 
 import kensho.search.index as index_module
-from kensho.search import SearchIndex, SearchRecord, build_index
+from kensho.search import SearchIndex, SearchRecord, build_index, loading
 from kensho.search.normalize import grams
 
 
@@ -189,6 +189,13 @@ def test_a_query_whose_postings_fit_is_ranked_as_without_the_bound() -> None:
         assert index.candidates(q) == index.candidates(q, max_postings=10**9)
 
 
+@pytest.fixture
+def one_check_per_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dictionaries' load asks `cancelled()` once before it, none while it runs (a wait
+    longer than any load), so the counts below do not depend on the machine's speed."""
+    monkeypatch.setattr(loading, "POLL_SECONDS", 600.0)
+
+
 def _stopping_after(checks: int) -> tuple[list[int], Callable[[], bool]]:
     """A `cancelled()` that says "stop" from its `checks`-th call on; records its calls."""
     calls: list[int] = []
@@ -200,6 +207,7 @@ def _stopping_after(checks: int) -> tuple[list[int], Callable[[], bool]]:
     return calls, cancelled
 
 
+@pytest.mark.usefixtures("one_check_per_load")
 def test_a_cancelled_build_gives_up_within_64_entries() -> None:
     records = [SearchRecord(f"id{i}", (("romaji", f"Title {i}"),)) for i in range(300)]
     _calls, cancelled = _stopping_after(3)  # stop is requested after entry 0's check
@@ -207,6 +215,7 @@ def test_a_cancelled_build_gives_up_within_64_entries() -> None:
         build_index(records, cancelled=cancelled)
 
 
+@pytest.mark.usefixtures("one_check_per_load")
 def test_a_build_cancelled_after_its_last_entry_still_gives_up() -> None:
     records = [SearchRecord(f"id{i}", (("romaji", f"Title {i}"),)) for i in range(100)]
     _calls, cancelled = _stopping_after(4)  # first, entries 0 and 64, then the final check
@@ -221,6 +230,6 @@ def test_a_build_stopped_before_it_starts_loads_nothing(monkeypatch: pytest.Monk
     loaded: list[int] = []
     monkeypatch.setattr(index_module, "warm_kana", lambda: loaded.append(1))
     _calls, cancelled = _stopping_after(1)
-    with pytest.raises(index_module.BuildCancelled, match="before the build"):
+    with pytest.raises(index_module.BuildCancelled, match="before the kana dictionaries"):
         build_index([SearchRecord("a", (("romaji", "A"),))], cancelled=cancelled)
     assert loaded == []  # the dictionaries (seconds on a loaded machine) were not loaded

@@ -283,3 +283,25 @@ def test_a_stopping_actor_abandons_its_build(catalog_rows: list[CatalogSearchRow
     assert actor.view is None and actor.summary()["build_failures"] == 0
     with pytest.raises(ActorStopped, match="rebuild was abandoned"):
         actor.handle(Rebuild(reason="sync"))
+
+
+async def test_a_stop_does_not_wait_for_a_hanging_row_load(
+    catalog_rows: list[CatalogSearchRow],
+) -> None:
+    """The first build's loads (rows, the bundle, the kana dictionaries) take seconds on a
+    loaded machine and cannot be interrupted: the actor stops without waiting for them (it
+    used to miss its shutdown timeout, and `stop()` reported it)."""
+    entered, release = threading.Event(), threading.Event()
+
+    def hanging_rows() -> list[CatalogSearchRow]:
+        entered.set()
+        release.wait(30)
+        return catalog_rows[:5]
+
+    sup = Supervisor("root", [search_child_spec(Config(cursor_secret="k"), load_rows=hanging_rows)])
+    await sup.start()
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        assert await sup.stop() == []  # stopped within its timeout, the load still hanging
+    finally:
+        release.set()
