@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kensho.errors import RateLimited
 
@@ -102,6 +102,7 @@ class LoginLimiter:
         self._local: dict[str, dict[str, float]] = {}
         #: True while Redis fails and this replica counts on its own (logged once per outage).
         self.fallback_active = False
+        self.fallbacks = 0  # times the limiter switched to its per-replica table
 
     def _keys(self, username: str, address: str) -> tuple[str, str]:
         return (
@@ -197,9 +198,14 @@ class LoginLimiter:
         while len(self._local) > self._max_local_keys:
             del self._local[next(iter(self._local))]
 
+    def stats(self) -> dict[str, Any]:
+        """For `/metrics`: whether this replica counts on its own now, and how often it did."""
+        return {"fallback_active": self.fallback_active, "fallbacks": self.fallbacks}
+
     def _degrade(self, exc: Exception) -> None:
         if not self.fallback_active:
             self.fallback_active = True
+            self.fallbacks += 1
             log.warning(
                 "login limiter: Redis unreachable (%s); counting failures per replica",
                 type(exc).__name__,

@@ -220,6 +220,7 @@ def auth(
         app[keys.READINESS].add(
             ReadinessCheck("login_limiter", required=False, probe=login_limiter)
         )
+        app[keys.METRICS].track_login_limiter(limiter.stats)
         app[keys.AUTH] = service
         app[keys.PLAYBACK] = playback
         app[keys.BANDWIDTH] = BandwidthMonitor(app[keys.METRICS].registry)

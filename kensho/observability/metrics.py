@@ -297,20 +297,42 @@ class Metrics:
         dicts on the event loop, as the cache does)."""
         self.registry.register(_FnCollector(lambda: _rate_limit_series(stats())))
 
+    def track_login_limiter(self, stats: Callable[[], Mapping[str, Any]]) -> None:
+        """Report the login limiter's `stats()` (its per-replica fallback) at scrape time."""
+        self.registry.register(_FnCollector(lambda: _login_limiter_series(stats())))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
-def _rate_limit_series(stats: Mapping[str, Any]) -> Iterable[Metric]:
-    active = GaugeMetricFamily(
-        "rate_limit_fallback_active",
-        "1 while Redis is unreachable and this replica enforces rate limits on its own",
-    )
+def _fallback_series(
+    name: str, active_help: str, switches_help: str, stats: Mapping[str, Any]
+) -> list[Metric]:
+    """`<name>_fallback_active` (0/1) and `<name>_fallbacks_total` from a limiter's `stats()`:
+    the one shape of every Redis-backed limiter's per-replica fallback."""
+    active = GaugeMetricFamily(f"{name}_fallback_active", active_help)
     active.add_metric([], 1.0 if stats.get("fallback_active") else 0.0)
-    fallbacks = CounterMetricFamily(
-        "rate_limit_fallbacks", "Switches of the rate limiter to its per-replica fallback"
-    )
+    fallbacks = CounterMetricFamily(f"{name}_fallbacks", switches_help)
     fallbacks.add_metric([], float(stats.get("fallbacks", 0)))
+    return [active, fallbacks]
+
+
+def _login_limiter_series(stats: Mapping[str, Any]) -> Iterable[Metric]:
+    return _fallback_series(
+        "login_limiter",
+        "1 while Redis is unreachable and this replica counts failed logins on its own",
+        "Switches of the login limiter to its per-replica table",
+        stats,
+    )
+
+
+def _rate_limit_series(stats: Mapping[str, Any]) -> Iterable[Metric]:
+    active, fallbacks = _fallback_series(
+        "rate_limit",
+        "1 while Redis is unreachable and this replica enforces rate limits on its own",
+        "Switches of the rate limiter to its per-replica fallback",
+        stats,
+    )
     decisions = CounterMetricFamily(
         "rate_limit_decisions",
         "Rate-limited requests by policy and decision (allowed, limited)",

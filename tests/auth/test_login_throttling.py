@@ -148,13 +148,37 @@ async def test_a_redis_outage_mid_test_keeps_logins_working(
         **PROXY,
     ) as kit:
         assert (await post_login(kit, (user, "bad"), "198.51.100.8")).status == 401
+        assert await login_limiter_state(kit) == (0.0, 0.0, "ok", "ready")
         redis_server.stop()
         assert (await post_login(kit, DEMO, "198.51.100.8")).status == 200  # not a 500
         for _ in range(2):  # counted on this replica now (Redis's one failure is gone with it)
             assert (await post_login(kit, (user, "bad"), "198.51.100.8")).status == 401
         assert (await post_login(kit, (user, "bad"), "198.51.100.8")).status == 429
-        ready = await (await kit.client.get("/health/ready")).json()
-        assert (
-            ready["checks"]["login_limiter"] | {"status": "failing", "required": False}
-            == (ready["checks"]["login_limiter"])
-        )
+        # degraded (still ready: 200), on /health/ready and on /metrics
+        assert await login_limiter_state(kit) == (1.0, 1.0, "failing", "degraded")
+
+        redis_server.start()  # the next attempt goes to Redis again
+        assert (await post_login(kit, (victim(), "bad"), "198.51.100.8")).status == 401
+        assert await login_limiter_state(kit) == (0.0, 1.0, "ok", "ready")
+
+
+async def login_limiter_state(kit: Any) -> tuple[float, float, str, str]:
+    """(`login_limiter_fallback_active`, `login_limiter_fallbacks_total`, the readiness
+    check's status, readiness's status), asserting readiness answers 200 (never unready)."""
+    metrics = await (await kit.client.get("/metrics")).text()
+    values = dict(
+        line.split(" ")
+        for line in metrics.splitlines()
+        if line.startswith(("login_limiter_fallback_active ", "login_limiter_fallbacks_total "))
+    )
+    resp = await kit.client.get("/health/ready")
+    ready = await resp.json()
+    assert resp.status == 200, ready
+    check = ready["checks"]["login_limiter"]
+    assert check["required"] is False
+    return (
+        float(values["login_limiter_fallback_active"]),
+        float(values["login_limiter_fallbacks_total"]),
+        check["status"],
+        ready["status"],
+    )
