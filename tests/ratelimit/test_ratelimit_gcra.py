@@ -348,3 +348,23 @@ async def test_a_take_whose_request_went_away_is_skipped_when_the_batch_answers(
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert store.round_trips == 1
+
+
+async def test_eviction_keeps_a_lease_whose_take_is_in_flight() -> None:
+    """Memory is bounded, but the lease of a client mid-take is not the one forgotten: its
+    waiting requests would otherwise start a second take of the same quota."""
+    limiter = FleetLimiter(max_clients=1)
+    store = GatedStore()
+    limiter._redis = store  # type: ignore[assignment]
+    policy = Policy("default", rate=1000, burst=1000)
+    busy = asyncio.ensure_future(limiter.acquire(policy, "busy"))
+    await asyncio.sleep(0)  # busy's take is in flight
+    other = asyncio.ensure_future(limiter.acquire(policy, "other"))  # one client too many
+    await asyncio.sleep(0)
+    assert len(limiter) == 1 and store.takes == 2
+    again = asyncio.ensure_future(limiter.acquire(policy, "busy"))
+    await asyncio.sleep(0)
+    assert store.takes == 2  # it waits for busy's take in flight: the lease is still there
+    store.gate.set()
+    await asyncio.gather(busy, other, again)
+    assert len(limiter) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -258,3 +259,32 @@ async def test_a_stream_the_pool_could_not_keep_is_released_upstream(
         monkeypatch.undo()
         second = await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
         assert second.status == 200, await second.text()
+
+
+async def test_without_a_heartbeat_timeout_a_silent_player_keeps_its_grant(
+    make_kit: Any,
+) -> None:
+    """`KENSHO_STREAM_HEARTBEAT_TIMEOUT=0`: silence never releases a grant; its window does."""
+    free1, _, _ = episodes()
+    clock = [0.0]
+
+    def wall() -> float:
+        return time.time() + clock[0]
+
+    async with make_kit(wall_clock=wall, stream_heartbeat_timeout=0) as kit:
+        token = await kit.login(DEMO)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        manifest = (await resp.json())["manifest_url"]
+        beat = {"episode_id": free1, "quality": "720p", "bytes": 1000, "seconds": 10.0}
+        resp = await kit.client.post("/api/streams/heartbeat", json=beat, headers=bearer(token))
+        assert resp.status == 204
+        clock[0] = 120.0  # silent for 120 s, still inside the grant's window
+        await kit.app[keys.PLAYBACK].sweep()
+        async with kit.upstream.session.get(manifest) as r:
+            assert r.status == 200  # not released
+        again = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert (await again.json())["manifest_url"] == manifest
+        clock[0] = 3600.0  # the window is over: the sweep releases it
+        await kit.app[keys.PLAYBACK].sweep()
+        async with kit.upstream.session.get(manifest) as r:
+            assert r.status == 403
