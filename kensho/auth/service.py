@@ -46,7 +46,7 @@ from kensho.upstream.errors import (
     InvalidRefreshToken,
     UpstreamUnauthorized,
 )
-from kensho.upstream.sessions import Refresh, Session, Use, Wait, hash_session_token
+from kensho.upstream.sessions import Decision, Refresh, Session, Use, hash_session_token
 from kensho.upstream.tokens import Token
 
 __all__ = ["AuthService", "Caller", "settled"]
@@ -79,8 +79,8 @@ class AuthService:
         store: SessionStore,
         audit: AuditWriter,
         limiter: LoginLimiter,
-        grants: GrantStore | None = None,
-        revocations: RevocationBus | None = None,
+        grants: GrantStore,
+        revocations: RevocationBus,
         refresh_wait: float = 15.0,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -109,12 +109,9 @@ class AuthService:
         self.sessions.tell(RecheckAll())
 
     async def _broadcast(self, key: str) -> None:
-        if self.revocations is not None:
-            await self.revocations.publish(key)
+        await self.revocations.publish(key)
 
     async def _take_grants(self, key: str) -> tuple[StreamGrant, ...]:
-        if self.grants is None:
-            return ()
         return tuple(await self.grants.take_session(key))
 
     async def audit_admin(
@@ -225,7 +222,7 @@ class AuthService:
         """(session key, a fresh upstream token); refreshes first when it is close to expiry."""
         adopted = False
         for _ in range(_MAX_WAITS + 2):
-            decision = await self.sessions.ask(TokenFor(plain))
+            decision: Decision | None = await self.sessions.ask(TokenFor(plain))
             if decision is None:
                 if adopted or not await self._adopt(plain):
                     raise _unauthorized()
@@ -235,8 +232,7 @@ class AuthService:
                 return hash_session_token(plain), decision.token
             if isinstance(decision, Refresh):
                 return decision.key, await self._refresh(decision, caller)
-            if isinstance(decision, Wait):
-                await self._wait_for(decision.key)
+            await self._wait_for(decision.key)  # Wait: another caller here refreshes it
         raise ServiceUnavailable("The session's token is being refreshed; retry.", retry_after=1)
 
     async def _wait_for(self, key: str) -> None:

@@ -176,6 +176,13 @@ def auth(
         redis = app.get(keys.REDIS)
         prefix = redis_prefix or config.redis_prefix
         grants = GrantStore(app[keys.DB_POOL], cipher)
+        # The bus calls back into the service that publishes on it: bound once it exists.
+        bus = RevocationBus(
+            redis,
+            f"{prefix}sessions:revoked",
+            on_revoked=lambda key: service.forget(key),  # noqa: PLW0108 - bound below
+            on_gap=lambda: service.recheck_all(),  # noqa: PLW0108 - bound below
+        )
         service = AuthService(
             sessions=sessions,
             client=client,
@@ -190,15 +197,9 @@ def auth(
                 clock=wall_clock or time.time,
             ),
             grants=grants,
+            revocations=bus,
             **clock_kw,
         )
-        bus = RevocationBus(
-            redis,
-            f"{prefix}sessions:revoked",
-            on_revoked=service.forget,
-            on_gap=service.recheck_all,
-        )
-        service.revocations = bus
         bus.start()
         playback = PlaybackService(
             auth=service,

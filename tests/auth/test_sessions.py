@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import pytest
 
 from auth.kit import DEMO, FREE, bearer, episodes, stored_token
-from kensho.actors.session_pool import LookupSession
+from kensho.actors.session_pool import ForgetSession, LookupSession
+from kensho.auth.service import Caller, settled
 from kensho.composition.services import child_handle
+from kensho.errors import Unauthorized
 from kensho.http.keys import AUTH, PLAYBACK
 from kensho.upstream.errors import InvalidRefreshToken
 from kensho.upstream.sessions import PoolConfig, hash_session_token
@@ -156,3 +159,83 @@ async def test_refresh_rotation_survives_an_app_restart(make_kit: Any, db_pool: 
             before.refresh_token,
             rotated.refresh_token,
         )
+
+
+async def test_after_a_broadcast_gap_every_cached_session_is_read_again(make_kit: Any) -> None:
+    """`recheck_all` (the revocation listener reconnected: messages may be lost): a session
+    revoked meanwhile on another replica is refused at its next use, before its re-validation
+    would have come due."""
+    async with make_kit(pool=PoolConfig(revalidate_after=3600)) as kit:
+        auth = kit.app[AUTH]
+        token = await kit.login(DEMO)
+        assert (await kit.client.get("/api/auth/me", headers=bearer(token))).status == 200
+        assert await auth.store.revoke(hash_session_token(token))  # the broadcast was lost
+        assert (await kit.client.get("/api/auth/me", headers=bearer(token))).status == 200
+        auth.recheck_all()
+        assert (await kit.client.get("/api/auth/me", headers=bearer(token))).status == 401
+
+
+async def test_a_session_evicted_from_the_pool_is_read_back_for_its_upstream_token(
+    make_kit: Any,
+) -> None:
+    async with make_kit() as kit:
+        auth = kit.app[AUTH]
+        token, other = await kit.login(DEMO), await kit.login(DEMO)
+        caller = Caller(None, None, None)
+        for plain in (token, other):
+            key = hash_session_token(plain)
+            await auth.sessions.ask(ForgetSession(key))  # evicted (LRU, a restart)
+        assert await auth.store.revoke(hash_session_token(other))
+        got_key, upstream = await auth.upstream_token(token, caller)  # from PostgreSQL
+        assert got_key == hash_session_token(token) and upstream.access_token
+        with pytest.raises(Unauthorized):  # nothing to read back: revoked
+            await auth.upstream_token(other, caller)
+
+
+@pytest.mark.parametrize("plain", ["", "short", "x" * 44, None])
+async def test_a_token_that_cannot_be_one_is_refused_without_a_database_read(
+    make_kit: Any, monkeypatch: pytest.MonkeyPatch, plain: Any
+) -> None:
+    async with make_kit() as kit:
+        auth = kit.app[AUTH]
+
+        async def no_read(key: str) -> None:
+            raise AssertionError("no database read for an implausible token")
+
+        monkeypatch.setattr(auth.store, "load", no_read)
+        with pytest.raises(Unauthorized):
+            await auth.session(plain)
+        with pytest.raises(Unauthorized):
+            await auth.upstream_token(plain, Caller(None, None, None))
+
+
+async def test_settled_retrieves_a_shared_tasks_outcome_even_when_cancelled() -> None:
+    """Requesters of a shared task may all be gone: its failure is retrieved (no "exception
+    never retrieved" at garbage collection) and a cancelled one is no error."""
+    loop = asyncio.get_running_loop()
+    failed, cancelled = loop.create_future(), loop.create_future()
+    failed.set_exception(RuntimeError("upstream down"))
+    cancelled.cancel()
+    settled(failed, None)
+    settled(cancelled, None)
+    assert failed._log_traceback is False  # retrieved
+
+
+async def test_concurrent_misses_of_one_session_read_it_once(
+    make_kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with make_kit() as kit:
+        auth = kit.app[AUTH]
+        token = await kit.login(DEMO)
+        await auth.sessions.ask(ForgetSession(hash_session_token(token)))
+        real, loads = auth.store.load, []
+
+        async def counted(key: str) -> Any:
+            loads.append(key)
+            return await real(key)
+
+        monkeypatch.setattr(auth.store, "load", counted)
+        # both start in one loop turn: the second joins the first's read
+        both = [asyncio.ensure_future(auth._adopt(token)) for _ in range(2)]
+        assert await asyncio.gather(*both) == [True, True]
+        assert len(loads) == 1

@@ -4,14 +4,20 @@ holder never stores a grant does not wedge the open, a grant that cannot be read
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from auth.kit import DEMO, FREE, bearer, episodes
+from auth.kit import DEMO, FREE, bearer, episodes, kensho_app
+from redisproc import RedisProcess
 
-from kensho.errors import ServiceUnavailable
+from kensho.auth.grants import StreamGrant
+from kensho.auth.playback import PlaybackService
+from kensho.errors import ServiceUnavailable, UpstreamError
 from kensho.http import keys
 from kensho.upstream.sessions import hash_session_token
+from kensho.upstream.tokens import Token
 
 pytestmark = pytest.mark.usefixtures("redis_client")
 PLAY = "/playback/v3/{id}/{device}/{platform}/play"
@@ -93,3 +99,106 @@ async def test_the_last_sweep_at_shutdown_never_holds_or_fails_the_drain(
     # leaving the block ran the app's cleanup to its end
     if behaviour == "fails":
         assert "the last stream sweep failed: ServiceUnavailable" in caplog.text
+
+
+async def test_a_grant_the_lock_holder_stores_is_used_while_waiting_for_the_lock(
+    make_kit: Any, redis_client: Any, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    free1, free2, _ = episodes()
+    async with make_kit() as kit:
+        token = await kit.login(DEMO)
+        key = hash_session_token(token)
+        playback = kit.app[keys.PLAYBACK]
+        assert (await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))).ok
+        theirs = await playback.grants.get(key, free2, time.time())
+        assert theirs is not None
+        # another replica holds free1's lock (and never lets go of it in this test)
+        await redis_client.set(f"{redis_prefix}stream-open:{key}:{free1}", "other", px=60_000)
+        polled, real_get = asyncio.Event(), playback.grants.get
+        reads: list[str] = []
+
+        async def get(k: str, episode: str, now: float) -> Any:
+            reads.append(episode)
+            if reads.count(free1) == 2:  # the handler's own read, then the first poll
+                polled.set()
+            return await real_get(k, episode, now)
+
+        monkeypatch.setattr(playback.grants, "get", get)
+        plays = await _plays(kit)
+        pending = asyncio.ensure_future(
+            kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        )
+        await asyncio.wait_for(polled.wait(), 10)
+        await playback.grants.put(replace(theirs, episode_id=free1))  # the holder's grant
+        resp = await pending
+        assert resp.status == 200, await resp.text()
+        assert (await resp.json())["manifest_url"] in {u for u, _ in theirs.variants.values()}
+        assert await _plays(kit) == plays and playback.opened == 1 and playback.shared == 1
+
+
+async def test_without_redis_a_stream_opens_with_no_fleet_lock(
+    make_kit: Any, redis_client: Any, redis_prefix: str
+) -> None:
+    free1, _, _ = episodes()
+    async with make_kit() as kit:
+        token = await kit.login(DEMO)
+        playback = kit.app[keys.PLAYBACK]
+        playback._redis = None  # no Redis configured: the single flight of this replica only
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert resp.status == 200 and playback.opened == 1 and await _plays(kit) == 1
+        assert not [k async for k in redis_client.scan_iter(match=f"{redis_prefix}stream-open:*")]
+
+
+async def test_redis_lost_while_the_lock_is_held_still_answers_the_stream(
+    aiohttp_client: Any,
+    db_pool: Any,
+    redis_server: RedisProcess,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The unlock fails (Redis went away mid-open): the lock expires by itself, the stream is
+    answered."""
+    free1, _, _ = episodes()
+    async with kensho_app(aiohttp_client, db_pool, redis_server.url, redis_prefix) as kit:
+        token = await kit.login(DEMO)
+        entered, go = asyncio.Event(), asyncio.Event()
+        real = kit.upstream.play
+
+        async def held_play(*args: Any, **kwargs: Any) -> Any:
+            entered.set()
+            await go.wait()
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(kit.upstream, "play", held_play)
+        pending = asyncio.ensure_future(
+            kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        )
+        await asyncio.wait_for(entered.wait(), 10)  # under the fleet lock now
+        redis_server.stop()
+        go.set()
+        resp = await pending
+        assert resp.status == 200, await resp.text()
+        assert kit.app[keys.PLAYBACK].opened == 1
+
+
+def test_a_grant_without_a_playable_quality_is_an_upstream_error() -> None:
+    token = Token("a", None, 2e9, "acct", False, "dev")
+    empty = StreamGrant("k", "E1", "st", "", {}, (), 0.0, 0.0, token)
+    with pytest.raises(UpstreamError):
+        PlaybackService.render(empty, "auto", None)
+
+
+async def test_a_count_the_database_cannot_give_never_fails_the_stream(
+    make_kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    free1, _, _ = episodes()
+    async with make_kit() as kit:
+        token = await kit.login(DEMO)
+        playback = kit.app[keys.PLAYBACK]
+
+        async def down(now: float) -> int:
+            raise ServiceUnavailable("database unavailable", retry_after=1)
+
+        monkeypatch.setattr(playback.grants, "count", down)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert resp.status == 200 and playback.opened == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,11 +14,12 @@ from kensho.auth.quality import parse_master, select_quality
 from kensho.errors import ServiceUnavailable
 from kensho.http import keys
 from kensho.http.keys import AUTH
-from kensho.upstream.errors import InvalidRefreshToken
+from kensho.upstream.errors import InvalidRefreshToken, UpstreamForbidden
 from kensho.upstream.sessions import PoolConfig, hash_session_token
 from kensho.upstream.simulator import SimConfig
 
 pytestmark = pytest.mark.usefixtures("redis_client")
+PLAY = "/playback/v3/{id}/{device}/{platform}/play"
 
 
 async def _sim_streams(kit: Any) -> int:
@@ -90,12 +93,17 @@ async def test_stream_limit_420_becomes_429_naming_streams(make_kit: Any) -> Non
     free1, free2, _ = episodes()
     async with make_kit(sim=SimConfig(stream_limit_free=1)) as kit:
         token = await kit.login(FREE)
+        playback = kit.app[keys.PLAYBACK]
+        # earlier tests' ended sessions of this account: none left to release and retry with
+        session = await kit.app[AUTH].session(token)
+        await playback.grants.take_stale(session.upstream.account_id, session.token_hash, 2e9)
         ok = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
         assert ok.status == 200
         over = await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))
         assert over.status == 429
         problem = await over.json()
         assert [s["contentId"] for s in problem["active_streams"]] == [free1]
+        assert playback.retried_after_limit == 0  # the live session's grant was kept
 
 
 async def test_premium_episode_needs_premium(make_kit: Any) -> None:
@@ -288,3 +296,101 @@ async def test_without_a_heartbeat_timeout_a_silent_player_keeps_its_grant(
         await kit.app[keys.PLAYBACK].sweep()
         async with kit.upstream.session.get(manifest) as r:
             assert r.status == 403
+
+
+async def _opened_stream_tokens(kit: Any) -> int:
+    """Play calls the simulator answered 200 (each opened a stream token)."""
+    async with kit.upstream.session.get(f"{kit.sim_url}/_sim/stats") as r:
+        stats = await r.json()
+    return int(stats["paths"].get(PLAY, {}).get("statuses", {}).get("200", 0))
+
+
+@pytest.mark.parametrize("manifest", ["unavailable", "unplayable"])
+async def test_a_stream_whose_manifest_fails_is_released_upstream(
+    make_kit: Any, monkeypatch: pytest.MonkeyPatch, manifest: str
+) -> None:
+    """The play call opened a stream token but no grant came of it: it is released at once
+    (it would hold one of the account's streams until it expired)."""
+    free1, _, _ = episodes()
+    async with make_kit() as kit:
+        token = await kit.login(DEMO)
+        playback = kit.app[keys.PLAYBACK]
+        if manifest == "unavailable":
+            await kit.fault(path_prefix="/playback/manifests", status=503)
+        else:
+
+            async def unplayable(*args: Any) -> str:
+                return "#EXTM3U\n#EXT-X-VERSION:3\n"
+
+            monkeypatch.setattr(kit.upstream, "fetch_manifest", unplayable)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert resp.status in (502, 503), await resp.text()
+        assert resp.content_type == "application/problem+json"
+        await playback.drain()
+        assert await _opened_stream_tokens(kit) == 1 and playback.released == 1
+
+
+@pytest.mark.parametrize(
+    "session_doc",
+    [None, "not an object", {"sessionExpirationSeconds": True}, {"sessionExpirationSeconds": 0}],
+)
+async def test_a_play_answer_without_a_usable_expiry_gets_the_default_window(
+    make_kit: Any, monkeypatch: pytest.MonkeyPatch, session_doc: Any
+) -> None:
+    free1, _, _ = episodes()
+    now = float(int(time.time()))
+    async with make_kit(wall_clock=lambda: now) as kit:
+        token = await kit.login(DEMO)
+        real = kit.upstream.play
+
+        async def odd_session(*args: Any, **kwargs: Any) -> Any:
+            playback = await real(*args, **kwargs)
+            raw = {k: v for k, v in playback.raw.items() if k != "session"}
+            if session_doc is not None:
+                raw["session"] = session_doc
+            return replace(playback, raw=raw)
+
+        monkeypatch.setattr(kit.upstream, "play", odd_session)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert resp.status == 200, await resp.text()
+        expires = datetime.fromisoformat((await resp.json())["expires_at"].replace("Z", "+00:00"))
+        assert expires.timestamp() == now + 600  # the default: ten minutes
+
+
+async def test_a_release_upstream_refuses_is_logged_and_not_counted(
+    make_kit: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    free1, _, _ = episodes()
+    async with make_kit() as kit:
+        token = await kit.login(DEMO)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        manifest = (await resp.json())["manifest_url"]
+        await kit.fault(path_prefix="/playback/v1/token", status=503)
+        stop = await kit.client.delete(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert stop.status == 204  # the grant is gone here; upstream lets the token expire
+        playback = kit.app[keys.PLAYBACK]
+        assert playback.released == 0
+        assert f"stream release failed for {free1}:" in caplog.text
+        await kit.clear_faults()
+        async with kit.upstream.session.get(manifest) as r:
+            assert r.status == 200  # still open upstream
+
+
+async def test_a_refusal_other_than_premium_passes_through_as_it_is(
+    make_kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A region-locked episode (a JSON 403 without the premium code) is not called premium."""
+    free1, _, _ = episodes()
+    async with make_kit() as kit:
+        token = await kit.login(DEMO)
+
+        async def region_locked(*args: Any, **kwargs: Any) -> Any:
+            raise UpstreamForbidden(
+                "not available in your region", upstream_status=403, code="playback.geo_blocked"
+            )
+
+        monkeypatch.setattr(kit.upstream, "play", region_locked)
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
+        assert resp.status == 403
+        assert "premium" not in (await resp.json())["detail"]
+        assert kit.app[keys.PLAYBACK].opened == 0
