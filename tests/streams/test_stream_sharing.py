@@ -101,9 +101,16 @@ async def test_the_last_sweep_at_shutdown_never_holds_or_fails_the_drain(
         assert "the last stream sweep failed: ServiceUnavailable" in caplog.text
 
 
-async def test_a_grant_the_lock_holder_stores_is_used_while_waiting_for_the_lock(
-    make_kit: Any, redis_client: Any, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("holder", ["keeps its lock", "unlocks"])
+async def test_a_grant_the_lock_holder_stores_is_used_by_the_replica_waiting_for_it(
+    make_kit: Any,
+    redis_client: Any,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    holder: str,
 ) -> None:
+    """Another replica holds the lock and stores the grant while we wait: we use its grant
+    (found by a poll, or after we got the lock it released), never a play call of our own."""
     free1, free2, _ = episodes()
     async with make_kit() as kit:
         token = await kit.login(DEMO)
@@ -112,25 +119,23 @@ async def test_a_grant_the_lock_holder_stores_is_used_while_waiting_for_the_lock
         assert (await kit.client.get(f"/api/episodes/{free2}/stream", headers=bearer(token))).ok
         theirs = await playback.grants.get(key, free2, time.time())
         assert theirs is not None
-        # another replica holds free1's lock (and never lets go of it in this test)
-        await redis_client.set(f"{redis_prefix}stream-open:{key}:{free1}", "other", px=60_000)
-        polled, real_get = asyncio.Event(), playback.grants.get
+        lock = f"{redis_prefix}stream-open:{key}:{free1}"
+        await redis_client.set(lock, "other", px=60_000)
+        real_get = playback.grants.get
         reads: list[str] = []
 
         async def get(k: str, episode: str, now: float) -> Any:
+            found = await real_get(k, episode, now)
             reads.append(episode)
-            if reads.count(free1) == 2:  # the handler's own read, then the first poll
-                polled.set()
-            return await real_get(k, episode, now)
+            if reads.count(free1) == 2:  # our first poll missed: now the holder finishes
+                await playback.grants.put(replace(theirs, episode_id=free1))
+                if holder == "unlocks":
+                    await redis_client.delete(lock)
+            return found
 
         monkeypatch.setattr(playback.grants, "get", get)
         plays = await _plays(kit)
-        pending = asyncio.ensure_future(
-            kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
-        )
-        await asyncio.wait_for(polled.wait(), 10)
-        await playback.grants.put(replace(theirs, episode_id=free1))  # the holder's grant
-        resp = await pending
+        resp = await kit.client.get(f"/api/episodes/{free1}/stream", headers=bearer(token))
         assert resp.status == 200, await resp.text()
         assert (await resp.json())["manifest_url"] in {u for u, _ in theirs.variants.values()}
         assert await _plays(kit) == plays and playback.opened == 1 and playback.shared == 1
