@@ -305,11 +305,9 @@ class PlaybackService:
         """Tell the session-pool actor how many live grants the fleet holds (the console's
         streams figure); best effort: a failed count never fails a request."""
         try:
-            count = await self.grants.count(self._wall())
-        except Exception as exc:
-            log.debug("stream count unavailable: %s", type(exc).__name__)
-            return
-        self.sessions.tell(NoteStreams(count))
+            self.sessions.tell(NoteStreams(await self.grants.count(self._wall())))
+        except Exception as exc:  # the database, or the actor stopped at shutdown meanwhile
+            log.debug("stream count not noted: %s", type(exc).__name__)
 
     async def drain(self) -> None:
         """Wait for background releases (at shutdown)."""
