@@ -11,7 +11,9 @@ request target, the bytes the full server answered for it. Both start once and s
 Load: `wrk` (2 threads, `BENCH_CONNECTIONS` connections, default 32) with a Lua script cycling
 through eight popular queries (`QUERIES`) or eight search-box prefixes (`PREFIXES`), the
 front end's two calls: submit and keystroke. Everything is warm: each target is fetched once
-from the full server (so its answer is cached) before the rounds.
+from the full server (so its answer is cached) before the rounds. Requests send no
+`Accept-Encoding` (identity answers) unless `BENCH_ACCEPT_ENCODING` is set (e.g. `gzip`): then
+every request sends it, and bare answers the coded bytes the full server sent for it.
 
 Throughput, per route, by paired short rounds (`loadgen.paired_rounds`): `BENCH_ROUNDS` rounds
 (default 10) of `BENCH_DURATION` seconds (default 2) against bare and full, the order
@@ -55,6 +57,8 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 WARM_UP = float(os.environ.get("BENCH_WARM_UP", "2"))
 HALF_PEAK_DURATION = float(os.environ.get("BENCH_HALF_PEAK_DURATION", "5"))
+#: `Accept-Encoding` every request sends (unset: none, so answers are identity)
+ACCEPT_ENCODING = os.environ.get("BENCH_ACCEPT_ENCODING") or None
 SERVER_DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -83,13 +87,16 @@ def _targets(route: str) -> list[str]:
 def _serve(mode: str, port: int, dsn: str) -> None:
     if mode == "bare":
         full = f"http://127.0.0.1:{os.environ['BENCH_FULL_PORT']}"
-        bodies = {  # the bytes the full stack answers, per request target
-            t: urllib.request.urlopen(full + t).read()
-            for t in _targets("search") + _targets("suggest")
+        bodies = {  # the bytes (and coding) the full stack answers, per request target
+            t: _fetch(full + t) for t in _targets("search") + _targets("suggest")
         }
 
         async def answer(request: web.Request) -> web.Response:
-            return web.Response(body=bodies[request.raw_path], content_type="application/json")
+            body, coding = bodies[request.raw_path]
+            resp = web.Response(body=body, content_type="application/json")
+            if coding is not None:
+                resp.headers["Content-Encoding"] = coding
+            return resp
 
         app = web.Application()
         app.router.add_get("/api/search", answer)
@@ -115,15 +122,23 @@ def _serve(mode: str, port: int, dsn: str) -> None:
     )
 
 
+def _fetch(url: str) -> tuple[bytes, str | None]:
+    """Body and Content-Encoding of `url`, asked with the benchmark's `Accept-Encoding`."""
+    headers = {} if ACCEPT_ENCODING is None else {"Accept-Encoding": ACCEPT_ENCODING}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as resp:
+        return resp.read(), resp.headers.get("Content-Encoding")
+
+
 # -- load ----------------------------------------------------------------------------------
 
 _LUA = """
 local paths = {%s}
+local headers = %s
 local i = 0
 local pause = %s
 request = function()
   i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
+  return wrk.format("GET", paths[i], headers)
 end
 if pause > 0 then
   delay = function() return pause end
@@ -136,7 +151,12 @@ def _wrk(
 ) -> dict[str, float]:
     pause = 0 if rate is None else max(1, round(CONNECTIONS / rate * 1000))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(_LUA % (",".join(json.dumps(p) for p in paths), pause))
+        headers = (
+            "{}"
+            if ACCEPT_ENCODING is None
+            else f'{{["Accept-Encoding"] = {json.dumps(ACCEPT_ENCODING)}}}'
+        )
+        fh.write(_LUA % (",".join(json.dumps(p) for p in paths), headers, pause))
         script = fh.name
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -232,6 +252,7 @@ def main() -> dict[str, Any]:
             "benchmark": "cached /api/search and /api/search/suggest, 8 targets each",
             "load_generator": "wrk",
             "connections": CONNECTIONS,
+            "accept_encoding": ACCEPT_ENCODING,
             "duration_s": DURATION,
             "rounds": ROUNDS,
             "half_peak_duration_s": HALF_PEAK_DURATION,

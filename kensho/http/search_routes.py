@@ -2,8 +2,9 @@
 
 Handlers validate their query strings once with `kensho.search.validate` (each rejection a 400
 problem naming the field), call `SearchService` (kensho.search.service) and answer its cached
-representation with `Representations.respond` (strong ETag, 304 on `If-None-Match`,
-`Cache-Control: public, max-age=KENSHO_SEARCH_MAX_AGE`), as the catalog reads do. The hot path:
+representation with `Representations.respond_negotiated` (strong ETag, 304 on `If-None-Match`,
+`Cache-Control: public, max-age=KENSHO_SEARCH_MAX_AGE`, br/gzip/deflate by `Accept-Encoding`,
+each coding compressed once per cached answer), as the catalog reads do. The hot path:
 a request target seen before whose answer is in L1 is answered by `SearchService.cached`
 without parsing its query string again. Like the catalog reads they are documented with
 `document_route`, not decorated, so the envelope does not parse the same inputs a second time
@@ -66,7 +67,7 @@ async def search(request: web.Request) -> web.Response:
     ranking = service.ranking(subject_of(request))  # the searcher's variant, evaluated once
     value = service.cached(target, ranking)
     if value is not None:  # the hot path: a target seen before, its page in L1
-        return reps.respond(request, value, service.search_policy, COUNT_BYTES)
+        return reps.respond_negotiated(request, value, service.search_policy, COUNT_BYTES)
     query = request.query
     q = validate_query(query.get("q"))
     kind = validate_kind(query.get("type"))
@@ -82,7 +83,7 @@ async def search(request: web.Request) -> web.Response:
         target=target,
         ranking=ranking,
     )
-    return reps.respond(request, value, service.search_policy, COUNT_BYTES)
+    return reps.respond_negotiated(request, value, service.search_policy, COUNT_BYTES)
 
 
 async def suggest(request: web.Request) -> web.Response:
@@ -92,7 +93,7 @@ async def suggest(request: web.Request) -> web.Response:
     target = request.raw_path
     value = service.cached(target)
     if value is not None:  # the hot path: a target seen before, its list in L1
-        return reps.respond(request, value, service.suggest_policy)
+        return reps.respond_negotiated(request, value, service.suggest_policy)
     q = validate_query(request.query.get("q"))
     limit = validate_limit(request.query.get("limit"), default=10)
     if limit > SUGGEST_MAX:
@@ -100,7 +101,7 @@ async def suggest(request: web.Request) -> web.Response:
             "limit", f"must be an integer from 1 to {SUGGEST_MAX}", status=400
         )
     value = await service.suggest(q, limit, target=target)
-    return reps.respond(request, value, service.suggest_policy)
+    return reps.respond_negotiated(request, value, service.suggest_policy)
 
 
 def _window(raw: str | None) -> int:
@@ -146,12 +147,13 @@ def add_search_routes(app: web.Application) -> None:
         inputs=[querystring_schema(SearchQuerySchema)],
         tags=["search"],
         response=SearchPageSchema,
-        errors=(400, 410, 503),
+        errors=(400, 406, 410, 503),
         description=(
             "Typo-tolerant search over romaji, English, Japanese and Chinese titles; exact "
             "matches rank over prefix matches over fuzzy ones. Page with `next_cursor`. "
             "Strong ETag (If-None-Match gives 304 without a body), Cache-Control public "
-            "max-age (KENSHO_SEARCH_MAX_AGE)."
+            "max-age (KENSHO_SEARCH_MAX_AGE), br/gzip/deflate by Accept-Encoding (Vary: "
+            "Accept-Encoding; 406 when no coding is acceptable)."
         ),
     )
     document_route(
@@ -162,10 +164,11 @@ def add_search_routes(app: web.Application) -> None:
         inputs=[querystring_schema(SuggestQuerySchema)],
         tags=["search"],
         response=SuggestionPageSchema,
-        errors=(400, 503),
+        errors=(400, 406, 503),
         description=(
             "Cached per normalised prefix. Strong ETag (If-None-Match gives 304 without a "
-            "body), Cache-Control public max-age (KENSHO_SEARCH_MAX_AGE)."
+            "body), Cache-Control public max-age (KENSHO_SEARCH_MAX_AGE), br/gzip/deflate by "
+            "Accept-Encoding (Vary: Accept-Encoding; 406 when no coding is acceptable)."
         ),
     )
     document_route(

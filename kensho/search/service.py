@@ -79,8 +79,9 @@ _KNOWN_MAX = 8192
 
 def search_policy(max_age: int, ttl: float) -> CachePolicy:
     """The `Cache-Control` of search answers: shared caches may keep them `max_age` seconds.
-    No `Vary`: they are sent identity-coded whatever the request says."""
-    return CachePolicy(ttl, 0.0, 0.0, f"public, max-age={int(max_age)}", vary=None)
+    `Vary: Accept-Encoding`: one cached identity page is sent in the coding each request
+    accepts (`Representations.respond_negotiated`)."""
+    return CachePolicy(ttl, 0.0, 0.0, f"public, max-age={int(max_age)}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ async def test_answers_carry_a_strong_etag_and_cache_control(
         assert etag.startswith('"') and etag.endswith('"') and len(etag) == 34  # strong
         assert resp.headers["Cache-Control"] == "public, max-age=30"
         assert resp.headers["Content-Type"].startswith("application/json")
-        assert "Vary" not in resp.headers  # identity whatever Accept-Encoding says
+        assert resp.headers["Vary"] == "Accept-Encoding"  # sent in br/gzip when accepted
     assert first.headers["ETag"] == again.headers["ETag"]
 
 

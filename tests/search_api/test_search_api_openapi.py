@@ -21,8 +21,11 @@ def test_routes_are_documented() -> None:
     doc = build_document(app)
     search = doc["paths"]["/api/search"]["get"]
     assert {p["name"] for p in search["parameters"]} >= {"q", "type", "genre", "limit", "cursor"}
-    assert {"200", "400", "410", "503"} <= set(search["responses"])
-    assert "/api/search/suggest" in doc["paths"]
+    assert {"200", "400", "406", "410", "503"} <= set(search["responses"])
+    suggest = doc["paths"]["/api/search/suggest"]["get"]
+    assert {"200", "400", "406", "503"} <= set(suggest["responses"])
+    for operation in (search, suggest):
+        assert "Accept-Encoding" in operation["description"]
     analytics = doc["paths"]["/admin/search/analytics"]["get"]
     assert {p["name"] for p in analytics["parameters"]} >= {"window", "limit"}
     assert "401" in analytics["responses"]
