@@ -9,7 +9,9 @@ fails a request: an unknown flag or a provider error yields the caller's default
 
 A subject's variant only changes when a setting does, and an OpenFeature evaluation (hooks,
 context merging, provider status) costs ~10x the decision itself (`docs/benchmarks.md`), so
-decisions are memoised per (flag, subject) until the next change of any setting.
+decisions are memoised per (flag, subject) until the next change of any setting. So is
+whether a flag's setting splits subjects between variants (`varies`): an answer that depends on
+such a flag differs per subject, which HTTP caches shared between clients must be told.
 """
 
 from __future__ import annotations
@@ -58,12 +60,14 @@ class FeatureFlags:
         self.configured = dict(configured or {})
         #: (flag, subject, asked as boolean?) -> (variant, value)
         self._memo: dict[tuple[str, str | None, bool], tuple[str, bool | str]] = {}
+        #: flag -> whether its setting in force gives subjects different variants
+        self._varies: dict[str, bool] = {}
         self.sync = FlagSync(
             redis,
             definitions,
             prefix=prefix,
             interval=refresh_interval,
-            on_change=self._memo.clear,
+            on_change=self._forget,
         )
         #: Decisions served by (flag, variant): a plain dict on the loop, read at scrape time
         #: (a prometheus Counter's lock would cost more than a memoised decision).
@@ -98,7 +102,12 @@ class FeatureFlags:
     def configure(self, configured: Mapping[str, Setting]) -> None:
         """Replace the configured settings (what applies without a fleet override)."""
         self.configured = dict(configured)
+        self._forget()
+
+    def _forget(self) -> None:
+        """A setting changed (or Redis came or went): every memoised decision may be wrong."""
         self._memo.clear()
+        self._varies.clear()
 
     def variant(self, key: str, subject: str | None, default: str) -> str:
         """The string variant `subject` (an account or client id) gets; `default` on error."""
@@ -107,6 +116,21 @@ class FeatureFlags:
     def enabled(self, key: str, subject: str | None, default: bool = False) -> bool:
         """A boolean flag's value for `subject`; `default` on error."""
         return bool(self._decide(key, subject, default))
+
+    def varies(self, key: str) -> bool:
+        """Whether the setting in force gives different subjects different variants of `key`
+        (a partial rollout); False for a flag nobody splits, or one this code does not know."""
+        split = self._varies.get(key)
+        if split is None:
+            definition = self.definitions.get(key)
+            if definition is None:
+                split = False
+            else:
+                shares = share_of_variants(definition, self.setting(definition))
+                values = {definition.variants[name] for name, share in shares.items() if share > 0}
+                split = len(values) > 1
+            self._varies[key] = split
+        return split
 
     def _decide(self, key: str, subject: str | None, default: bool | str) -> bool | str:
         slot = (key, subject, isinstance(default, bool))

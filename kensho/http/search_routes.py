@@ -3,7 +3,8 @@
 Handlers validate their query strings once with `kensho.search.validate` (each rejection a 400
 problem naming the field), call `SearchService` (kensho.search.service) and answer its cached
 representation with `Representations.respond_negotiated` (strong ETag, 304 on `If-None-Match`,
-`Cache-Control: public, max-age=KENSHO_SEARCH_MAX_AGE`, br/gzip/deflate by `Accept-Encoding`,
+`Cache-Control: public, max-age=KENSHO_SEARCH_MAX_AGE` (search pages `private` while a
+`search-ranking` rollout splits searchers), br/gzip/deflate by `Accept-Encoding`,
 each coding compressed once per cached answer), as the catalog reads do. The hot path:
 a request target seen before whose answer is in L1 is answered by `SearchService.cached`
 without parsing its query string again. Like the catalog reads they are documented with
@@ -65,9 +66,10 @@ async def search(request: web.Request) -> web.Response:
     reps = request.app[keys.REPRESENTATIONS]
     target = request.raw_path
     ranking = service.ranking(subject_of(request))  # the searcher's variant, evaluated once
+    policy = service.page_policy()  # private while searchers get different variants
     value = service.cached(target, ranking)
     if value is not None:  # the hot path: a target seen before, its page in L1
-        return reps.respond_negotiated(request, value, service.search_policy, COUNT_BYTES)
+        return reps.respond_negotiated(request, value, policy, COUNT_BYTES)
     query = request.query
     q = validate_query(query.get("q"))
     kind = validate_kind(query.get("type"))
@@ -83,7 +85,7 @@ async def search(request: web.Request) -> web.Response:
         target=target,
         ranking=ranking,
     )
-    return reps.respond_negotiated(request, value, service.search_policy, COUNT_BYTES)
+    return reps.respond_negotiated(request, value, policy, COUNT_BYTES)
 
 
 async def suggest(request: web.Request) -> web.Response:
@@ -152,7 +154,8 @@ def add_search_routes(app: web.Application) -> None:
             "Typo-tolerant search over romaji, English, Japanese and Chinese titles; exact "
             "matches rank over prefix matches over fuzzy ones. Page with `next_cursor`. "
             "Strong ETag (If-None-Match gives 304 without a body), Cache-Control public "
-            "max-age (KENSHO_SEARCH_MAX_AGE), br/gzip/deflate by Accept-Encoding (Vary: "
+            "max-age (KENSHO_SEARCH_MAX_AGE; private while a search-ranking rollout gives "
+            "searchers different orders), br/gzip/deflate by Accept-Encoding (Vary: "
             "Accept-Encoding; 406 when no coding is acceptable)."
         ),
     )

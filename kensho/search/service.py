@@ -24,7 +24,9 @@ task, never on the request path.
 
 The page order is a feature flag (`search-ranking`, `kensho.flags.definitions`): each searcher
 is bucketed by their id (`subject`), and the variant is part of both the cache key and the
-`known` memo's key, so one variant's page is never answered to the other's searchers.
+`known` memo's key, so one variant's page is never answered to the other's searchers; while a
+rollout splits searchers, pages are `Cache-Control: private` (`page_policy`), so no shared HTTP
+cache does either.
 """
 
 from __future__ import annotations
@@ -77,11 +79,13 @@ COUNT_BYTES: Final = _COUNT.size
 _KNOWN_MAX = 8192
 
 
-def search_policy(max_age: int, ttl: float) -> CachePolicy:
-    """The `Cache-Control` of search answers: shared caches may keep them `max_age` seconds.
+def search_policy(max_age: int, ttl: float, *, private: bool = False) -> CachePolicy:
+    """The `Cache-Control` of search answers: caches may keep them `max_age` seconds, shared
+    ones too unless `private` (the answer depends on who asks, which no `Vary` can name).
     `Vary: Accept-Encoding`: one cached identity page is sent in the coding each request
     accepts (`Representations.respond_negotiated`)."""
-    return CachePolicy(ttl, 0.0, 0.0, f"public, max-age={int(max_age)}")
+    scope = "private" if private else "public"
+    return CachePolicy(ttl, 0.0, 0.0, f"{scope}, max-age={int(max_age)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,8 @@ class SearchService:
             CacheSettings(prefix="suggest:", l1_max_entries=20_000, l1_max_bytes=32 << 20)
         )
         self.search_policy = search_policy(max_age, cache_ttl)
+        #: while the ranking flag splits searchers: each page is one variant's, not everyone's
+        self.private_search_policy = search_policy(max_age, cache_ttl, private=True)
         self.suggest_policy = search_policy(max_age, suggest_ttl)
         #: request target -> `Target`, for targets whose inputs were valid (bounded)
         self.known: dict[str, Target] = {}
@@ -162,6 +168,15 @@ class SearchService:
         if self.flags is None:
             return RELEVANCE
         return self.flags.variant(SEARCH_RANKING.key, subject, RELEVANCE)
+
+    def page_policy(self) -> CachePolicy:
+        """How search pages may be cached now: `private` while the `search-ranking` setting
+        gives searchers different variants (a CDN must not hand one searcher's order to
+        another; the page depends on the client id, which no `Vary` names), else public."""
+        flags = self.flags
+        if flags is not None and flags.varies(SEARCH_RANKING.key):
+            return self.private_search_policy
+        return self.search_policy
 
     def cached(self, target: str, ranking: str = RELEVANCE) -> bytes | None:
         """The cached answer to a request target seen before, if it is in L1 and was made

@@ -159,3 +159,29 @@ def test_evaluations_go_through_openfeature_and_errors_yield_the_default() -> No
     }
     flags.configure({})
     assert flags.variant("search-ranking", "client:1", "relevance") == "relevance"
+
+
+def test_varies_says_whether_the_setting_in_force_splits_subjects() -> None:
+    same_value = FlagDefinition(
+        key="same",
+        description="two names, one value",
+        variants={"x": "v", "y": "v"},
+        default_variant="x",
+    )
+    flags = FeatureFlags(definitions={"three": THREE, "same": same_value})
+    assert flags.varies("three") is False  # the built-in: everyone on `a`
+    cases = [
+        ({"default_variant": "a", "rollout": {"b": 0.01}}, True),
+        ({"default_variant": "a", "rollout": {"b": 100}}, False),  # everyone on `b`
+        ({"default_variant": "b", "rollout": {"b": 40, "c": 60}}, True),
+        ({"default_variant": "a", "rollout": {"b": 0}}, False),
+        ({"enabled": False, "default_variant": "a", "rollout": {"b": 50}}, False),  # kill switch
+    ]
+    for raw, split in cases:
+        flags.configure({"three": parse_setting(THREE, raw)})
+        assert flags.varies("three") is split, raw
+    flags.configure(
+        {"same": parse_setting(same_value, {"default_variant": "x", "rollout": {"y": 50}})}
+    )
+    assert flags.varies("same") is False  # different variants, the same value for everyone
+    assert flags.varies("no-such-flag") is False

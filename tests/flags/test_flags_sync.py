@@ -16,6 +16,7 @@ from redisproxy import free_port, tcp_proxy
 from kensho.flags import SEARCH_RANKING, FeatureFlags, Setting
 
 KEY = SEARCH_RANKING.key
+POPULAR_FIRST = "popular-first"
 POPULAR = Setting(enabled=True, default_variant="popular-first")
 
 MakeFlags = Callable[..., Awaitable[FeatureFlags]]
@@ -54,9 +55,16 @@ async def test_a_change_on_one_replica_reaches_another_by_pubsub(make_flags: Mak
     await a.put(KEY, POPULAR)
     await until(b, lambda: b.source(KEY) == "redis")
     assert b.variant(KEY, "client:1", "relevance") == "popular-first"
+    assert b.varies(KEY) is False  # everyone popular-first
+    await a.put(
+        KEY, Setting(enabled=True, default_variant="relevance", rollout={POPULAR_FIRST: 5000})
+    )
+    await until(b, lambda: b.setting(SEARCH_RANKING).rollout != {})
+    assert b.varies(KEY) is True  # what was memoised is forgotten with the change
     await a.reset(KEY)
     await until(b, lambda: b.source(KEY) == "default")
     assert b.variant(KEY, "client:1", "relevance") == "relevance"
+    assert b.varies(KEY) is False
 
 
 async def test_a_lost_message_is_made_up_by_the_periodic_reread(

@@ -79,3 +79,37 @@ async def test_the_cache_keeps_variants_apart(
     assert [i["id"] for i in flipped] == popular_order(cached_relevance)
     app.app[keys.FLAGS].configure({SEARCH_RANKING.key: SEARCH_RANKING.builtin()})
     assert await page(app) == cached_relevance
+
+
+async def test_answers_are_private_while_a_rollout_splits_searchers(
+    make_search_app: MakeSearchApp,
+) -> None:
+    """A CDN keys on the URL (and Vary): it must not keep pages whose order depends on the
+    searcher's bucket, which no header names. Unsplit settings keep them public."""
+    half = parse_setting(
+        SEARCH_RANKING, {"default_variant": "relevance", "rollout": {POPULAR_FIRST: 50}}
+    )
+    everyone = parse_setting(
+        SEARCH_RANKING, {"default_variant": "relevance", "rollout": {POPULAR_FIRST: 100}}
+    )
+    app = await make_search_app(flags=flags_with(half))
+    flags = app.app[keys.FLAGS]
+    rounds = [(half, "private"), (everyone, "public"), (half, "private")]
+    for n, (setting, scope) in enumerate(rounds, 1):
+        flags.configure({SEARCH_RANKING.key: setting})
+        fresh = f"/api/search?q={'%20' * n}the&limit=10"  # the same query, a target not seen
+        for path in (QUERY, fresh):
+            for _ in range(2):  # the first request of a target, then the hot path
+                resp = await app.client.get(path)
+                await resp.read()
+                assert resp.status == 200
+                assert resp.headers["Cache-Control"] == f"{scope}, max-age=30", (setting, path)
+                etag = resp.headers["ETag"]
+            revalidated = await app.client.get(path, headers={"If-None-Match": etag})
+            assert revalidated.status == 304
+            assert revalidated.headers["Cache-Control"] == f"{scope}, max-age=30"
+    suggest = await app.client.get("/api/search/suggest?q=the")
+    assert suggest.headers["Cache-Control"] == "public, max-age=30"  # not ranked by the flag
+    flags.configure({SEARCH_RANKING.key: Setting(enabled=False, default_variant="relevance")})
+    resp = await app.client.get(QUERY)
+    assert resp.headers["Cache-Control"] == "public, max-age=30"
