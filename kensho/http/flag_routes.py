@@ -18,6 +18,7 @@ from aiohttp import web
 from kensho.errors import NotFound, ServiceUnavailable, ValidationFailed
 from kensho.flags import FeatureFlags, FlagInputError, RedisUnavailable, parse_setting
 from kensho.http import admin, keys
+from kensho.http.bearer import client_id
 from kensho.http.bodies import read_json
 from kensho.http.operations import document_route, json_schema
 from kensho.http.routing import Routes
@@ -32,10 +33,11 @@ _MAX_KEY: Final = 64
 
 
 def subject_of(request: web.Request) -> str:
-    """Who a flag is evaluated for: the client's address (the peer; behind a balancer, the
-    address `KENSHO_TRUSTED_PROXIES` resolves once that lands). Stable per client, so a
-    rollout percentage keeps the same clients in it."""
-    return f"client:{request.remote or 'unknown'}"
+    """Who a flag is evaluated for: the client id the envelope resolved, the one rate limits
+    use (behind trusted proxies, `KENSHO_TRUSTED_PROXIES`, the forwarded address; else the
+    peer). Stable per client, so a rollout percentage keeps the same clients in it; behind a
+    balancer the peer would put every client in the balancer's bucket."""
+    return f"client:{client_id(request)}"
 
 
 def _flags(request: web.Request) -> FeatureFlags:

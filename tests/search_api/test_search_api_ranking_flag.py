@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kensho.flags import SEARCH_RANKING, FeatureFlags, Setting, parse_setting
+from kensho.flags.model import decide
 from kensho.http import keys
-from kensho.search.service import POPULAR_FIRST
+from kensho.search.service import POPULAR_FIRST, RELEVANCE
 
 from .conftest import MakeSearchApp
 
@@ -113,3 +116,39 @@ async def test_answers_are_private_while_a_rollout_splits_searchers(
     flags.configure({SEARCH_RANKING.key: Setting(enabled=False, default_variant="relevance")})
     resp = await app.client.get(QUERY)
     assert resp.headers["Cache-Control"] == "public, max-age=30"
+
+
+def _subjects_by_variant(setting: Setting) -> dict[str, str]:
+    """A forwarded client address (TEST-NET-3) for each variant `setting` hands out."""
+    found: dict[str, str] = {}
+    for n in range(1, 255):
+        address = f"203.0.113.{n}"
+        found.setdefault(decide(SEARCH_RANKING, setting, f"client:{address}").variant, address)
+    assert set(found) == {RELEVANCE, POPULAR_FIRST}
+    return found
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted-proxy", "untrusted-peer"])
+async def test_the_searcher_is_the_client_the_trusted_proxy_names(
+    make_search_app: MakeSearchApp, trusted: bool
+) -> None:
+    """Behind a balancer the peer is the balancer: bucketing by it would put every searcher
+    in one variant. The subject is the client id rate limits use (`client_identity`)."""
+    half = parse_setting(
+        SEARCH_RANKING, {"default_variant": "relevance", "rollout": {POPULAR_FIRST: 50}}
+    )
+    clients = _subjects_by_variant(half)
+    peer = decide(SEARCH_RANKING, half, "client:127.0.0.1").variant  # the test client's address
+    settings = {"trusted_proxies": "127.0.0.0/8"} if trusted else {}
+    app = await make_search_app(flags=flags_with(half), settings=settings)
+    reference = await page(app)  # by the peer's variant
+    relevance = sorted(reference, key=lambda i: -i["score"])
+    assert [i["id"] for i in relevance] != popular_order(relevance)  # the variants differ
+    for variant, address in clients.items():
+        resp = await app.client.get(QUERY, headers={"X-Forwarded-For": f"198.51.100.7, {address}"})
+        items = (await resp.json())["items"]
+        expected = variant if trusted else peer
+        if expected == POPULAR_FIRST:
+            assert [i["id"] for i in items] == popular_order(relevance), (variant, address)
+        else:
+            assert items == relevance, (variant, address)
