@@ -16,7 +16,7 @@ import brotli
 import pytest
 
 from kensho.catalog.representation import MIN_COMPRESS_BYTES
-from kensho.http import representations
+from kensho.http import keys, representations
 
 from .conftest import MakeSearchApp, SearchApp
 
@@ -185,3 +185,20 @@ async def test_each_coding_is_compressed_once_per_answer(
         resp = await _get(app, path, "br")
         assert brotli.decompress(await resp.read()) == reference
     assert calls == [(len(reference), "gzip"), (len(reference), "br")]
+
+
+async def test_the_memo_of_accept_encoding_values_is_bounded(
+    make_search_app: MakeSearchApp,
+) -> None:
+    app = await make_search_app()
+    path = BIG[0]
+    reference, _ = await _identity(app, path)
+    headers = ["gzip, " + "x" * 200] + [f"gzip;q=0.{n:03d}" for n in range(1, 40)]
+    for accept in headers:
+        resp = await _get(app, path, accept)
+        assert gzip.decompress(await resp.read()) == reference  # memoised or not, the answer
+    ready = app.app[keys.REPRESENTATIONS].ready
+    (entry,) = [r for r in ready.values() if r.body == reference]
+    assert len(entry.answers) == representations._ANSWERS_MAX
+    assert all(a is None or len(a) <= 128 for a in entry.answers)
+    assert list(entry.coded) == ["gzip"]  # one compression for all forty
