@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -16,19 +17,25 @@ def read_log(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+#: this test run's part of every Redis namespace below
+_RUN = secrets.token_hex(4)
+
+
 def server_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     """This process's environment without any `KENSHO_*`, plus a free port and `settings`.
 
     The in-process simulator gets a free port too, and Redis keys their own namespace, so
-    concurrent runs never collide.
+    concurrent runs never collide: per test directory (replicas of one test share it) and per
+    run (a test directory's name repeats from run to run, and an earlier run's cached anime
+    turned a test's uncached read into a Redis hit).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("KENSHO_")}
     env |= {
         "KENSHO_PORT": "0",
         "KENSHO_SIM_PORT": "0",
         "KENSHO_DATA_DIR": str(tmp_path / "data"),
-        "KENSHO_REDIS_PREFIX": f"kensho-test:{tmp_path.name}:",
-        "KENSHO_CACHE_PREFIX": f"kensho-test:{tmp_path.name}:cache:",
+        "KENSHO_REDIS_PREFIX": f"kensho-test:{_RUN}:{tmp_path.name}:",
+        "KENSHO_CACHE_PREFIX": f"kensho-test:{_RUN}:{tmp_path.name}:cache:",
     }
     env |= settings
     return env
