@@ -8,6 +8,11 @@ from typing import Any
 import pytest
 from httpkit import TOKEN, LogCapture, MakeClient, StandInSupervisor, assert_problem
 
+from kensho.composition.services import actor_tree
+from kensho.config import Config
+from kensho.errors import NotFound
+from kensho.http.app import create_app
+
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -111,3 +116,64 @@ async def test_restart_is_performed_and_audited(
     unknown = await client.post("/admin/actors/ghost/restart", headers=AUTH)
     assert unknown.status == 404
     assert supervisor.restarted == ["cache"]
+
+
+class FailingRestart(StandInSupervisor):
+    """A restart that fails the way a real supervisor's can: the child went away meanwhile
+    (KeyError, NotFound) or the restart itself broke."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    async def restart_child(self, name: str) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "outcome"),
+    [
+        (KeyError("cache"), 404, "not_found"),
+        (NotFound("No child named cache."), 404, "not_found"),
+        (RuntimeError("on_start failed"), 500, "error"),
+    ],
+)
+async def test_a_failed_restart_is_a_problem_and_audited(
+    aiohttp_client: Any, logs: LogCapture, error: Exception, status: int, outcome: str
+) -> None:
+    supervisor = FailingRestart(error)
+    app = create_app(Config(admin_token=TOKEN), resources=[actor_tree(lambda _c: supervisor)])
+    client = await aiohttp_client(app)
+    resp = await client.post("/admin/actors/cache/restart", headers=AUTH)
+    assert resp.status == status
+    slug = "not-found" if status == 404 else "internal"
+    assert_problem(await resp.json(content_type="application/problem+json"), status, slug)
+    assert [(a["action"], a["outcome"]) for a in _audits(logs)] == [("restart", outcome)]
+
+
+async def test_a_name_too_long_to_be_an_actor_is_404_without_a_restart(
+    make_client: MakeClient, logs: LogCapture, supervisor: StandInSupervisor
+) -> None:
+    client = await make_client(admin_token=TOKEN)
+    resp = await client.post("/admin/actors/" + "c" * 129 + "/restart", headers=AUTH)
+    assert resp.status == 404
+    assert supervisor.restarted == []
+    (audit,) = _audits(logs)
+    assert audit["outcome"] == "not_found" and audit["target"] == "c" * 128
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/admin/actors"),
+        ("GET", "/admin/actors/cache"),
+        ("POST", "/admin/actors/cache/restart"),
+    ],
+)
+async def test_without_an_actor_system_admin_is_503(
+    aiohttp_client: Any, method: str, path: str
+) -> None:
+    client = await aiohttp_client(create_app(Config(admin_token=TOKEN), resources=[]))
+    resp = await client.request(method, path, headers=AUTH)
+    assert resp.status == 503
+    assert_problem(await resp.json(content_type="application/problem+json"), 503, "unavailable")
