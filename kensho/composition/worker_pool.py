@@ -235,9 +235,9 @@ class WorkerPool:
             )
         if self._start_failed:
             return EXIT_START_FAILED
+        if bad:
+            log.error("workers exited with %s", bad, extra={"event": "workers_failed"})
         if self._killed or bad:
-            if bad:
-                log.error("workers exited with %s", bad, extra={"event": "workers_failed"})
             return EXIT_ABANDONED
         log.info("all workers drained", extra={"event": "stopped"})
         return EXIT_OK

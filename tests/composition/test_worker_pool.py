@@ -27,7 +27,8 @@ mode, index, fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 if mode == "crash" or (mode == "crash-1" and index == 1):
     sys.exit(1)
 drained = 3 if mode == "drain-fails" else 0
-on_term = signal.SIG_IGN if mode == "stubborn" else lambda *_: sys.exit(drained)
+stubborn = mode == "stubborn" or (mode == "stubborn-1" and index == 1)
+on_term = signal.SIG_IGN if stubborn else lambda *_: sys.exit(drained)
 signal.signal(signal.SIGTERM, on_term)
 if mode == "chatty":
     os.write(fd, b"not a ready line\\n")
@@ -90,6 +91,24 @@ async def test_a_worker_that_ignores_sigterm_is_killed_at_the_deadline_exit_3() 
     stop.set()
     assert await asyncio.wait_for(run, 20) == EXIT_ABANDONED
     assert pid is not None and not _alive(pid)
+
+
+async def test_only_the_worker_that_did_not_drain_is_killed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pool = WorkerPool(2, _command("stubborn-1"), drain_timeout=0.5)
+    stop = asyncio.Event()
+    run = asyncio.create_task(pool.run(stop))
+    await asyncio.wait_for(pool.wait_up(), 20)
+    pids = pool.pids
+    stop.set()
+    with caplog.at_level(logging.INFO, logger="kensho.workers"):
+        assert await asyncio.wait_for(run, 20) == EXIT_ABANDONED
+    (abandoned,) = [r for r in caplog.records if getattr(r, "event", None) == "abandoned"]
+    assert abandoned.items == ["worker:1"]  # type: ignore[attr-defined]
+    (failed,) = [r for r in caplog.records if getattr(r, "event", None) == "workers_failed"]
+    assert "{1: -9}" in failed.getMessage()  # worker 0 drained and exited 0
+    assert not any(_alive(pid) for pid in pids if pid is not None)
 
 
 async def test_restarts_back_off_exponentially(caplog: pytest.LogCaptureFixture) -> None:
