@@ -209,6 +209,7 @@ class CatalogSyncJob:
         self, lease: Lease | None, plan: tuple[str, int]
     ) -> SyncResult | None:
         run = asyncio.current_task()
+        assert run is not None  # `_try_start` runs this as its own task
         lost_reason: list[str] = []
         if lease is not None and self._leases is not None:
 
@@ -216,8 +217,7 @@ class CatalogSyncJob:
                 log.error("catalog sync stopping: %s", why)
                 lost_reason.append(why)
                 self.sync.request_stop()
-                if run is not None:
-                    run.cancel()
+                run.cancel()
 
             self._keeper = LeaseKeeper(self._leases, lease, lost)
             self._keeper.start()
@@ -227,12 +227,11 @@ class CatalogSyncJob:
         except LeaseLost as exc:
             log.error("catalog sync stopped: %s", exc)
         except asyncio.CancelledError:
-            if not lost_reason or run is None or run.uncancel() > 0:
+            if not lost_reason or run.uncancel() > 0:
                 raise  # stopping (or stopped while losing the lease)
             log.error("catalog sync stopped: %s", lost_reason[0])
         except Exception:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
+            if run.cancelling():
                 raise asyncio.CancelledError from None  # stopping: a driver wrapped our cancel
             log.exception("catalog sync failed; retrying at the next interval")
         finally:
