@@ -22,6 +22,9 @@ test: $(STAMP)
 # The test suite under coverage (branch), then the critical-path gate (tools/critical_coverage.py).
 # By default only the critical-path modules are measured (and traced); COVERAGE_SOURCES=--cov=kensho
 # reports the whole package (slower: CPU-bound code runs 2-3x slower when traced).
+# KENSHO_TEST_MEASURE_SERVERS=1 also measures every `kensho serve` process the tests start (their
+# data is combined with the run's; tests/serverproc.py): each then starts about twice as slow,
+# ~+20 s a server on a loaded 2-core machine, and the timing-sensitive process tests may flake.
 COVERAGE_SOURCES ?= $(shell $(BIN)/python tools/critical_coverage.py --cov-args)
 coverage: $(STAMP)
 	rm -f .coverage .coverage.* coverage.json

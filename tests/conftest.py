@@ -21,12 +21,18 @@ import pytest
 import redis.asyncio as aioredis
 from auth.kit import Captured, kensho_app
 from redisproc import RedisProcess
+from serverproc import hold_coverage
 
 from kensho.observability.logging import flush_logging
 from kensho.store.embedded import start_embedded_postgres, start_embedded_redis
 from kensho.store.migrations import migrate
 from kensho.store.pool import create_pool
 from kensho.store.scratch import create_scratch_database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Python subprocesses run unmeasured unless a test asks (`serverproc.hold_coverage`)."""
+    hold_coverage()
 
 
 @pytest.fixture(scope="session")

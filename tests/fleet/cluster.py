@@ -34,6 +34,7 @@ from typing import Any
 import aiohttp
 import psycopg2
 import redis.asyncio as aioredis
+from serverproc import measured_env
 
 from kensho.store.scratch import create_scratch_database
 
@@ -367,6 +368,7 @@ def replica_env(
     """The environment of one replica: the fleet's shared settings plus its own data dir."""
     return (
         _clean_env()
+        | measured_env()
         | {
             "KENSHO_HOST": "127.0.0.1",
             "KENSHO_PORT": "0",
