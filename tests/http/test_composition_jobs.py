@@ -1,5 +1,5 @@
-"""The composition's job resources at their edges: no catalog to warm, and a warming pass
-that does not stop within the shutdown budget."""
+"""The composition's job resources at their edges: no catalog to warm, and jobs that do not
+stop within the shutdown budget."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from aiohttp import web
 
-from kensho.composition.jobs import cache_warming
+from kensho.composition.jobs import cache_warming, catalog_sync
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
+from kensho.jobs.catalog_version import VersionWatcher
+from kensho.jobs.sync_schedule import CatalogSyncJob
 
 
 async def test_without_a_catalog_nothing_is_warmed(aiohttp_client: Any) -> None:
@@ -66,3 +69,30 @@ async def test_a_warming_pass_that_outlives_the_budget_is_reported_abandoned(
         assert app[keys.LIFECYCLE].abandoned == ["job:cache_warming"]
     finally:
         catalog.release.set()  # let the stuck pass end with the test
+
+
+async def test_sync_jobs_that_stop_late_are_reported_abandoned(
+    aiohttp_client: Any, db_pool: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog version watcher and the sync job each say whether they stopped within the
+    budget (`cancel_within`); the composition names the late ones for the exit status."""
+    for cls in (VersionWatcher, CatalogSyncJob):
+        real_stop = cls.stop
+
+        async def late_stop(self: Any, budget: float | None = None, _real: Any = real_stop) -> bool:
+            await _real(self, budget)  # stopped for real, then reported late
+            return False
+
+        monkeypatch.setattr(cls, "stop", late_stop)
+
+    async def deps(app: web.Application) -> AsyncIterator[None]:
+        app[keys.DB_POOL] = db_pool
+        app[keys.DATABASE_DSN] = database_url
+        yield
+
+    config = Config(upstream_url="http://127.0.0.1:9", catalog_sync_interval=3600)
+    app = create_app(config, resources=[deps, catalog_sync()])
+    client = await aiohttp_client(app)
+    assert isinstance(app[keys.CATALOG_SYNC], CatalogSyncJob)
+    await client.close()
+    assert app[keys.LIFECYCLE].abandoned == ["job:catalog_version", "job:catalog_sync"]
