@@ -12,7 +12,7 @@ from aiohttp import web
 from auth.kit import kensho_app
 from httpkit import StandInSupervisor
 
-from kensho.composition.services import actor_tree, auth
+from kensho.composition.services import actor_tree, auth, catalog
 from kensho.config import Config
 from kensho.http import keys
 from kensho.http.app import create_app
@@ -87,3 +87,10 @@ async def test_a_last_stream_sweep_that_outlives_its_budget_is_cancelled(
     ) as kit:
         kit.app[keys.PLAYBACK].sweep = stuck_sweep  # type: ignore[method-assign]
     assert cancelled.is_set()  # the drain went on without it
+
+
+async def test_without_a_database_and_a_cache_there_is_no_catalog(aiohttp_client: Any) -> None:
+    app = create_app(Config(), resources=[catalog()])
+    client = await aiohttp_client(app)
+    assert keys.CATALOG not in app and keys.CACHE_ADMIN not in app
+    assert (await client.get("/api/anime/GRMG8ZQZR")).status == 503
