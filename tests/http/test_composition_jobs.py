@@ -4,7 +4,7 @@ stop within the shutdown budget."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -16,6 +16,8 @@ from kensho.http import keys
 from kensho.http.app import create_app
 from kensho.jobs.catalog_version import VersionWatcher
 from kensho.jobs.sync_schedule import CatalogSyncJob
+from kensho.store.migrations import migrate
+from kensho.store.pool import create_pool
 
 
 async def test_without_a_catalog_nothing_is_warmed(aiohttp_client: Any) -> None:
@@ -72,10 +74,11 @@ async def test_a_warming_pass_that_outlives_the_budget_is_reported_abandoned(
 
 
 async def test_sync_jobs_that_stop_late_are_reported_abandoned(
-    aiohttp_client: Any, db_pool: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+    aiohttp_client: Any, make_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The catalog version watcher and the sync job each say whether they stopped within the
-    budget (`cancel_within`); the composition names the late ones for the exit status."""
+    budget (`cancel_within`); the composition names the late ones for the exit status. On a
+    database of its own: the job takes the fleet's sync lease, which other tests must not see."""
     for cls in (VersionWatcher, CatalogSyncJob):
         real_stop = cls.stop
 
@@ -84,15 +87,22 @@ async def test_sync_jobs_that_stop_late_are_reported_abandoned(
             return False
 
         monkeypatch.setattr(cls, "stop", late_stop)
+    dsn = make_database()
+    pool = await create_pool(dsn, minsize=1, maxsize=4)
+    try:
+        await migrate(pool)
 
-    async def deps(app: web.Application) -> AsyncIterator[None]:
-        app[keys.DB_POOL] = db_pool
-        app[keys.DATABASE_DSN] = database_url
-        yield
+        async def deps(app: web.Application) -> AsyncIterator[None]:
+            app[keys.DB_POOL] = pool
+            app[keys.DATABASE_DSN] = dsn
+            yield
 
-    config = Config(upstream_url="http://127.0.0.1:9", catalog_sync_interval=3600)
-    app = create_app(config, resources=[deps, catalog_sync()])
-    client = await aiohttp_client(app)
-    assert isinstance(app[keys.CATALOG_SYNC], CatalogSyncJob)
-    await client.close()
-    assert app[keys.LIFECYCLE].abandoned == ["job:catalog_version", "job:catalog_sync"]
+        config = Config(upstream_url="http://127.0.0.1:9", catalog_sync_interval=3600)
+        app = create_app(config, resources=[deps, catalog_sync()])
+        client = await aiohttp_client(app)
+        assert isinstance(app[keys.CATALOG_SYNC], CatalogSyncJob)
+        await client.close()
+        assert app[keys.LIFECYCLE].abandoned == ["job:catalog_version", "job:catalog_sync"]
+    finally:
+        pool.close()
+        await pool.wait_closed()
