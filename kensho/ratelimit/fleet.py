@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,28 +33,44 @@ from kensho.ratelimit.policy import Policy
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["LEASE_SECONDS", "REDIS_RETRY_SECONDS", "FleetLimiter"]
+__all__ = ["LEASE_SECONDS", "OPTIMISTIC_MIN_BURST", "REDIS_RETRY_SECONDS", "FleetLimiter"]
 
 log = logging.getLogger("kensho.ratelimit")
 
 LEASE_SECONDS = 0.25
 REDIS_RETRY_SECONDS = 1.0
+#: Policies with a smaller burst are never optimistic: one request over would be more than 2 %.
+OPTIMISTIC_MIN_BURST = 50
 _MAX_CLIENT_TEXT = 64
 
 
 class _Lease:
     """This replica's share of one client's quota under one policy."""
 
-    __slots__ = ("denied_until", "expires", "free", "pending", "reset_at", "size", "tokens")
+    __slots__ = (
+        "busy",
+        "denied_until",
+        "expires",
+        "free",
+        "pending",
+        "refused_at",
+        "reset_at",
+        "size",
+        "taken_at",
+        "tokens",
+    )
 
     def __init__(self) -> None:
         self.tokens = 0  # leased units not spent yet
         self.free = 0  # units the fleet still had after the last take
+        self.taken_at = -math.inf  # when the last take was sent (-inf: never)
         self.expires = 0.0
         self.reset_at = 0.0
         self.denied_until = 0.0
+        self.refused_at = -math.inf  # when a take last answered "nothing left"
         self.size = 1
-        self.pending: asyncio.Future[None] | None = None
+        self.busy = False  # a take is on its way
+        self.pending: asyncio.Future[None] | None = None  # made when a request waits for it
 
 
 class FleetLimiter:
@@ -65,6 +82,7 @@ class FleetLimiter:
         lease_max: int = 128,
         prefix: str = "kensho:rl:",
         max_clients: int = 100_000,
+        optimistic: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if lease_max < 1 or max_clients < 1:
@@ -72,6 +90,7 @@ class FleetLimiter:
         self.lease_max = lease_max
         self.prefix = prefix
         self.max_clients = max_clients
+        self.optimistic = optimistic
         self._clock = clock
         self._redis: RedisGcra | None = None
         self._local = LocalGcra(max_keys=max_clients, clock=clock)
@@ -84,12 +103,19 @@ class FleetLimiter:
         self.local_takes = 0
         self.allowed: dict[str, int] = {}
         self.limited: dict[str, int] = {}
+        self.optimistic_admissions = 0
+        self.overshoots = 0  # optimistic admissions the fleet's quota did not cover
 
     def bind(self, redis: Redis | None, *, prefix: str | None = None) -> None:
         """Share quotas through `redis` (None: this replica alone)."""
         self._redis = RedisGcra(redis) if redis is not None else None
         if prefix is not None:
             self.prefix = prefix
+
+    async def aclose(self) -> None:
+        """Let the takes on their way to Redis answer (or fall back), before Redis closes."""
+        if self._redis is not None:
+            await self._redis.aclose()
 
     async def acquire(self, policy: Policy, client: str) -> str:
         """Spend one unit; returns the `RateLimit` header item, or raises `RateLimited` (with
@@ -109,9 +135,20 @@ class FleetLimiter:
                 lease.tokens -= 1
                 self.allowed[policy.name] = self.allowed.get(policy.name, 0) + 1
                 return policy.usage_header(lease.tokens + lease.free, lease.reset_at - now)
-            if lease.pending is not None:
+            if lease.busy:
+                if lease.pending is None:
+                    lease.pending = asyncio.get_running_loop().create_future()
                 await asyncio.shield(lease.pending)
                 continue
+            redis = self._redis
+            if (
+                redis is not None
+                and self.optimistic
+                and policy.burst >= OPTIMISTIC_MIN_BURST
+                and now - lease.refused_at >= policy.window
+                and now >= self._retry_redis_at
+            ):
+                return self._admit(redis, policy, client, lease, now)
             await self._refill(policy, client, lease)
 
     def lease_cap(self, policy: Policy) -> int:
@@ -119,28 +156,84 @@ class FleetLimiter:
         return max(1, min(self.lease_max, policy.burst // 4, int(policy.rate * LEASE_SECONDS)))
 
     async def _refill(self, policy: Policy, client: str, lease: _Lease) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        lease.pending = done
+        refund = self._prepare(policy, lease)
+        # Times count from before the round trip: Redis judged at some moment in between,
+        # and a refusal remembered from after it would outlast the real wait by the round
+        # trip (under load, a large share of a fast policy's refill interval).
+        sent = self._clock()
         try:
-            refund, lease.tokens = lease.tokens, 0
-            if refund:
-                lease.size = max(1, lease.size // 2)
-            elif lease.expires:
-                lease.size = min(self.lease_cap(policy), lease.size * 2)
-            lease.size = min(lease.size, self.lease_cap(policy))
-            # Times count from before the round trip: Redis judged at some moment in between,
-            # and a refusal remembered from after it would outlast the real wait by the round
-            # trip (under load, a large share of a fast policy's refill interval).
-            sent = self._clock()
             taken = await self._take(self._key(policy, client), policy, lease.size, refund)
-            lease.tokens, lease.free = taken.got, taken.free
-            lease.expires = sent + LEASE_SECONDS
-            lease.reset_at = sent + taken.reset_us / 1e6
-            if taken.got == 0:
-                lease.denied_until = sent + taken.retry_us / 1e6
-        finally:
+        except BaseException:  # the request went away: what the take grants lapses (under)
+            self._done(lease)
+            raise
+        self._settle(lease, sent, taken, 0)
+
+    def _admit(
+        self, redis: RedisGcra, policy: Policy, client: str, lease: _Lease, now: float
+    ) -> str:
+        """Admit a request before Redis answers: its unit is owed by the take sent now. Only
+        for a client no take refused on this replica within the policy's window, one take on
+        its way at a time, so the fleet admits at most one request per replica per client
+        and window that the quota did not cover (`docs/operations.md`)."""
+        known_free = lease.free + lease.tokens
+        refund = self._prepare(policy, lease)
+        key = self._key(policy, client)
+        want = lease.size
+
+        def settle(answer: Take | Exception) -> None:
+            if isinstance(answer, Exception):
+                self._enter_fallback(answer)
+                self.local_takes += 1
+                answer = self._local.take(key, policy.interval_us, policy.burst, want, refund)
+            else:
+                self._redis_answered()
+            self._settle(lease, now, answer, 1)
+
+        redis.take_soon(key, policy.interval_us, policy.burst, want, refund, settle)
+        self.optimistic_admissions += 1
+        self.allowed[policy.name] = self.allowed.get(policy.name, 0) + 1
+        # The header's honest estimate: what the last take here left, refilled since at the
+        # policy's rate (a client never seen here: a full quota), less this request.
+        free = policy.burst
+        if lease.taken_at > -math.inf:
+            refilled = (now - lease.taken_at) * policy.rate
+            free = min(policy.burst, known_free + int(min(refilled, policy.burst)))
+        remaining = max(0, free - 1)
+        return policy.usage_header(remaining, (policy.burst - remaining) / policy.rate)
+
+    def _prepare(self, policy: Policy, lease: _Lease) -> int:
+        """Size the next take (the lease doubles when spent, halves when units were left
+        over) and mark it on its way; returns the units to refund."""
+        refund, lease.tokens = lease.tokens, 0
+        if refund:
+            lease.size = max(1, lease.size // 2)
+        elif lease.expires:
+            lease.size = min(self.lease_cap(policy), lease.size * 2)
+        lease.size = min(lease.size, self.lease_cap(policy))
+        lease.busy = True
+        return refund
+
+    def _settle(self, lease: _Lease, sent: float, taken: Take, owed: int) -> None:
+        """Record a take's answer; `owed` units of it pay for requests already admitted."""
+        lease.free = taken.free
+        lease.taken_at = sent
+        lease.expires = sent + LEASE_SECONDS
+        lease.reset_at = sent + taken.reset_us / 1e6
+        if taken.got == 0:
+            lease.tokens = 0
+            lease.denied_until = sent + taken.retry_us / 1e6
+            lease.refused_at = sent
+            self.overshoots += owed
+        else:
+            lease.tokens = taken.got - owed
+        self._done(lease)
+
+    @staticmethod
+    def _done(lease: _Lease) -> None:
+        lease.busy = False
+        if lease.pending is not None:
+            lease.pending.set_result(None)
             lease.pending = None
-            done.set_result(None)
 
     async def _take(self, key: str, policy: Policy, want: int, refund: int) -> Take:
         redis = self._redis
@@ -150,13 +243,16 @@ class FleetLimiter:
             except Exception as exc:  # any Redis failure: limit locally, never fail the request
                 self._enter_fallback(exc)
             else:
-                self.redis_takes += 1
-                if self.fallback_active:
-                    self.fallback_active = False
-                    log.warning("rate limit: Redis is back; limits are fleet-wide again")
+                self._redis_answered()
                 return taken
         self.local_takes += 1
         return self._local.take(key, policy.interval_us, policy.burst, want, refund)
+
+    def _redis_answered(self) -> None:
+        self.redis_takes += 1
+        if self.fallback_active:
+            self.fallback_active = False
+            log.warning("rate limit: Redis is back; limits are fleet-wide again")
 
     def _enter_fallback(self, exc: Exception) -> None:
         self._retry_redis_at = self._clock() + REDIS_RETRY_SECONDS
@@ -180,7 +276,7 @@ class FleetLimiter:
             if len(self._leases) <= self.max_clients:
                 return
             oldest = next(iter(self._leases))
-            if self._leases[oldest].pending is not None:
+            if self._leases[oldest].busy:
                 self._leases[oldest] = self._leases.pop(oldest)  # busy: move it to the end
                 continue
             del self._leases[oldest]
@@ -193,6 +289,7 @@ class FleetLimiter:
             "allowed": dict(self.allowed),
             "limited": dict(self.limited),
             "takes": {"redis": self.redis_takes, "local": self.local_takes},
+            "optimistic": {"admitted": self.optimistic_admissions, "over": self.overshoots},
         }
 
     def __len__(self) -> int:

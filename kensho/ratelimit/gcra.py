@@ -14,6 +14,7 @@ same arithmetic in this process, the per-replica fallback when Redis is down.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -21,18 +22,16 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["LocalGcra", "RedisGcra", "Take"]
+__all__ = ["LocalGcra", "RedisGcra", "Settle", "Take"]
 
 _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local out = {}
-for i = 1, #KEYS do
-  local a = (i - 1) * 4
-  local interval = tonumber(ARGV[a + 1])
-  local burst = tonumber(ARGV[a + 2])
-  local want = tonumber(ARGV[a + 3])
-  local refund = tonumber(ARGV[a + 4])
+local i = 0
+for a, b, c, d in string.gmatch(ARGV[1], '(%d+) (%d+) (%d+) (%d+)') do
+  i = i + 1
+  local interval, burst, want, refund = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if tat < now then tat = now end
   if refund > 0 then tat = math.max(now, tat - refund * interval) end
@@ -46,9 +45,9 @@ for i = 1, #KEYS do
     local ttl = math.max(1, math.ceil((tat - now) / 1000))
     redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', ttl)
   end
-  out[a + 1], out[a + 2], out[a + 3], out[a + 4] = got, free - got, tat - now, retry
+  out[i] = string.format('%d %d %d %d', got, free - got, tat - now, retry)
 end
-return out
+return table.concat(out, ' ')
 """
 
 
@@ -75,24 +74,36 @@ def _take(  # noqa: PLR0917 - the script's arguments, in its order
     return tat, Take(got, free - got, tat - now, retry)
 
 
+#: Called with a queued take's answer, or with the exception that failed its batch.
+Settle = Callable[[Take | Exception], None]
+
+
 class RedisGcra:
     """The fleet's quotas in Redis. Takes asked during one turn of the event loop go to Redis
     together, as one script call over all their keys (one round trip and one reply to parse
-    for a batch): what keeps a replica cheap when many clients are each too quiet to lease."""
+    for a batch): what keeps a replica cheap when many clients are each too quiet to lease.
+    A batch's arguments go as one string and its answer comes back as one: the client library
+    then encodes and parses two values per batch instead of five and four per take."""
 
     def __init__(self, redis: Redis, *, max_batch: int = 128) -> None:
         self._script = redis.register_script(_SCRIPT)
         self._max_batch = max_batch
-        self._queued: list[tuple[str, tuple[int, int, int, int], asyncio.Future[Take]]] = []
+        self._queued: list[tuple[str, str, Settle]] = []
         self._running: set[asyncio.Task[None]] = set()
         self.round_trips = 0
 
-    async def take(self, key: str, interval: int, burst: int, want: int, refund: int) -> Take:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Take] = loop.create_future()
-        self._queued.append((key, (interval, burst, want, refund), done))
+    def take_soon(  # noqa: PLR0917 - the script's arguments, then the callback
+        self, key: str, interval: int, burst: int, want: int, refund: int, settle: Settle
+    ) -> None:
+        """Queue a take; `settle` gets its answer (or the batch's exception) later, on the
+        loop. For a take no request waits for: no future and no task of its own."""
+        self._queued.append((key, f"{interval} {burst} {want} {refund}", settle))
         if len(self._queued) == 1:  # the first of this turn: send after the turn's callbacks
-            loop.call_soon(self._send)
+            asyncio.get_running_loop().call_soon(self._send)
+
+    async def take(self, key: str, interval: int, burst: int, want: int, refund: int) -> Take:
+        done: asyncio.Future[Take] = asyncio.get_running_loop().create_future()
+        self.take_soon(key, interval, burst, want, refund, functools.partial(_resolve, done))
         return await done
 
     def _send(self) -> None:
@@ -102,24 +113,45 @@ class RedisGcra:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _call(
-        self, batch: list[tuple[str, tuple[int, int, int, int], asyncio.Future[Take]]]
-    ) -> None:
+    async def _call(self, batch: list[tuple[str, str, Settle]]) -> None:
         self.round_trips += 1
         try:
-            flat = await self._script(
-                keys=[key for key, _, _ in batch], args=[a for _, args, _ in batch for a in args]
+            reply = await self._script(
+                keys=[key for key, _, _ in batch], args=[" ".join(a for _, a, _ in batch)]
             )
-        except BaseException as exc:  # every waiter learns it (they fall back to local quotas)
-            for _, _, done in batch:
-                if not done.done():
-                    done.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
+            numbers = list(map(int, reply.split()))
+            if len(numbers) != 4 * len(batch):
+                raise ValueError(f"rate-limit script answered {len(numbers)} numbers")
+        except BaseException as exc:  # every take learns it (they fall back to local quotas)
+            failure = exc if isinstance(exc, Exception) else ConnectionError("batch cancelled")
+            for _, _, settle in batch:
+                settle(failure)
             if not isinstance(exc, Exception):
                 raise
             return
-        for i, (_, _, done) in enumerate(batch):
-            if not done.done():
-                done.set_result(Take(*(int(v) for v in flat[4 * i : 4 * i + 4])))
+        for i, (_, _, settle) in enumerate(batch):
+            settle(Take(*numbers[4 * i : 4 * i + 4]))
+
+    async def aclose(self, grace: float = 1.0) -> None:
+        """Send what is queued and let the batches in flight answer (cancelled after `grace` s:
+        their takes fall back to local quotas), before the Redis client closes."""
+        if self._queued:
+            self._send()
+        if not self._running:
+            return
+        _, late = await asyncio.wait(set(self._running), timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+
+def _resolve(done: asyncio.Future[Take], answer: Take | Exception) -> None:
+    if done.done():  # the request went away (cancelled) while its batch was in Redis
+        return
+    if isinstance(answer, Exception):
+        done.set_exception(answer)
+    else:
+        done.set_result(answer)
 
 
 class LocalGcra:

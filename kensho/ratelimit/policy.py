@@ -20,13 +20,16 @@ class Policy:
     rate: float
     burst: int
     interval_us: int = field(init=False)
+    #: Seconds an empty quota takes to refill completely (`burst / rate`).
+    window: float = field(init=False)
     header: str = field(init=False)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or not self.rate > 0 or self.burst < 1:
             raise ValueError("a policy needs an identifier name, rate > 0 and burst >= 1")
         object.__setattr__(self, "interval_us", max(1, round(1_000_000 / self.rate)))
-        window = max(1, math.ceil(self.burst / self.rate))
+        object.__setattr__(self, "window", self.burst / self.rate)
+        window = max(1, math.ceil(self.window))
         object.__setattr__(self, "header", f'"{self.name}";q={self.burst};w={window}')
 
     def usage_header(self, remaining: int, reset: float) -> str:
