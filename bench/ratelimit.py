@@ -89,6 +89,7 @@ def _serve(mode: str, port: int, dsn: str, prefix: str) -> None:
         redis = redis_client(settings)
         app[keys.RATE_LIMIT].bind(redis)
         yield
+        await app[keys.RATE_LIMIT].aclose()
         await redis.aclose(close_connection_pool=True)
 
     stores = [pool_and_cache(config, dsn), *([limiter_redis] if limited else [])]

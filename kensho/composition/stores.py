@@ -108,6 +108,7 @@ def redis() -> Resource:
         try:
             yield
         finally:
+            await limiter.aclose()  # takes still on their way (optimistic admissions) answer
             await client.aclose(close_connection_pool=True)
 
     return resource

@@ -346,4 +346,15 @@ def _rate_limit_series(stats: Mapping[str, Any]) -> Iterable[Metric]:
     )
     for store, count in sorted(stats.get("takes", {}).items()):
         takes.add_metric([store], float(count))
-    return [active, fallbacks, decisions, takes]
+    counts = stats.get("optimistic", {})
+    admitted = CounterMetricFamily(
+        "rate_limit_optimistic_admissions",
+        "Requests of quiet clients admitted before Redis answered their take",
+    )
+    admitted.add_metric([], float(counts.get("admitted", 0)))
+    over = CounterMetricFamily(
+        "rate_limit_optimistic_over",
+        "Optimistic admissions whose take found the quota empty (the documented overshoot)",
+    )
+    over.add_metric([], float(counts.get("over", 0)))
+    return [active, fallbacks, decisions, takes, admitted, over]

@@ -79,11 +79,13 @@ Settle = Callable[[Take | Exception], None]
 
 
 class RedisGcra:
-    """The fleet's quotas in Redis. Takes asked during one turn of the event loop go to Redis
-    together, as one script call over all their keys (one round trip and one reply to parse
-    for a batch): what keeps a replica cheap when many clients are each too quiet to lease.
-    A batch's arguments go as one string and its answer comes back as one: the client library
-    then encodes and parses two values per batch instead of five and four per take."""
+    """The fleet's quotas in Redis. Takes go to Redis in batches, one script call over all
+    their keys (one round trip and one reply to parse for a batch): what keeps a replica cheap
+    when many clients are each too quiet to lease. One batch is on its way at a time: takes
+    asked meanwhile wait for its answer and go together as the next, so batches grow with the
+    load instead of round trips (a take waits at most one round trip more). A batch's
+    arguments go as one string and its answer comes back as one: the client library then
+    encodes and parses two values per batch instead of five and four per take."""
 
     def __init__(self, redis: Redis, *, max_batch: int = 128) -> None:
         self._script = redis.register_script(_SCRIPT)
@@ -98,7 +100,7 @@ class RedisGcra:
         """Queue a take; `settle` gets its answer (or the batch's exception) later, on the
         loop. For a take no request waits for: no future and no task of its own."""
         self._queued.append((key, f"{interval} {burst} {want} {refund}", settle))
-        if len(self._queued) == 1:  # the first of this turn: send after the turn's callbacks
+        if len(self._queued) == 1 and not self._running:  # send after this turn's callbacks
             asyncio.get_running_loop().call_soon(self._send)
 
     async def take(self, key: str, interval: int, burst: int, want: int, refund: int) -> Take:
@@ -111,7 +113,12 @@ class RedisGcra:
         for start in range(0, len(queued), self._max_batch):
             task = asyncio.ensure_future(self._call(queued[start : start + self._max_batch]))
             self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            task.add_done_callback(self._answered)
+
+    def _answered(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._queued and not self._running:  # what queued meanwhile: the next batch
+            self._send()
 
     async def _call(self, batch: list[tuple[str, str, Settle]]) -> None:
         self.round_trips += 1
@@ -133,16 +140,24 @@ class RedisGcra:
             settle(Take(*numbers[4 * i : 4 * i + 4]))
 
     async def aclose(self, grace: float = 1.0) -> None:
-        """Send what is queued and let the batches in flight answer (cancelled after `grace` s:
+        """Send what is queued and let the batches answer (cancelled after `grace` seconds:
         their takes fall back to local quotas), before the Redis client closes."""
-        if self._queued:
-            self._send()
-        if not self._running:
-            return
-        _, late = await asyncio.wait(set(self._running), timeout=grace)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._queued or self._running:
+            if not self._running:
+                self._send()
+            left = deadline - loop.time()
+            if left <= 0:  # takes not sent fall back; so do those of the cancelled batches
+                queued, self._queued = self._queued, []
+                for _, _, settle in queued:
+                    settle(ConnectionError("rate limiter closed"))
+                late = set(self._running)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+                return
+            await asyncio.wait(set(self._running), timeout=left)
 
 
 def _resolve(done: asyncio.Future[Take], answer: Take | Exception) -> None:

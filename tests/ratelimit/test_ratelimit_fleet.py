@@ -19,7 +19,12 @@ from serverproc import read_log, server_env, start_server, wait_for_port
 
 pytestmark = pytest.mark.slow
 
+SEARCH_PATH = "/api/search/no/such/route"
+
 RATE, BURST = 1, 10
+#: The search class's own policy: a burst large enough for optimistic admission, which may
+#: admit one request per replica beyond the quota (`docs/operations.md`).
+SEARCH_BURST, REPLICAS = 60, 2
 
 
 @contextlib.asynccontextmanager
@@ -39,6 +44,8 @@ async def two_replicas(
                 KENSHO_READY_CACHE_SECONDS="0",
                 KENSHO_RATE_LIMIT_RPS=str(RATE),
                 KENSHO_RATE_LIMIT_BURST=str(BURST),
+                KENSHO_RATE_LIMIT_SEARCH_RPS=str(RATE),
+                KENSHO_RATE_LIMIT_SEARCH_BURST=str(SEARCH_BURST),
                 KENSHO_TRUSTED_PROXIES="127.0.0.1",
                 KENSHO_CATALOG_SYNC_INTERVAL="0",
             )
@@ -56,14 +63,18 @@ async def two_replicas(
 
 
 async def drive(
-    http: aiohttp.ClientSession, bases: list[str], client: str, count: int
+    http: aiohttp.ClientSession,
+    bases: list[str],
+    client: str,
+    count: int,
+    path: str = "/no/such/route",
 ) -> tuple[int, float, set[int], list[dict[str, str]]]:
     """`count` requests from `client` at once, alternating replicas: (allowed, seconds,
     statuses, the rate-limit headers seen)."""
 
     async def one(i: int) -> tuple[int, dict[str, str]]:
         async with http.get(
-            bases[i % len(bases)] + "/no/such/route", headers={"X-Forwarded-For": client}
+            bases[i % len(bases)] + path, headers={"X-Forwarded-For": client}
         ) as resp:
             await resp.read()
             return resp.status, {k: resp.headers[k] for k in ("RateLimit-Policy", "RateLimit")}
@@ -94,8 +105,32 @@ async def test_two_replicas_enforce_one_limit_per_client_and_survive_redis_going
             assert all(re.fullmatch(r'"default";r=\d+;t=\d+', h["RateLimit"]) for h in headers)
             assert any(h["RateLimit"] == '"default";r=9;t=1' for h in headers), n
 
-        # Redis goes away mid-test: no 5xx, limits per replica, degraded readiness, metrics
+        # a new client's burst under an optimistic policy: the quota, plus at most one
+        # request per replica admitted before Redis said the quota was empty
+        for client in ("198.51.100.4", "198.51.100.5"):
+            allowed, seconds, statuses, headers = await drive(
+                http, bases, client, 3 * SEARCH_BURST, SEARCH_PATH
+            )
+            assert statuses == {404, 429}, statuses
+            bound = SEARCH_BURST + RATE * seconds + 1 + REPLICAS
+            assert SEARCH_BURST <= allowed <= bound, (client, allowed, seconds)
+            assert all(h["RateLimit-Policy"] == '"search";q=60;w=60' for h in headers)
+            assert all(re.fullmatch(r'"search";r=\d+;t=\d+', h["RateLimit"]) for h in headers)
+        for base, _ in replicas:
+            async with http.get(base + "/metrics") as resp:
+                metrics = await resp.text()
+            admitted = re.search(r"^rate_limit_optimistic_admissions_total (\S+)$", metrics, re.M)
+            assert admitted is not None and float(admitted.group(1)) >= 1, metrics
+
+        # Redis goes away mid-test: no 5xx, limits per replica, degraded readiness, metrics.
+        # First a new client under the optimistic policy: admitted on credit, its takes fail
+        # in the background and fall back to the local quotas
         redis_server.stop()
+        allowed, seconds, statuses, _ = await drive(
+            http, bases, "198.51.100.8", 3 * SEARCH_BURST, SEARCH_PATH
+        )
+        assert statuses <= {404, 429} and 429 in statuses, statuses
+        assert allowed <= REPLICAS * (SEARCH_BURST + RATE * seconds + 1), allowed
         allowed, seconds, statuses, _ = await drive(http, bases, "198.51.100.9", 40)
         assert statuses <= {404, 429} and 429 in statuses, statuses
         assert allowed <= 2 * (BURST + RATE * seconds + 1), allowed  # each replica alone
