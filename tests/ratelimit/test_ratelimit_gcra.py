@@ -368,3 +368,48 @@ async def test_eviction_keeps_a_lease_whose_take_is_in_flight() -> None:
     store.gate.set()
     await asyncio.gather(busy, other, again)
     assert len(limiter) == 1
+
+
+class GatedScript:
+    """A Redis whose script calls wait for `release`, recording each call's keys."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.release = asyncio.Event()
+        self.called = asyncio.Event()
+
+    def register_script(self, _script: str) -> Any:
+        async def run(**kw: Any) -> str:
+            self.calls.append(kw["keys"])
+            self.called.set()
+            await self.release.wait()
+            return " ".join(["1 0 0 0"] * len(kw["keys"]))
+
+        return run
+
+
+async def test_takes_asked_while_a_batch_is_on_its_way_go_together_as_the_next() -> None:
+    redis = GatedScript()
+    store = RedisGcra(redis)  # type: ignore[arg-type]
+    first = asyncio.create_task(store.take("a", 1000, 1, 1, 0))
+    await redis.called.wait()
+    later = [asyncio.create_task(store.take(f"k{i}", 1000, 1, 1, 0)) for i in range(5)]
+    for _ in range(5):  # turns pass (enough to send and start a batch): nothing is sent
+        await asyncio.sleep(0)
+    assert redis.calls == [["a"]] and len(store._queued) == 5
+    redis.release.set()
+    assert await first == Take(1, 0, 0, 0)
+    assert await asyncio.gather(*later) == [Take(1, 0, 0, 0)] * 5
+    assert redis.calls == [["a"], [f"k{i}" for i in range(5)]] and store.round_trips == 2
+
+
+async def test_closing_past_its_grace_fails_queued_and_cancelled_takes_leaving_nothing() -> None:
+    redis = GatedScript()  # never released: Redis hangs
+    store = RedisGcra(redis)  # type: ignore[arg-type]
+    answers: list[Take | Exception] = []
+    store.take_soon("a", 1000, 1, 1, 0, answers.append)
+    await redis.called.wait()
+    store.take_soon("b", 1000, 1, 1, 0, answers.append)  # queued behind the hanging batch
+    await store.aclose(grace=0.01)
+    assert len(answers) == 2 and all(isinstance(a, ConnectionError) for a in answers)
+    assert not store._running and not store._queued and redis.calls == [["a"]]
