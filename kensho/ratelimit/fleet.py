@@ -11,6 +11,15 @@ admits more than the quota over the long run; at worst a lease granted at t is s
 t + `LEASE_SECONDS`. A refusal is remembered until its `Retry-After`, so a client hammering
 past its quota costs no round trips either. Concurrent requests of one client share one take.
 
+A client with nothing leased is admitted **optimistically** under a policy of burst >=
+`OPTIMISTIC_MIN_BURST`: its take goes to Redis in the background (batched with the others) and
+pays for the request afterwards, so a quiet client costs no wait and no future. The price, a
+bounded overshoot: an optimistic take that finds the quota empty admitted one request too
+many; the replica then refuses the client locally until the take's `Retry-After` and admits it
+optimistically again only after a whole policy window (`burst / rate`) without a refusal, with
+one take on its way per client at a time. So the fleet admits at most one request per replica
+per client and window beyond GCRA's count (at most replicas / burst of the quota).
+
 Redis down (any error): the replica limits alone with the same policy (`LocalGcra`), logs the
 switch once, reports `fallback_active` (on `/metrics` and `/health/ready`), and tries Redis
 again after `REDIS_RETRY_SECONDS`. A request is never refused or failed because Redis is down.
@@ -205,11 +214,12 @@ class FleetLimiter:
         """Size the next take (the lease doubles when spent, halves when units were left
         over) and mark it on its way; returns the units to refund."""
         refund, lease.tokens = lease.tokens, 0
+        cap = self.lease_cap(policy)
         if refund:
             lease.size = max(1, lease.size // 2)
         elif lease.expires:
-            lease.size = min(self.lease_cap(policy), lease.size * 2)
-        lease.size = min(lease.size, self.lease_cap(policy))
+            lease.size = lease.size * 2
+        lease.size = min(lease.size, cap)
         lease.busy = True
         return refund
 
