@@ -73,7 +73,12 @@ def run_wrk(
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
     if script is not None:
         cmd += ["-s", script]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    done = subprocess.run([*cmd, url], capture_output=True, text=True, check=True)
+    if script is not None and script in done.stderr:
+        # wrk reports a script that does not compile and carries on without it (plain GETs of
+        # `url`, all from one client): the numbers would measure another request
+        raise RuntimeError(f"wrk could not run its script: {done.stderr.strip()[-500:]}")
+    out = done.stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(_field(r"Requests/sec:\s+([\d.]+)", out)),

@@ -104,7 +104,7 @@ request = function()
   i = i %% #ids + 1
   if clients > 0 then
     local c = i %% clients
-    wrk.headers["X-Forwarded-For"] = "10." .. (c // 256) .. "." .. (c %% 256) .. ".1"
+    wrk.headers["X-Forwarded-For"] = "10." .. math.floor(c / 256) .. "." .. (c %% 256) .. ".1"
   end
   return wrk.format("GET", "/api/anime/" .. ids[i])
 end
