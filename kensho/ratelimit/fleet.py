@@ -147,6 +147,8 @@ class FleetLimiter:
             if lease.busy:
                 if lease.pending is None:
                     lease.pending = asyncio.get_running_loop().create_future()
+                    if self._redis is not None:  # its take may be waiting for company
+                        self._redis.flush()
                 await asyncio.shield(lease.pending)
                 continue
             redis = self._redis

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["LocalGcra", "RedisGcra", "Settle", "Take"]
+__all__ = ["BACKGROUND_DELAY", "LocalGcra", "RedisGcra", "Settle", "Take"]
 
 _SCRIPT = """
 local t = redis.call('TIME')
@@ -49,6 +49,10 @@ for a, b, c, d in string.gmatch(ARGV[1], '(%d+) (%d+) (%d+) (%d+)') do
 end
 return table.concat(out, ' ')
 """
+
+
+#: How long a take no request waits for may wait for others to share its round trip.
+BACKGROUND_DELAY = 0.005
 
 
 class Take(NamedTuple):
@@ -83,32 +87,68 @@ class RedisGcra:
     their keys (one round trip and one reply to parse for a batch): what keeps a replica cheap
     when many clients are each too quiet to lease. One batch is on its way at a time: takes
     asked meanwhile wait for its answer and go together as the next, so batches grow with the
-    load instead of round trips (a take waits at most one round trip more). A batch's
-    arguments go as one string and its answer comes back as one: the client library then
-    encodes and parses two values per batch instead of five and four per take."""
+    load instead of round trips. A take a request waits for goes at the end of the loop's
+    turn (or right after the batch on its way); takes no request waits for (optimistic
+    admissions) wait up to `BACKGROUND_DELAY` for company, which is what makes their batches
+    large at a moderate rate. A batch's arguments go as one string and its answer comes back
+    as one: the client library then encodes and parses two values per batch instead of five
+    and four per take."""
 
     def __init__(self, redis: Redis, *, max_batch: int = 128) -> None:
         self._script = redis.register_script(_SCRIPT)
         self._max_batch = max_batch
         self._queued: list[tuple[str, str, Settle]] = []
         self._running: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._soon = False  # a send is scheduled for the end of this turn
+        self._urgent = False  # a request waits for a queued take
         self.round_trips = 0
 
     def take_soon(  # noqa: PLR0917 - the script's arguments, then the callback
-        self, key: str, interval: int, burst: int, want: int, refund: int, settle: Settle
+        self,
+        key: str,
+        interval: int,
+        burst: int,
+        want: int,
+        refund: int,
+        settle: Settle,
+        urgent: bool = False,
     ) -> None:
         """Queue a take; `settle` gets its answer (or the batch's exception) later, on the
-        loop. For a take no request waits for: no future and no task of its own."""
+        loop; without a future or a task of its own. `urgent`: a request waits for it."""
         self._queued.append((key, f"{interval} {burst} {want} {refund}", settle))
-        if len(self._queued) == 1 and not self._running:  # send after this turn's callbacks
-            asyncio.get_running_loop().call_soon(self._send)
+        if urgent or not (self._timer or self._soon or self._running):
+            self._schedule(urgent)
+
+    def flush(self) -> None:
+        """A request now waits for a queued take: send without the background delay."""
+        if self._queued:
+            self._schedule(True)
 
     async def take(self, key: str, interval: int, burst: int, want: int, refund: int) -> Take:
         done: asyncio.Future[Take] = asyncio.get_running_loop().create_future()
-        self.take_soon(key, interval, burst, want, refund, functools.partial(_resolve, done))
+        self.take_soon(key, interval, burst, want, refund, functools.partial(_resolve, done), True)
         return await done
 
+    def _schedule(self, urgent: bool) -> None:
+        self._urgent = self._urgent or urgent
+        if self._running or self._soon:  # the batch's answer (or this turn's end) sends
+            return
+        loop = asyncio.get_running_loop()
+        if self._urgent:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._soon = True
+            loop.call_soon(self._send)
+        elif self._timer is None:
+            self._timer = loop.call_later(BACKGROUND_DELAY, self._send)
+
     def _send(self) -> None:
+        self._soon = self._urgent = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         queued, self._queued = self._queued, []
         for start in range(0, len(queued), self._max_batch):
             task = asyncio.ensure_future(self._call(queued[start : start + self._max_batch]))
@@ -118,7 +158,10 @@ class RedisGcra:
     def _answered(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
         if self._queued and not self._running:  # what queued meanwhile: the next batch
-            self._send()
+            if self._urgent:
+                self._send()
+            else:
+                self._schedule(False)
 
     async def _call(self, batch: list[tuple[str, str, Settle]]) -> None:
         self.round_trips += 1

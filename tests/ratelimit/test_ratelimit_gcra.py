@@ -123,6 +123,9 @@ class FlakyStore:
         self.down = False
         self.local = LocalGcra()
 
+    def flush(self) -> None:
+        """Takes here are never queued."""
+
     async def take(self, *args: Any) -> Take:
         if self.down:
             raise ConnectionError("connection refused")
@@ -204,6 +207,9 @@ class GatedStore:
         self.gate = asyncio.Event()
         self.local = LocalGcra()
         self.takes = 0
+
+    def flush(self) -> None:
+        """Takes here are never queued."""
 
     async def take(self, *args: Any) -> Take:
         self.takes += 1
@@ -291,7 +297,7 @@ async def test_a_batch_cancelled_mid_call_fails_its_takes_and_stays_cancelled() 
             async def run(**_: Any) -> str:
                 started.set()
                 await asyncio.Event().wait()
-                return []
+                return ""
 
             return run
 

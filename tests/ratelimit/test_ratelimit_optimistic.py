@@ -37,10 +37,14 @@ class ManualStore:
         self.local = LocalGcra(clock=lambda: 1000.0)
         self.queued: list[tuple[tuple[Any, ...], Settle]] = []
         self.awaited = 0
+        self.flushed = 0
 
     def take_soon(self, *args: Any) -> None:
         *take, settle = args
         self.queued.append((tuple(take), settle))
+
+    def flush(self) -> None:
+        self.flushed += 1
 
     async def take(self, *args: Any) -> Take:
         done: asyncio.Future[Take | Exception] = asyncio.get_running_loop().create_future()
