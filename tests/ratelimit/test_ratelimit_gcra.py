@@ -419,3 +419,23 @@ async def test_closing_past_its_grace_fails_queued_and_cancelled_takes_leaving_n
     await store.aclose(grace=0.01)
     assert len(answers) == 2 and all(isinstance(a, ConnectionError) for a in answers)
     assert not store._running and not store._queued and redis.calls == [["a"]]
+
+
+async def test_a_background_take_waits_for_company_unless_a_request_waits_for_it() -> None:
+    redis = GatedScript()
+    redis.release.set()
+    store = RedisGcra(redis)  # type: ignore[arg-type]
+    answered = asyncio.Event()
+    store.take_soon("a", 1000, 1, 1, 0, lambda _: None)
+    for _ in range(5):  # turns pass: a take nobody waits for is not sent at once
+        await asyncio.sleep(0)
+    assert redis.calls == []
+    store.take_soon("b", 1000, 1, 1, 0, lambda _: answered.set())
+    await answered.wait()  # the window closes: both go in one batch
+    assert redis.calls == [["a", "b"]]
+    redis.called.clear()
+    store.take_soon("c", 1000, 1, 1, 0, lambda _: None)
+    store.flush()  # a request now waits for it
+    await redis.called.wait()
+    assert redis.calls[-1] == ["c"]
+    await store.aclose()

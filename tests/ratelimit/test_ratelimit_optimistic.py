@@ -93,6 +93,7 @@ async def test_while_a_take_is_on_its_way_the_same_client_waits_for_it() -> None
     second = asyncio.ensure_future(limiter.acquire(POLICY, "c"))
     await asyncio.sleep(0)
     assert not second.done()  # one optimistic take at a time per client: the bound
+    assert store.flushed == 1  # and the take it waits for is sent without delay
     assert store.answer() == 1
     await asyncio.wait_for(second, 0.5)  # then admitted on credit of a take of its own
     assert len(store.queued) == 1 and limiter.stats()["optimistic"]["admitted"] == 2
