@@ -147,7 +147,7 @@ class FleetLimiter:
             if lease.busy:
                 if lease.pending is None:
                     lease.pending = asyncio.get_running_loop().create_future()
-                    if self._redis is not None:  # its take may be waiting for company
+                    if self._redis is not None:  # pragma: no branch - busy: a Redis take
                         self._redis.flush()
                 await asyncio.shield(lease.pending)
                 continue

@@ -141,7 +141,7 @@ class RedisGcra:
                 self._timer = None
             self._soon = True
             loop.call_soon(self._send)
-        elif self._timer is None:
+        else:  # nothing is on its way nor armed (`take_soon` checked, `_answered` too)
             self._timer = loop.call_later(BACKGROUND_DELAY, self._send)
 
     def _send(self) -> None:

@@ -439,3 +439,22 @@ async def test_a_background_take_waits_for_company_unless_a_request_waits_for_it
     await redis.called.wait()
     assert redis.calls[-1] == ["c"]
     await store.aclose()
+
+
+async def test_background_takes_queued_behind_a_batch_wait_for_company_again() -> None:
+    redis = GatedScript()
+    store = RedisGcra(redis)  # type: ignore[arg-type]
+    store.flush()  # nothing queued: nothing to send
+    answered: list[Take | Exception] = []
+    done = asyncio.Event()
+    store.take_soon("a", 1000, 1, 1, 0, answered.append)
+    await redis.called.wait()  # sent when its window closed; now on its way
+
+    def last(answer: Take | Exception) -> None:
+        answered.append(answer)
+        done.set()
+
+    store.take_soon("b", 1000, 1, 1, 0, last)
+    redis.release.set()
+    await done.wait()  # after a's answer, b waited its own window, then went alone
+    assert redis.calls == [["a"], ["b"]] and answered == [Take(1, 0, 0, 0)] * 2

@@ -6,6 +6,7 @@ local quota, and nothing is left running at shutdown."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 from typing import Any
@@ -49,7 +50,7 @@ class ManualStore:
     async def take(self, *args: Any) -> Take:
         done: asyncio.Future[Take | Exception] = asyncio.get_running_loop().create_future()
         self.awaited += 1
-        self.queued.append((args, done.set_result))
+        self.queued.append((args, functools.partial(_unless_gone, done)))
         answer = await done
         if isinstance(answer, Exception):
             raise answer
@@ -60,6 +61,11 @@ class ManualStore:
         for args, settle in queued:
             settle(failure if failure is not None else self.local.take(*args))
         return len(queued)
+
+
+def _unless_gone(done: asyncio.Future[Take | Exception], answer: Take | Exception) -> None:
+    if not done.done():  # the request was cancelled meanwhile
+        done.set_result(answer)
 
 
 def limiter_on(store: ManualStore, clock: Clock) -> FleetLimiter:
@@ -240,3 +246,50 @@ async def test_a_dead_redis_under_optimistic_admission_never_fails_a_request() -
             await limiter.acquire(POLICY, "10.0.0.1")
     finally:
         await dead.aclose()
+
+
+async def test_a_request_gone_mid_take_does_not_wedge_its_client() -> None:
+    clock, store = Clock(), ManualStore()
+    limiter = limiter_on(store, clock)
+    small = Policy("auth", rate=1, burst=10)  # exact: requests wait for their take
+    gone = asyncio.ensure_future(limiter.acquire(small, "c"))
+    waiting = asyncio.ensure_future(limiter.acquire(small, "c"))
+    await asyncio.sleep(0)
+    assert store.awaited == 1 and store.flushed == 1  # the second waits for the first's take
+    gone.cancel()  # the first client disconnects while its take is in Redis
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    await asyncio.sleep(0)
+    assert store.awaited == 2  # the waiter was woken and sent a take of its own
+    store.answer()
+    assert await waiting == '"auth";r=8;t=2'  # the gone request's unit lapsed: under, not over
+
+
+async def test_eviction_keeps_clients_whose_take_is_on_its_way() -> None:
+    clock, store = Clock(), ManualStore()
+    limiter = FleetLimiter(max_clients=2, clock=clock)
+    limiter._redis = store  # type: ignore[assignment]
+    for client in ("a", "b", "c"):  # admitted; their takes are still on their way
+        await limiter.acquire(POLICY, client)
+    # c's arrival evicted the oldest client with no take on its way: c itself (a and b's
+    # answers must find their leases)
+    assert sorted(client for _, client in limiter._leases) == ["a", "b"]
+    store.answer()
+    await limiter.acquire(POLICY, "d")
+    assert sorted(client for _, client in limiter._leases) == ["b", "d"]  # the oldest went
+    await FleetLimiter().aclose()  # not bound to Redis: nothing to wait for
+
+
+async def test_a_malformed_answer_fails_the_batch_and_falls_back() -> None:
+    class ShortRedis:
+        def register_script(self, _script: str) -> Any:
+            async def run(**_: Any) -> str:
+                return "1 0 0"  # three numbers for a take that needs four
+
+            return run
+
+    limiter = FleetLimiter(clock=Clock())
+    limiter._redis = RedisGcra(ShortRedis())  # type: ignore[arg-type]
+    await limiter.acquire(POLICY, "c")
+    await limiter.aclose()
+    assert limiter.fallback_active and limiter.stats()["takes"]["local"] == 1
