@@ -359,7 +359,7 @@ async def test_a_take_whose_request_went_away_is_skipped_when_the_batch_answers(
 async def test_eviction_keeps_a_lease_whose_take_is_in_flight() -> None:
     """Memory is bounded, but the lease of a client mid-take is not the one forgotten: its
     waiting requests would otherwise start a second take of the same quota."""
-    limiter = FleetLimiter(max_clients=1)
+    limiter = FleetLimiter(max_clients=1, optimistic=False)  # takes that requests wait for
     store = GatedStore()
     limiter._redis = store  # type: ignore[assignment]
     policy = Policy("default", rate=1000, burst=1000)
