@@ -106,3 +106,34 @@ async def test_sync_jobs_that_stop_late_are_reported_abandoned(
     finally:
         pool.close()
         await pool.wait_closed()
+
+
+async def test_readiness_fails_until_the_catalog_is_loaded(
+    aiohttp_client: Any, make_database: Callable[[], str]
+) -> None:
+    """An empty catalog and an upstream that refuses: the required `catalog` check says why
+    the replica is not ready, so a balancer sends it nothing it would answer with 503s."""
+    dsn = make_database()
+    pool = await create_pool(dsn, minsize=1, maxsize=4)
+    try:
+        await migrate(pool)
+
+        async def deps(app: web.Application) -> AsyncIterator[None]:
+            app[keys.DB_POOL] = pool
+            app[keys.DATABASE_DSN] = dsn
+            yield
+
+        config = Config(upstream_url="http://127.0.0.1:9", catalog_sync_interval=3600)
+        app = create_app(config, resources=[deps, catalog_sync()])
+        client = await aiohttp_client(app)
+        try:
+            resp = await client.get("/health/ready")
+            assert resp.status == 503
+            check = (await resp.json())["checks"]["catalog"]
+            assert check["status"] == "failing" and check["required"] is True
+            assert check["error"] == "RuntimeError"  # the class only: messages may carry DSNs
+        finally:
+            await client.close()
+    finally:
+        pool.close()
+        await pool.wait_closed()

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
+from kensho.http import keys
 from kensho.http.schemas.search import SearchPageSchema, SuggestionPageSchema
 from kensho.search.service import SearchService
 
@@ -242,3 +243,14 @@ async def test_with_ranking_threads_the_loop_answers_while_a_search_is_ranked(
         release.set()
     assert (await search).status == 200
     assert threads and threads[0].startswith("search-rank")
+
+
+async def test_without_postgresql_search_answers_and_records_no_analytics(
+    make_search_app: MakeSearchApp,
+) -> None:
+    """No pool: the index comes from the actor's own loader, and nothing records analytics
+    (there is nowhere to flush them), so searching and shutting down need no database."""
+    app = await make_search_app(with_pool=False)
+    body = await get_json(app, "/api/search?q=naruto&limit=1")
+    assert body["items"][0]["id"] == "GY9PJ5KWR"
+    assert app.app[keys.SEARCH].analytics is None
