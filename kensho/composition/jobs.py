@@ -92,7 +92,9 @@ def catalog_sync() -> Resource:
                 with job_span("search rebuild", run_id=run_id, reason="catalog-sync"):
                     await search.rebuild(reason="catalog-sync")
             warmer = app.get(keys.CACHE_WARMER)
-            if warmer is not None:
+            # pragma below: `kensho serve` always has a warmer where a sync runs (both need the
+            # pool, and the cache is always there); compositions without one skip it
+            if warmer is not None:  # pragma: no branch - see above
                 await warmer.after_sync(changed=changed)
 
         async def after_run(result: SyncResult) -> None:
