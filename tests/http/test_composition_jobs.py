@@ -4,6 +4,7 @@ stop within the shutdown budget."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,6 +19,34 @@ from kensho.jobs.catalog_version import VersionWatcher
 from kensho.jobs.sync_schedule import CatalogSyncJob
 from kensho.store.migrations import migrate
 from kensho.store.pool import create_pool
+
+
+@contextlib.asynccontextmanager
+async def _sync_app(
+    aiohttp_client: Any, make_database: Callable[[], str]
+) -> AsyncIterator[tuple[web.Application, Any]]:
+    """The catalog sync resource alone, on a migrated database of its own (the job takes the
+    fleet's sync lease, which other tests must not see), with an upstream that refuses."""
+    dsn = make_database()
+    pool = await create_pool(dsn, minsize=1, maxsize=4)
+    try:
+        await migrate(pool)
+
+        async def deps(app: web.Application) -> AsyncIterator[None]:
+            app[keys.DB_POOL] = pool
+            app[keys.DATABASE_DSN] = dsn
+            yield
+
+        config = Config(upstream_url="http://127.0.0.1:9", catalog_sync_interval=3600)
+        app = create_app(config, resources=[deps, catalog_sync()])
+        client = await aiohttp_client(app)
+        try:
+            yield app, client
+        finally:
+            await client.close()
+    finally:
+        pool.close()
+        await pool.wait_closed()
 
 
 async def test_without_a_catalog_nothing_is_warmed(aiohttp_client: Any) -> None:
@@ -87,25 +116,10 @@ async def test_sync_jobs_that_stop_late_are_reported_abandoned(
             return False
 
         monkeypatch.setattr(cls, "stop", late_stop)
-    dsn = make_database()
-    pool = await create_pool(dsn, minsize=1, maxsize=4)
-    try:
-        await migrate(pool)
-
-        async def deps(app: web.Application) -> AsyncIterator[None]:
-            app[keys.DB_POOL] = pool
-            app[keys.DATABASE_DSN] = dsn
-            yield
-
-        config = Config(upstream_url="http://127.0.0.1:9", catalog_sync_interval=3600)
-        app = create_app(config, resources=[deps, catalog_sync()])
-        client = await aiohttp_client(app)
+    async with _sync_app(aiohttp_client, make_database) as (app, client):
         assert isinstance(app[keys.CATALOG_SYNC], CatalogSyncJob)
         await client.close()
         assert app[keys.LIFECYCLE].abandoned == ["job:catalog_version", "job:catalog_sync"]
-    finally:
-        pool.close()
-        await pool.wait_closed()
 
 
 async def test_readiness_fails_until_the_catalog_is_loaded(
@@ -113,27 +127,9 @@ async def test_readiness_fails_until_the_catalog_is_loaded(
 ) -> None:
     """An empty catalog and an upstream that refuses: the required `catalog` check says why
     the replica is not ready, so a balancer sends it nothing it would answer with 503s."""
-    dsn = make_database()
-    pool = await create_pool(dsn, minsize=1, maxsize=4)
-    try:
-        await migrate(pool)
-
-        async def deps(app: web.Application) -> AsyncIterator[None]:
-            app[keys.DB_POOL] = pool
-            app[keys.DATABASE_DSN] = dsn
-            yield
-
-        config = Config(upstream_url="http://127.0.0.1:9", catalog_sync_interval=3600)
-        app = create_app(config, resources=[deps, catalog_sync()])
-        client = await aiohttp_client(app)
-        try:
-            resp = await client.get("/health/ready")
-            assert resp.status == 503
-            check = (await resp.json())["checks"]["catalog"]
-            assert check["status"] == "failing" and check["required"] is True
-            assert check["error"] == "RuntimeError"  # the class only: messages may carry DSNs
-        finally:
-            await client.close()
-    finally:
-        pool.close()
-        await pool.wait_closed()
+    async with _sync_app(aiohttp_client, make_database) as (_app, client):
+        resp = await client.get("/health/ready")
+        assert resp.status == 503
+        check = (await resp.json())["checks"]["catalog"]
+        assert check["status"] == "failing" and check["required"] is True
+        assert check["error"] == "RuntimeError"  # the class only: messages may carry DSNs

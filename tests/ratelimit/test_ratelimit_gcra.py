@@ -16,6 +16,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from kensho.errors import RateLimited
 from kensho.ratelimit import FleetLimiter, LocalGcra, Policy, RedisGcra, Take
 
+from .replicas import admitted, two_replicas
+
 #: One Structured Fields item: a quoted policy name, then integer parameters.
 ITEM = re.compile(r'^"[a-z]+"(;[a-z]+=\d+)+$')
 
@@ -166,17 +168,11 @@ async def test_two_replicas_share_one_quota_in_redis(
 ) -> None:
     """Two limiters on one Redis (as two replicas): 40 alternating and 40 parallel requests
     from one client against a quota of 10 that barely refills: exactly 10 get through."""
-    a, b = FleetLimiter(prefix=redis_prefix), FleetLimiter(prefix=redis_prefix)
-    a.bind(redis_client)
-    b.bind(redis_client)
+    a, b = two_replicas(redis_client, redis_prefix)
     policy = Policy("default", rate=0.001, burst=10)
 
     async def one(limiter: FleetLimiter, client: str) -> bool:
-        try:
-            await limiter.acquire(policy, client)
-        except RateLimited:
-            return False
-        return True
+        return await admitted(limiter, policy, client)
 
     serial = [await one(a if i % 2 else b, "9.9.9.9") for i in range(40)]
     assert sum(serial) == 10

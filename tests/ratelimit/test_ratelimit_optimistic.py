@@ -18,6 +18,8 @@ from kensho.errors import RateLimited
 from kensho.ratelimit import FleetLimiter, LocalGcra, Policy, RedisGcra, Take
 from kensho.ratelimit.gcra import Settle
 
+from .replicas import admitted, two_replicas
+
 #: Burst large enough for optimism (`OPTIMISTIC_MIN_BURST`); one unit a second.
 POLICY = Policy("default", rate=1, burst=50)
 
@@ -168,17 +170,11 @@ async def test_two_replicas_admit_at_most_the_quota_plus_one_each(
     client's burst of three times the quota, alternating, gets the quota and at most one
     request more per replica; so does a client that one replica has emptied before the
     other first sees it."""
-    a, b = FleetLimiter(prefix=redis_prefix), FleetLimiter(prefix=redis_prefix)
-    a.bind(redis_client)
-    b.bind(redis_client)
+    a, b = two_replicas(redis_client, redis_prefix)
     policy = Policy("default", rate=0.001, burst=50)
 
     async def one(limiter: FleetLimiter, client: str) -> bool:
-        try:
-            await limiter.acquire(policy, client)
-        except RateLimited:
-            return False
-        return True
+        return await admitted(limiter, policy, client)
 
     burst = await asyncio.gather(*(one(a if i % 2 else b, "9.9.9.9") for i in range(150)))
     assert 50 <= sum(burst) <= 50 + 2
