@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import zlib
 from typing import Any
 
-import brotli
 import orjson
 import pytest
+from codings import decode_body
 
 from kensho.catalog import CatalogEntry
 from kensho.http import keys, representations
@@ -153,17 +152,6 @@ async def _biggest(client: Any, entries: tuple[CatalogEntry, ...]) -> tuple[str,
     return best
 
 
-def _decode(coding: str | None, raw: bytes) -> bytes:
-    if coding == "gzip":
-        return gzip.decompress(raw)
-    if coding == "br":
-        out: bytes = brotli.decompress(raw)
-        return out
-    if coding == "deflate":
-        return zlib.decompress(raw)
-    return raw
-
-
 @pytest.mark.parametrize(
     ("accept", "expected"),
     [
@@ -193,7 +181,7 @@ async def test_content_coding_negotiation(
     assert resp.headers.get("Content-Encoding") == expected
     assert resp.headers["Vary"] == "Accept-Encoding"
     raw = await resp.read()
-    assert _decode(expected, raw) == reference
+    assert decode_body(expected, raw) == reference
     if expected is not None:
         assert len(raw) < len(reference)
 
@@ -289,7 +277,9 @@ async def test_repeated_requests_answer_as_the_first_did(
             assert first.setdefault((target, accept), seen) == seen
             if resp.status == 200:
                 assert resp.headers.get("Content-Encoding") == coding
-                assert _decode(coding, body) == (reference if "fields" not in target else titles)
+                assert decode_body(coding, body) == (
+                    reference if "fields" not in target else titles
+                )
     assert first[("/api/anime/x*y", "")][0] == 400
     assert first[(path + "?fields=nope", "")][0] == 400
     reps = client.app[keys.REPRESENTATIONS]

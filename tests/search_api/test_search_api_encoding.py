@@ -9,11 +9,11 @@ hostile and malformed headers, conditional requests and the count of compression
 from __future__ import annotations
 
 import gzip
-import zlib
 from typing import Any
 
 import brotli
 import pytest
+from codings import decode_body
 
 from kensho.catalog.representation import MIN_COMPRESS_BYTES
 from kensho.http import keys, representations
@@ -26,18 +26,6 @@ BIG = ("/api/search?q=the&limit=50", "/api/search/suggest?q=s&limit=20")
 OTHER_SPELLING = {BIG[0]: "/api/search?q=THE&limit=50", BIG[1]: "/api/search/suggest?q=S&limit=20"}
 #: an answer below the threshold (no suggestion starts with this)
 SMALL = "/api/search/suggest?q=zzqqxxw"
-
-
-def _decode(coding: str | None, raw: bytes) -> bytes:
-    if coding == "gzip":
-        return gzip.decompress(raw)
-    if coding == "br":
-        out: bytes = brotli.decompress(raw)
-        return out
-    if coding == "deflate":
-        return zlib.decompress(raw)
-    assert coding is None
-    return raw
 
 
 async def _get(app: SearchApp, path: str, accept: str | None, **headers: str) -> Any:
@@ -108,7 +96,7 @@ async def test_answers_are_sent_in_the_preferred_coding(
             assert resp.headers.get("Content-Encoding") == expected, seen
             assert resp.headers["Vary"] == "Accept-Encoding", seen
             assert resp.headers["ETag"] == etag, seen  # the identity bytes' tag in every coding
-            assert _decode(expected, raw) == reference, seen
+            assert decode_body(expected, raw) == reference, seen
             if expected is not None:
                 assert len(raw) < len(reference) // 2, seen
 
